@@ -1,0 +1,183 @@
+/*
+ * webhooks.fcgi - the webhook API as a FastCGI program, or as a CGI
+ * program when started without a FastCGI listening socket.
+ *
+ * The only file that includes the libfcgi headers. Configuration comes
+ * from --config FILE, else $HOOKSPOOL_CONF, else SYSCONFDIR/hookspool.conf.
+ */
+#include "autoconfig.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "api/api.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+/* Where the request's environment and body come from. */
+struct transport {
+    FCGX_Stream *in;            /* NULL in CGI mode: read stdin */
+    char **envp;                /* NULL in CGI mode: getenv */
+};
+
+static const char *
+param(const struct transport *t, const char *name)
+{
+    return t->envp != NULL ? FCGX_GetParam(name, t->envp) : getenv(name);
+}
+
+static ssize_t
+read_body(void *io, char *buf, size_t n)
+{
+    struct transport *t = io;
+
+    if (t->in != NULL) {
+        int got = FCGX_GetStr(buf, (int)n, t->in);
+        return got < 0 ? -1 : got;
+    }
+    size_t got = fread(buf, 1, n, stdin);
+    return got == 0 && ferror(stdin) ? -1 : (ssize_t)got;
+}
+
+static long long
+content_length(const char *s)
+{
+    char *end;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    return *end == '\0' && v >= 0 ? v : -1;
+}
+
+/* Renders the response as CGI output (Status line, headers, blank line, body). */
+static void
+render(const struct http_response *res, bool head, struct buf *out)
+{
+    buf_printf(out, "Status: %d %s\r\n", res->status, http_reason(res->status));
+    buf_puts(out, "Cache-Control: no-store\r\n");
+    for (size_t i = 0; i < res->n_headers; i++)
+        buf_printf(out, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
+    if (res->content_type != NULL)
+        buf_printf(out, "Content-Type: %s\r\n", res->content_type);
+    buf_printf(out, "Content-Length: %zu\r\n\r\n", res->body_len);
+    if (!head && res->body != NULL)
+        buf_append(out, res->body, res->body_len);
+}
+
+static void
+serve(struct api_context *ctx, struct transport *t, struct buf *out)
+{
+    const char *authorization = param(t, "HTTP_AUTHORIZATION");
+    if (authorization == NULL)  /* Apache after a RewriteRule [E=...] */
+        authorization = param(t, "REDIRECT_HTTP_AUTHORIZATION");
+    struct http_request req = {
+        .method = param(t, "REQUEST_METHOD"),
+        .path_info = param(t, "PATH_INFO"),
+        .request_uri = param(t, "REQUEST_URI"),
+        .content_type = param(t, "CONTENT_TYPE"),
+        .content_length = content_length(param(t, "CONTENT_LENGTH")),
+        .api_key = param(t, "HTTP_X_API_KEY"),
+        .authorization = authorization,
+        .read_body = read_body,
+        .io = t,
+    };
+    struct http_response res;
+
+    http_response_init(&res);
+    if (req.method == NULL)
+        req.method = "GET";
+    api_handle(ctx, &req, &res);
+    buf_reset(out);
+    render(&res, strcmp(req.method, "HEAD") == 0, out);
+    http_response_release(&res);
+}
+
+/* Answers every request with 503 when the program cannot work at all. */
+static void
+render_broken(struct buf *out)
+{
+    struct http_response res;
+
+    http_response_init(&res);
+    http_response_problem(&res, 503, "The webhook service is not configured correctly; "
+                          "see the server's error log.", NULL);
+    http_response_header(&res, "Retry-After", "60");
+    buf_reset(out);
+    render(&res, false, out);
+    http_response_release(&res);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *config_arg = NULL;
+    struct config cfg;
+    char err[1024] = "";
+    struct store *store = NULL;
+    struct buf out;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config_arg = argv[++i];
+        } else {
+            fprintf(stderr, "usage: webhooks.fcgi [--config FILE]\n");
+            return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* Web servers put a FastCGI or CGI program's stderr into their error log. */
+    log_open("webhooks.fcgi", true);
+    if (config_load(&cfg, config_choose_path(config_arg), err, sizeof err) != 0)
+        log_error("config: %s", err);
+    else {
+        log_set_level(cfg.log_level);
+        store = store_open(&cfg, err, sizeof err);
+        if (store == NULL)
+            log_error("store: %s", err);
+    }
+    struct api_context ctx = { &cfg, store };
+    buf_init(&out);
+
+    if (FCGX_IsCGI()) {
+        struct transport t = { NULL, NULL };
+        if (store != NULL)
+            serve(&ctx, &t, &out);
+        else
+            render_broken(&out);
+        fwrite(out.data, 1, out.len, stdout);
+        fflush(stdout);
+    } else {
+        FCGX_Request request;
+        if (FCGX_Init() != 0 || FCGX_InitRequest(&request, 0, 0) != 0) {
+            log_error("fastcgi: cannot initialise");
+            return 1;
+        }
+        while (FCGX_Accept_r(&request) >= 0) {
+            struct transport t = { request.in, request.envp };
+            if (store != NULL)
+                serve(&ctx, &t, &out);
+            else
+                render_broken(&out);
+            if (FCGX_PutStr(out.data, (int)out.len, request.out) < 0)
+                log_warn("fastcgi: client went away before the response was written");
+            FCGX_Finish_r(&request);
+            if (store != NULL) {
+                store_maintain(store);
+                if (store_needs_restart(store)) {
+                    log_error("store: environment needs recovery: exiting to be restarted");
+                    break;
+                }
+            }
+        }
+    }
+    buf_release(&out);
+    store_close(store);
+    config_free(&cfg);
+    return 0;
+}

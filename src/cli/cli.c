@@ -1,0 +1,66 @@
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int
+cli_parse(int argc, char **argv, const struct cli_option *opts, const char **positional,
+          int max_positional, int *n_positional)
+{
+    *n_positional = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return 1;
+        if (strncmp(arg, "--", 2) != 0 || strcmp(arg, "-") == 0) {
+            if (*n_positional == max_positional) {
+                fprintf(stderr, "hookspool %s: unexpected argument \"%s\"\n", argv[0], arg);
+                return -1;
+            }
+            positional[(*n_positional)++] = arg;
+            continue;
+        }
+        const struct cli_option *o = opts;
+        while (o->name != NULL && strcmp(o->name, arg) != 0)
+            o++;
+        if (o->name == NULL) {
+            fprintf(stderr, "hookspool %s: unknown option %s\n", argv[0], arg);
+            return -1;
+        }
+        if (!o->takes_value) {
+            *o->value = o->name;
+        } else if (i + 1 < argc) {
+            *o->value = argv[++i];
+        } else {
+            fprintf(stderr, "hookspool %s: %s needs a value\n", argv[0], arg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+cli_config(struct config *cfg, const char *path)
+{
+    char err[1024];
+
+    if (config_load(cfg, config_choose_path(path), err, sizeof err) != 0) {
+        fprintf(stderr, "hookspool: %s\n", err);
+        return -1;
+    }
+    log_set_level(cfg->log_level);
+    return 0;
+}
+
+struct store *
+cli_store(const struct config *cfg)
+{
+    char err[1024] = "";
+    struct store *s = store_open(cfg, err, sizeof err);
+
+    if (s == NULL)
+        fprintf(stderr, "hookspool: %s\n", err);
+    return s;
+}

@@ -1,0 +1,40 @@
+/*
+ * cli - shared by the subcommands of the hookspool admin tool.
+ *
+ * Each subcommand is a function taking its own argv (argv[0] is its name).
+ * Exit codes: 0 success, 1 failure, 2 usage error. Errors go to stderr.
+ */
+#ifndef HOOKSPOOL_CLI_H
+#define HOOKSPOOL_CLI_H
+
+#include <stdbool.h>
+
+#include "domain/config.h"
+#include "domain/store.h"
+
+enum { EXIT_USAGE = 2 };
+
+struct cli_option {
+    const char *name;           /* "--tenant" */
+    bool takes_value;
+    const char **value;         /* set to the value (or to name for flags) */
+};
+
+/*
+ * Parses argv[1..] against opts; positional arguments go to positional
+ * (at most max_positional). Returns 0, or -1 after printing a usage error.
+ * "--help" anywhere returns 1.
+ */
+int cli_parse(int argc, char **argv, const struct cli_option *opts, const char **positional,
+              int max_positional, int *n_positional);
+
+/* Loads the configuration (explicit path or default); prints the error and returns -1. */
+int cli_config(struct config *cfg, const char *path);
+
+/* Opens the store; prints the error and returns NULL on failure. */
+struct store *cli_store(const struct config *cfg);
+
+int cmd_apikey(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * hookspool - the admin and producer tool: one subcommand per task.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/log.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    { "apikey", cmd_apikey, "create, list or revoke API keys" },
+    { "db", cmd_db, "verify the databases or back them up" },
+};
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: hookspool COMMAND [--config FILE] [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\n'hookspool COMMAND --help' describes one command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    log_open("hookspool", true);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("hookspool %s\n", PACKAGE_VERSION);
+        return EXIT_SUCCESS;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "hookspool: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

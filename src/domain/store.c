@@ -1,0 +1,672 @@
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain/store_internal.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+enum {
+    THREAD_COUNT = 256,             /* processes attached at once, with headroom */
+    CACHE_BYTES = 8 << 20,
+    LOCK_TIMEOUT_US = 2000000,      /* a lock wait this long is treated like a deadlock */
+    MAX_TRIES = 32,
+    FAILCHK_INTERVAL = 2,           /* seconds between failchk runs in a long-lived process */
+    CHECKPOINT_KBYTES = 1024,
+};
+
+static void
+store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
+{
+    log_error("berkeley db: %s", msg);
+}
+
+/* Tells failchk whether the process that owns a lock or transaction still runs. */
+static int
+store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+    return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int
+store_result(struct store *s, int ret, const char *what)
+{
+    switch (ret) {
+    case 0:
+        return STORE_OK;
+    case DB_NOTFOUND:
+        return STORE_NOTFOUND;
+    case DB_LOCK_DEADLOCK:
+    case DB_LOCK_NOTGRANTED:
+        return STORE_RETRY;
+    case DB_RUNRECOVERY:
+        s->needs_restart = true;
+        /* fall through */
+    default:
+        log_error("store: %s: %s", what, db_strerror(ret));
+        return STORE_UNAVAILABLE;
+    }
+}
+
+enum store_status
+store_run(struct store *s, const char *what, store_txn_body body, void *ctx)
+{
+    for (int attempt = 0; attempt < MAX_TRIES; attempt++) {
+        DB_TXN *txn = NULL;
+        int ret = s->env->txn_begin(s->env, NULL, &txn, 0);
+        int rc = ret == 0 ? body(s, txn, ctx) : store_result(s, ret, "txn_begin");
+
+        if (rc == STORE_OK) {
+            ret = txn->commit(txn, 0);
+            rc = store_result(s, ret, what);
+            if (rc == STORE_OK)
+                return STORE_OK;
+            if (rc != STORE_RETRY)
+                return STORE_UNAVAILABLE;
+        } else if (txn != NULL) {
+            txn->abort(txn);
+        }
+        if (rc != STORE_RETRY)
+            return (enum store_status)rc;
+        /* A dead process may hold the lock we wait for: free it before trying again. */
+        if (attempt % 4 == 3)
+            s->env->failchk(s->env, 0);
+        /* Back off a random while so the contenders do not collide again. */
+        usleep((useconds_t)(1000 + (rand() % 1000) * (attempt + 1)));
+    }
+    log_error("store: %s: gave up after %d deadlocks", what, MAX_TRIES);
+    return STORE_UNAVAILABLE;
+}
+
+static int
+open_env(DB_ENV **out, const struct config *cfg, u_int32_t extra_flags, char *err, size_t errlen)
+{
+    DB_ENV *env;
+    int ret = db_env_create(&env, 0);
+
+    if (ret != 0) {
+        snprintf(err, errlen, "db_env_create: %s", db_strerror(ret));
+        return ret;
+    }
+    env->set_errcall(env, store_errcall);
+    if ((ret = env->set_thread_count(env, THREAD_COUNT)) != 0 ||
+        (ret = env->set_isalive(env, store_is_alive)) != 0 ||
+        (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+        (ret = env->set_timeout(env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
+        (ret = env->set_cachesize(env, 0, CACHE_BYTES, 1)) != 0 ||
+        (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
+        (ret = env->set_flags(env, DB_TXN_WRITE_NOSYNC,
+                              cfg->durability == DURABILITY_NOSYNC)) != 0) {
+        snprintf(err, errlen, "%s: configure environment: %s", cfg->db_home, db_strerror(ret));
+        env->close(env, 0);
+        return ret;
+    }
+    ret = env->open(env, cfg->db_home,
+                    DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+                        extra_flags,
+                    0660);
+    if (ret != 0) {
+        snprintf(err, errlen, "%s: open environment: %s", cfg->db_home, db_strerror(ret));
+        env->close(env, 0);
+        return ret;
+    }
+    *out = env;
+    return 0;
+}
+
+static int
+open_db(DB_ENV *env, DB **out, const char *name, char *err, size_t errlen)
+{
+    DB *db;
+    int ret = db_create(&db, env, 0);
+
+    if (ret == 0) {
+        /* Several processes may create the file at once: retry on a lock conflict. */
+        for (int i = 0; i < MAX_TRIES; i++) {
+            ret = db->open(db, NULL, name, NULL, DB_BTREE, DB_CREATE | DB_AUTO_COMMIT, 0660);
+            if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
+                break;
+            usleep(1000 * (useconds_t)(i + 1));
+        }
+        if (ret != 0)
+            db->close(db, 0);
+    }
+    if (ret != 0) {
+        snprintf(err, errlen, "open database %s: %s", name, db_strerror(ret));
+        return ret;
+    }
+    *out = db;
+    return 0;
+}
+
+struct store *
+store_open(const struct config *cfg, char *err, size_t errlen)
+{
+    struct store *s = xcalloc(1, sizeof *s);
+
+    if (mkdir(cfg->db_home, 0770) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create: %s", cfg->db_home, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    int ret = open_env(&s->env, cfg, 0, err, errlen);
+    if (ret == 0) {
+        ret = s->env->failchk(s->env, 0);
+        if (ret != 0) {
+            s->env->close(s->env, 0);
+            s->env = NULL;
+        }
+    }
+    if (ret == DB_RUNRECOVERY) {
+        /* Only now is recovery right: the environment is unusable for everyone. */
+        log_warn("store: %s: running recovery", cfg->db_home);
+        ret = open_env(&s->env, cfg, DB_RECOVER, err, errlen);
+    } else if (ret != 0 && s->env == NULL && err[0] == '\0') {
+        snprintf(err, errlen, "%s: failchk: %s", cfg->db_home, db_strerror(ret));
+    }
+    if (ret != 0) {
+        free(s);
+        return NULL;
+    }
+    s->last_failchk = time(NULL);
+    if (open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
+        open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
+        open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0) {
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+store_close(struct store *s)
+{
+    if (s == NULL)
+        return;
+    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries };
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
+        if (*dbs[i] != NULL)
+            (*dbs[i])->close(*dbs[i], 0);
+    if (s->env != NULL)
+        s->env->close(s->env, 0);
+    free(s);
+}
+
+void
+store_maintain(struct store *s)
+{
+    time_t now = time(NULL);
+
+    if (now - s->last_failchk >= FAILCHK_INTERVAL) {
+        s->last_failchk = now;
+        int ret = s->env->failchk(s->env, 0);
+        if (ret != 0)
+            store_result(s, ret, "failchk");
+    }
+    int ret = s->env->txn_checkpoint(s->env, CHECKPOINT_KBYTES, 0, 0);
+    if (ret != 0)
+        store_result(s, ret, "checkpoint");
+}
+
+bool
+store_needs_restart(const struct store *s)
+{
+    return s->needs_restart;
+}
+
+/* ---- webhooks ---- */
+
+/* Builds the key "tenant \0 id" (id may be "" for the start of a tenant's range). */
+static void
+webhook_key(struct buf *key, const char *tenant, const char *id)
+{
+    buf_reset(key);
+    buf_append(key, tenant, strlen(tenant) + 1);
+    buf_puts(key, id);
+}
+
+static void
+dbt_of(DBT *dbt, const void *data, size_t len)
+{
+    memset(dbt, 0, sizeof *dbt);
+    dbt->data = (void *)data;
+    dbt->size = (u_int32_t)len;
+}
+
+struct list_ctx {
+    const char *tenant;
+    struct webhook *items;
+    size_t n;
+    size_t count_only_limit;    /* for counting: stop early at this many; 0 = load all */
+    bool count_only;
+    u_int32_t lock_flags;       /* DB_RMW to serialise writers of one tenant */
+};
+
+static void
+list_ctx_clear(struct list_ctx *c)
+{
+    store_webhook_list_free(c->items, c->n);
+    c->items = NULL;
+    c->n = 0;
+}
+
+/* Walks the tenant's key range, loading (or counting) its webhooks. */
+static int
+list_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct list_ctx *c = ctx;
+    struct buf prefix;
+    DBC *cur;
+    DBT key, val;
+    int rc = STORE_OK;
+
+    list_ctx_clear(c);
+    int ret = s->webhooks->cursor(s->webhooks, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "webhook list cursor");
+    buf_init(&prefix);
+    webhook_key(&prefix, c->tenant, "");
+    dbt_of(&key, prefix.data, prefix.len);
+    key.flags = DB_DBT_MALLOC;
+    dbt_of(&val, NULL, 0);
+    val.flags = DB_DBT_MALLOC;
+    u_int32_t op = DB_SET_RANGE;
+    size_t cap = 0;
+    for (;;) {
+        /* With DB_DBT_MALLOC every key returned, even by DB_SET_RANGE, is ours to free. */
+        ret = cur->get(cur, &key, &val, op | c->lock_flags);
+        op = DB_NEXT;
+        if (ret == DB_NOTFOUND)
+            break;
+        if (ret != 0) {
+            rc = store_result(s, ret, "webhook list");
+            break;
+        }
+        bool in_range = key.size >= prefix.len && memcmp(key.data, prefix.data, prefix.len) == 0;
+        if (in_range && !c->count_only) {
+            if (c->n == cap) {
+                cap = cap ? cap * 2 : 16;
+                c->items = xreallocarray(c->items, cap, sizeof *c->items);
+            }
+            if (webhook_from_string(&c->items[c->n], val.data, val.size) == 0)
+                c->n++;
+            else
+                log_error("store: webhook list: tenant %s: skipping a malformed record",
+                          c->tenant);
+        } else if (in_range) {
+            c->n++;
+        }
+        free(key.data);
+        free(val.data);
+        if (!in_range || (c->count_only && c->n >= c->count_only_limit))
+            break;
+    }
+    cur->close(cur);
+    buf_release(&prefix);
+    return rc;
+}
+
+enum store_status
+store_webhook_list(struct store *s, const char *tenant, struct webhook **out, size_t *n)
+{
+    struct list_ctx c = { .tenant = tenant };
+    enum store_status st = store_run(s, "webhook list", list_body, &c);
+
+    if (st != STORE_OK)
+        list_ctx_clear(&c);
+    *out = c.items;
+    *n = c.n;
+    return st;
+}
+
+void
+store_webhook_list_free(struct webhook *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        webhook_release(&list[i]);
+    free(list);
+}
+
+struct one_ctx {
+    const char *tenant;
+    const char *id;
+    struct webhook *w;
+    bool loaded;
+    store_webhook_edit_fn edit;
+    void *edit_ctx;
+    long max_count;
+};
+
+/* Reads one webhook record into c->w (released first if loaded before). */
+static int
+read_one(struct store *s, DB_TXN *txn, struct one_ctx *c, u_int32_t flags)
+{
+    struct buf k;
+    DBT key, val;
+
+    if (c->loaded)
+        webhook_release(c->w);
+    c->loaded = false;
+    buf_init(&k);
+    webhook_key(&k, c->tenant, c->id);
+    dbt_of(&key, k.data, k.len);
+    dbt_of(&val, NULL, 0);
+    val.flags = DB_DBT_MALLOC;
+    int ret = s->webhooks->get(s->webhooks, txn, &key, &val, flags);
+    int rc = store_result(s, ret, "webhook get");
+    if (rc == STORE_OK) {
+        if (webhook_from_string(c->w, val.data, val.size) == 0) {
+            c->loaded = true;
+        } else {
+            log_error("store: webhook get: tenant %s id %s: malformed record", c->tenant, c->id);
+            rc = STORE_UNAVAILABLE;
+        }
+        free(val.data);
+    }
+    buf_release(&k);
+    return rc;
+}
+
+static int
+write_one(struct store *s, DB_TXN *txn, const char *tenant, const struct webhook *w,
+          u_int32_t flags)
+{
+    struct buf k;
+    DBT key, val;
+    char *json = webhook_to_string(w);
+
+    buf_init(&k);
+    webhook_key(&k, tenant, w->id);
+    dbt_of(&key, k.data, k.len);
+    dbt_of(&val, json, strlen(json));
+    int ret = s->webhooks->put(s->webhooks, txn, &key, &val, flags);
+    buf_release(&k);
+    free(json);
+    if (ret == DB_KEYEXIST)
+        return ret;
+    return store_result(s, ret, "webhook put");
+}
+
+static int
+get_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    return read_one(s, txn, ctx, 0);
+}
+
+enum store_status
+store_webhook_get(struct store *s, const char *tenant, const char *id, struct webhook *out)
+{
+    struct one_ctx c = { .tenant = tenant, .id = id, .w = out };
+    enum store_status st = store_run(s, "webhook get", get_body, &c);
+
+    if (st != STORE_OK && c.loaded)
+        webhook_release(out);
+    return st;
+}
+
+static int
+create_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct one_ctx *c = ctx;
+    /* Counting with write locks makes concurrent creates for one tenant take turns. */
+    struct list_ctx count = { .tenant = c->tenant, .count_only = true,
+                              .count_only_limit = (size_t)c->max_count, .lock_flags = DB_RMW };
+    int rc = list_body(s, txn, &count);
+
+    if (rc != STORE_OK)
+        return rc;
+    if ((long)count.n >= c->max_count)
+        return STORE_LIMIT;
+    for (int i = 0; i < 16; i++) {
+        if (webhook_new_id(c->w) != 0) {
+            log_error("store: webhook create: random id: CSPRNG failure");
+            return STORE_UNAVAILABLE;
+        }
+        rc = write_one(s, txn, c->tenant, c->w, DB_NOOVERWRITE);
+        if (rc != DB_KEYEXIST)
+            return rc;
+    }
+    log_error("store: webhook create: tenant %s: no free id after 16 draws", c->tenant);
+    return STORE_UNAVAILABLE;
+}
+
+enum store_status
+store_webhook_create(struct store *s, const char *tenant, struct webhook *w, long max_count)
+{
+    struct one_ctx c = { .tenant = tenant, .w = w, .max_count = max_count };
+
+    return store_run(s, "webhook create", create_body, &c);
+}
+
+static int
+update_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct one_ctx *c = ctx;
+    int rc = read_one(s, txn, c, DB_RMW);
+
+    if (rc != STORE_OK)
+        return rc;
+    if (c->edit(c->w, c->edit_ctx) != 0)
+        return STORE_REJECTED;
+    return write_one(s, txn, c->tenant, c->w, 0);
+}
+
+enum store_status
+store_webhook_update(struct store *s, const char *tenant, const char *id,
+                     store_webhook_edit_fn edit, void *ctx, struct webhook *out)
+{
+    struct one_ctx c = { .tenant = tenant, .id = id, .w = out, .edit = edit, .edit_ctx = ctx };
+    enum store_status st = store_run(s, "webhook update", update_body, &c);
+
+    if (st != STORE_OK && c.loaded)
+        webhook_release(out);
+    return st;
+}
+
+static int
+delete_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct one_ctx *c = ctx;
+    struct buf k;
+    DBT key;
+
+    buf_init(&k);
+    webhook_key(&k, c->tenant, c->id);
+    dbt_of(&key, k.data, k.len);
+    int ret = s->webhooks->del(s->webhooks, txn, &key, 0);
+    buf_release(&k);
+    return store_result(s, ret, "webhook delete");
+}
+
+enum store_status
+store_webhook_delete(struct store *s, const char *tenant, const char *id)
+{
+    struct one_ctx c = { .tenant = tenant, .id = id };
+
+    return store_run(s, "webhook delete", delete_body, &c);
+}
+
+/* ---- API keys ---- */
+
+struct apikey_ctx {
+    const char *id;
+    const char *tenant;
+    const struct apikey *in;
+    struct apikey *out;
+    struct apikey *items;
+    size_t n;
+};
+
+static int
+apikey_add_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct apikey_ctx *c = ctx;
+    char *json = apikey_to_string(c->in);
+    DBT key, val;
+
+    dbt_of(&key, c->in->id, strlen(c->in->id));
+    dbt_of(&val, json, strlen(json));
+    int ret = s->apikeys->put(s->apikeys, txn, &key, &val, DB_NOOVERWRITE);
+    free(json);
+    return store_result(s, ret, "apikey add");
+}
+
+enum store_status
+store_apikey_add(struct store *s, const struct apikey *rec)
+{
+    struct apikey_ctx c = { .in = rec };
+
+    return store_run(s, "apikey add", apikey_add_body, &c);
+}
+
+static int
+apikey_read(struct store *s, DB_TXN *txn, const char *id, struct apikey *out, u_int32_t flags)
+{
+    DBT key, val;
+
+    dbt_of(&key, id, strlen(id));
+    dbt_of(&val, NULL, 0);
+    val.flags = DB_DBT_MALLOC;
+    int rc = store_result(s, s->apikeys->get(s->apikeys, txn, &key, &val, flags), "apikey get");
+    if (rc == STORE_OK) {
+        if (apikey_from_string(out, val.data, val.size) != 0) {
+            log_error("store: apikey get: %s: malformed record", id);
+            rc = STORE_UNAVAILABLE;
+        }
+        free(val.data);
+    }
+    return rc;
+}
+
+static int
+apikey_get_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct apikey_ctx *c = ctx;
+
+    return apikey_read(s, txn, c->id, c->out, 0);
+}
+
+enum store_status
+store_apikey_get(struct store *s, const char *id, struct apikey *out)
+{
+    struct apikey_ctx c = { .id = id, .out = out };
+
+    return store_run(s, "apikey get", apikey_get_body, &c);
+}
+
+static int
+apikey_revoke_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct apikey_ctx *c = ctx;
+    struct apikey rec;
+    int rc = apikey_read(s, txn, c->id, &rec, DB_RMW);
+
+    if (rc != STORE_OK)
+        return rc;
+    rec.revoked = true;
+    c->in = &rec;
+    rc = apikey_add_body(s, txn, ctx);
+    c->in = NULL;
+    return rc;
+}
+
+enum store_status
+store_apikey_revoke(struct store *s, const char *id)
+{
+    struct apikey_ctx c = { .id = id };
+
+    return store_run(s, "apikey revoke", apikey_revoke_body, &c);
+}
+
+static int
+apikey_list_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct apikey_ctx *c = ctx;
+    DBC *cur;
+    DBT key, val;
+    size_t cap = 0;
+    int rc = STORE_OK, ret;
+
+    free(c->items);
+    c->items = NULL;
+    c->n = 0;
+    if ((ret = s->apikeys->cursor(s->apikeys, txn, &cur, 0)) != 0)
+        return store_result(s, ret, "apikey list cursor");
+    dbt_of(&key, NULL, 0);
+    dbt_of(&val, NULL, 0);
+    key.flags = val.flags = DB_DBT_MALLOC;
+    while ((ret = cur->get(cur, &key, &val, DB_NEXT)) == 0) {
+        if (c->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            c->items = xreallocarray(c->items, cap, sizeof *c->items);
+        }
+        if (apikey_from_string(&c->items[c->n], val.data, val.size) == 0 &&
+            (c->tenant == NULL || strcmp(c->items[c->n].tenant, c->tenant) == 0))
+            c->n++;
+        free(key.data);
+        free(val.data);
+    }
+    if (ret != DB_NOTFOUND)
+        rc = store_result(s, ret, "apikey list");
+    cur->close(cur);
+    return rc;
+}
+
+enum store_status
+store_apikey_list(struct store *s, const char *tenant, struct apikey **out, size_t *n)
+{
+    struct apikey_ctx c = { .tenant = tenant };
+    enum store_status st = store_run(s, "apikey list", apikey_list_body, &c);
+
+    if (st != STORE_OK) {
+        free(c.items);
+        c.items = NULL;
+        c.n = 0;
+    }
+    *out = c.items;
+    *n = c.n;
+    return st;
+}
+
+/* ---- maintenance ---- */
+
+int
+store_backup(struct store *s, const char *dir, char *err, size_t errlen)
+{
+    int ret = s->env->backup(s->env, dir, DB_CREATE | DB_EXCL | DB_BACKUP_CLEAN);
+
+    if (ret != 0) {
+        snprintf(err, errlen, "backup to %s: %s", dir, db_strerror(ret));
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_verify(const struct config *cfg, char *err, size_t errlen)
+{
+    static const char *const names[] = { "webhooks", "apikeys", "deliveries" };
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {
+        char *path = xasprintf("%s/%s", cfg->db_home, names[i]);
+        DB *db;
+        int ret = db_create(&db, NULL, 0);
+        /* DB->verify destroys the handle whatever it returns. */
+        if (ret == 0)
+            ret = db->verify(db, path, NULL, NULL, 0);
+        if (ret != 0) {
+            snprintf(err, errlen, "%s: %s", path, db_strerror(ret));
+            rc = -1;
+        }
+        free(path);
+    }
+    return rc;
+}

@@ -1,0 +1,93 @@
+/*
+ * store - the Berkeley DB transactional environment in db_home and its
+ * databases: "webhooks" (key tenant \0 id), "apikeys" (key: key id) and
+ * "deliveries" (the delivery log).
+ *
+ * Every API process, the sender and the CLI open it at once. Each process
+ * joins without recovery and runs failchk (dead processes' transactions
+ * aborted, their locks freed) at open and every few seconds; full recovery
+ * runs only when failchk says it is needed. Every operation is one
+ * transaction, retried here, and only here, after a deadlock. A write is
+ * acknowledged (STORE_OK) only after its commit.
+ *
+ * Only this module includes db.h.
+ */
+#ifndef HOOKSPOOL_STORE_H
+#define HOOKSPOOL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain/apikey.h"
+#include "domain/config.h"
+#include "domain/webhook.h"
+
+enum store_status {
+    STORE_OK = 0,
+    STORE_NOTFOUND,             /* no such record */
+    STORE_LIMIT,                /* the tenant has max_webhooks_per_tenant webhooks */
+    STORE_REJECTED,             /* an update callback refused the change */
+    STORE_UNAVAILABLE,          /* storage failure or deadlock retries exhausted */
+};
+
+struct store;
+
+/*
+ * Opens (creating if needed) the environment in cfg->db_home. Returns the
+ * handle, or NULL with a reason in err.
+ */
+struct store *store_open(const struct config *cfg, char *err, size_t errlen);
+/* Closes the environment; NULL is allowed. */
+void store_close(struct store *s);
+/*
+ * Housekeeping for long-lived processes, cheap to call often: runs failchk
+ * at most every few seconds and checkpoints when enough log has grown.
+ */
+void store_maintain(struct store *s);
+/* True once the environment reported DB_RUNRECOVERY: exit and let the process restart. */
+bool store_needs_restart(const struct store *s);
+
+/* Loads all of tenant's webhooks, ordered by id, into a new array (*out, *n). */
+enum store_status store_webhook_list(struct store *s, const char *tenant, struct webhook **out,
+                                     size_t *n);
+/* Frees an array from store_webhook_list. */
+void store_webhook_list_free(struct webhook *list, size_t n);
+/* Loads one webhook into *out (initialised by this call on STORE_OK). */
+enum store_status store_webhook_get(struct store *s, const char *tenant, const char *id,
+                                    struct webhook *out);
+/*
+ * Inserts w for tenant under a fresh id (written into w->id), unless the
+ * tenant already has max_count webhooks (STORE_LIMIT).
+ */
+enum store_status store_webhook_create(struct store *s, const char *tenant, struct webhook *w,
+                                       long max_count);
+
+/*
+ * Called inside the update transaction with the stored webhook; changes it
+ * and returns 0 to write it, or non-zero to abort (STORE_REJECTED). May run
+ * more than once if the transaction is retried.
+ */
+typedef int (*store_webhook_edit_fn)(struct webhook *w, void *ctx);
+/* Reads, edits and writes one webhook atomically; on STORE_OK *out holds the result. */
+enum store_status store_webhook_update(struct store *s, const char *tenant, const char *id,
+                                       store_webhook_edit_fn edit, void *ctx,
+                                       struct webhook *out);
+/* Deletes one webhook. */
+enum store_status store_webhook_delete(struct store *s, const char *tenant, const char *id);
+
+/* Adds a new API key record. */
+enum store_status store_apikey_add(struct store *s, const struct apikey *rec);
+/* Loads the key record with the given id. */
+enum store_status store_apikey_get(struct store *s, const char *id, struct apikey *out);
+/* Loads all key records, or those of tenant if not NULL, into a new array. */
+enum store_status store_apikey_list(struct store *s, const char *tenant, struct apikey **out,
+                                    size_t *n);
+/* Marks a key revoked. */
+enum store_status store_apikey_revoke(struct store *s, const char *id);
+
+/* Checks every database's structure (DB->verify); returns 0 or -1. */
+int store_verify(const struct config *cfg, char *err, size_t errlen);
+/* Writes a hot backup of the environment into dir; returns 0 or -1. */
+int store_backup(struct store *s, const char *dir, char *err, size_t errlen);
+
+#endif

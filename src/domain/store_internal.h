@@ -1,0 +1,38 @@
+/*
+ * store_internal - shared by the files of the store module only.
+ */
+#ifndef HOOKSPOOL_STORE_INTERNAL_H
+#define HOOKSPOOL_STORE_INTERNAL_H
+
+#include <time.h>
+
+#include <db.h>
+
+#include "domain/store.h"
+
+/* Result of one try of a transaction body: a store_status or this. */
+enum { STORE_RETRY = -1 };
+
+struct store {
+    DB_ENV *env;
+    DB *webhooks;
+    DB *apikeys;
+    DB *deliveries;
+    bool needs_restart;
+    time_t last_failchk;
+};
+
+/*
+ * One transaction body: does its reads and writes in txn and returns
+ * STORE_OK to commit, STORE_RETRY after a deadlock, or another status to
+ * abort with.
+ */
+typedef int (*store_txn_body)(struct store *s, DB_TXN *txn, void *ctx);
+
+/* Runs body in a transaction, retrying after deadlocks; "what" names it in logs. */
+enum store_status store_run(struct store *s, const char *what, store_txn_body body, void *ctx);
+
+/* Maps a Berkeley DB return code to a body result, logging real failures. */
+int store_result(struct store *s, int ret, const char *what);
+
+#endif

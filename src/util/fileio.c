@@ -1,0 +1,103 @@
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/fileio.h"
+#include "util/xalloc.h"
+
+int
+fileio_write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int
+fileio_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int
+fileio_publish(const char *tmp_path, const char *final_path, const void *data, size_t n,
+               mode_t mode)
+{
+    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    if (fileio_write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+        int saved = errno;
+        close(fd);
+        unlink(tmp_path);
+        errno = saved;
+        return -1;
+    }
+    /* close(2) can report a deferred write error (NFS, quota): check it. */
+    if (close(fd) != 0 || rename(tmp_path, final_path) != 0) {
+        int saved = errno;
+        unlink(tmp_path);
+        errno = saved;
+        return -1;
+    }
+    char *dir_copy = xstrdup(final_path);
+    int rc = fileio_fsync_dir(dirname(dir_copy));
+    free(dir_copy);
+    return rc;
+}
+
+int
+fileio_read(const char *path, size_t max, struct buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+
+    size_t total = 0;
+    char chunk[16384];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        if (total + (size_t)r > max) {
+            buf_append(out, chunk, max - total);
+            close(fd);
+            return -2;
+        }
+        buf_append(out, chunk, (size_t)r);
+        total += (size_t)r;
+    }
+    close(fd);
+    return 0;
+}

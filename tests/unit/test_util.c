@@ -1,0 +1,3 @@
+#include "autoconfig.h"
+#include "unit.h"
+int main(void) { return unit_summary("util"); }
