@@ -1,0 +1,46 @@
+/*
+ * event - an event as published into the spool, and the delivery body.
+ *
+ * An event file is one JSON object: eventType and tenantId required,
+ * eventId and timestamp (RFC 3339) optional, data any JSON value
+ * (default {}). The body POSTed to receivers is the compact object
+ * {"eventId","eventType","tenantId","timestamp","data"} in that order,
+ * produced once so every attempt sends (and signs) the same bytes.
+ */
+#ifndef HOOKSPOOL_EVENT_H
+#define HOOKSPOOL_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define EVENT_ID_MAX 128
+#define EVENT_TYPE_MAX 128
+
+struct event {
+    char id[EVENT_ID_MAX + 1];
+    char type[EVENT_TYPE_MAX + 1];
+    char tenant[65];
+    char timestamp[40];         /* RFC 3339, UTC */
+    json_object *data;          /* owned */
+};
+
+/* True if s is a valid event type: 1 to 128 of [A-Za-z0-9._:-], no '*'. */
+bool event_type_valid(const char *s);
+/* True if s is a valid event id: 1 to 128 of [A-Za-z0-9._:-]. */
+bool event_id_valid(const char *s);
+
+/*
+ * Parses an event file's bytes into *ev, filling a generated id and the
+ * current time where absent. Returns 0, or -1 with a reason in err.
+ */
+int event_parse(struct event *ev, const char *data, size_t len, char *err, size_t errlen);
+
+/* Serialises *ev as the delivery body (caller frees). */
+char *event_body(const struct event *ev);
+
+/* Releases what ev owns. */
+void event_release(struct event *ev);
+
+#endif
