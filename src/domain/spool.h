@@ -10,6 +10,7 @@
 #define HOOKSPOOL_SPOOL_H
 
 #include <stddef.h>
+#include <time.h>
 
 /* Creates spool_dir and its subdirectories if missing; returns 0 or -1 (errno). */
 int spool_init(const char *spool_dir);
@@ -21,5 +22,85 @@ int spool_init(const char *spool_dir);
  */
 int spool_publish(const char *spool_dir, const void *data, size_t len, char *name_out,
                   size_t cap);
+
+/*
+ * Added for the sender and the CLI. Every name below is a bare file name
+ * (no '/'), as returned by spool_publish or spool_list; a name that is not
+ * (empty, '/', leading '.') is refused with EINVAL. Each move is one
+ * rename(2) followed by an fsync of the directory it lands in.
+ */
+
+/* The directories of the spool, each a state of a file. */
+enum spool_state { SPOOL_TMP, SPOOL_NEW, SPOOL_ACTIVE, SPOOL_DEFERRED, SPOOL_FAILED };
+
+/* The directory name of a state: "tmp", "new", "active", "deferred", "failed". */
+const char *spool_state_dir(enum spool_state state);
+
+/* Returns spool_dir/STATE/name, newly allocated (caller frees). */
+char *spool_path(const char *spool_dir, enum spool_state state, const char *name);
+
+/*
+ * Lists the files in one state directory, sorted by name (oldest first for
+ * spool_publish's names), skipping dot files and failed/'s *.reason files.
+ * On 0, *names_out is an array of *n_out strings: free it with
+ * spool_names_free. Returns -1 (errno) if the directory cannot be read.
+ */
+int spool_list(const char *spool_dir, enum spool_state state, char ***names_out,
+               size_t *n_out);
+
+/* Frees what spool_list returned; accepts NULL. */
+void spool_names_free(char **names, size_t n);
+
+/*
+ * Claims new/name for this process by renaming it into active/. Returns 0
+ * when claimed, 1 when the file is gone (another sender claimed it: not an
+ * error), -1 on any other failure (errno).
+ */
+int spool_claim(const char *spool_dir, const char *name);
+
+/*
+ * Moves from/name to to/name. Returns 0, 1 if from/name does not exist,
+ * or -1 (errno).
+ */
+int spool_move(const char *spool_dir, const char *name, enum spool_state from,
+               enum spool_state to);
+
+/*
+ * Moves active/name to deferred/name and sets its modification time to
+ * not_before, the time of its next attempt (see spool_release_due).
+ * Returns 0, 1 if active/name is gone, or -1 (errno).
+ */
+int spool_defer(const char *spool_dir, const char *name, time_t not_before);
+
+/*
+ * Moves every deferred/ file whose modification time is at or before now
+ * back into new/; *moved (may be NULL) counts them. Returns 0 or -1 (errno).
+ */
+int spool_release_due(const char *spool_dir, time_t now, size_t *moved);
+
+/*
+ * Dead-letters active/name: writes reason (one line; a trailing newline is
+ * added) durably to failed/name.reason, then moves the file to failed/name.
+ * Returns 0, 1 if active/name is gone, or -1 (errno).
+ */
+int spool_fail(const char *spool_dir, const char *name, const char *reason);
+
+/*
+ * Puts every dead letter back into the queue: failed/NAME -> new/NAME and
+ * removes failed/NAME.reason; *moved (may be NULL) counts them. Returns 0,
+ * or -1 (errno) at the first file that could not be moved.
+ */
+int spool_requeue_failed(const char *spool_dir, size_t *moved);
+
+/*
+ * Start-up recovery for a sender: moves every active/ file back to new/
+ * (what a killed sender had claimed). Only safe while no other sender
+ * shares the spool or when each sender has its own active/ (see the
+ * sender's documentation). *moved (may be NULL) counts them. Returns 0 or -1.
+ */
+int spool_recover_active(const char *spool_dir, size_t *moved);
+
+/* Removes state/name once it is finished with. Returns 0, 1 if gone, or -1 (errno). */
+int spool_remove(const char *spool_dir, enum spool_state state, const char *name);
 
 #endif
