@@ -1,0 +1,517 @@
+/*
+ * test_events - the event side of the sender: pattern matching, signatures,
+ * event files and the spool, each from a table of cases.
+ */
+#include "autoconfig.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "domain/event.h"
+#include "domain/pattern.h"
+#include "domain/signature.h"
+#include "domain/spool.h"
+#include "util/buf.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "unit.h"
+
+static void
+test_patterns(void)
+{
+    static const struct {
+        const char *pattern, *type;
+        bool match;
+    } cases[] = {
+        /* the examples of the specification */
+        { "Customer:*", "customer.upserted", true },
+        { "Customer:*", "Customer:Upserted", true },
+        { "customer.*", "Customer:Upserted", true },
+        { "store.*.updated", "Store:Product:Updated", true },
+        { "store.*.updated", "store.product.updated", true },
+        { "*", "Pass:Created", true },
+        { "*", "x", true },
+        /* exact, case and separator equivalence */
+        { "Pass:Created", "Pass:Created", true },
+        { "Pass:Created", "pass:created", true },
+        { "PASS.CREATED", "pass:created", true },
+        { "pass.created", "Pass:Created", true },
+        { "a:b.c", "A.B:C", true },
+        /* no match */
+        { "Pass:Created", "Pass:Installed", false },
+        { "Pass:Created", "Pass:CreatedX", false },
+        { "Pass:Created", "Pass:Create", false },
+        { "Pass:Created", "XPass:Created", false },
+        { "Customer:*", "Customers:Upserted", false },
+        { "Customer:*", "Customer", false },
+        { "Customer:*", "Pass:Customer", false },
+        { "store.*.updated", "store.product.created", false },
+        { "store.*.updated", "store.updated", false },
+        { "Pass-Created", "Pass:Created", false },
+        { "Pass_Created", "Pass:Created", false },
+        /* '*' spans separators and may be empty */
+        { "Customer:*", "Customer:", true },
+        { "store.*.updated", "store..updated", true },
+        { "store.*.updated", "store.a.b.c.updated", true },
+        { "*:Created", "Pass:Created", true },
+        { "*:Created", "Pass:Created:Again", false },
+        { "*Created", "Created", true },
+        { "Pass*", "Pass", true },
+        { "Pa*ed", "Pass:Created", true },
+        /* several stars */
+        { "*.*", "Pass:Created", true },
+        { "*.*", "PassCreated", false },
+        { "**", "anything", true },
+        { "a*b*c", "aXXbYYc", true },
+        { "a*b*c", "abc", true },
+        { "a*b*c", "acb", false },
+        { "*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false },
+        { "*b*b", "abab", true },
+        { "*:*:*", "a:b", false },
+        { "*:*:*", "a:b:c", true },
+        /* empty segments are literal */
+        { "store..updated", "store::updated", true },
+        { "store..updated", "store.x.updated", false },
+        { ":Created", ".created", true },
+        { "Pass:", "pass.", true },
+        /* empty strings */
+        { "", "", true },
+        { "", "Pass:Created", false },
+        { "*", "", true },
+        { "Pass", "", false },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(pattern_match(cases[i].pattern, cases[i].type) == cases[i].match,
+              "pattern \"%s\" vs \"%s\" should %s", cases[i].pattern, cases[i].type,
+              cases[i].match ? "match" : "not match");
+
+    const char *const list[] = { "Pass:Created", "Customer:*" };
+    CHECK(pattern_match_any(list, 2, "customer.deleted"), "second pattern of a list matches");
+    CHECK(pattern_match_any(list, 2, "PASS:CREATED"), "first pattern of a list matches");
+    CHECK(!pattern_match_any(list, 2, "Pass:Installed"), "no pattern of a list matches");
+    CHECK(!pattern_match_any(list, 0, "Pass:Created"), "an empty list matches nothing");
+    CHECK(!pattern_match(NULL, "x") && !pattern_match("x", NULL), "NULL matches nothing");
+}
+
+static void
+test_signatures(void)
+{
+    /* Expected values computed with `openssl dgst -sha256 -hmac` and Python's hmac. */
+    static const struct {
+        const char *secret, *body, *hex, *base64;
+    } vectors[] = {
+        { "aZ3k9aZ3k9aZ3k9aZ3k9aZ3k9aZ3k9aZ3k9aZ3k9aZ3k9aZ3k9aZ3k9aZ3k9abcd",
+          "{\"eventId\":\"evt_1\",\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\","
+          "\"timestamp\":\"2026-11-28T18:00:00Z\",\"data\":{\"passId\":\"p-1\"}}",
+          "828bbaaa10e3c7bf86ad3fee01d5e73ee34e40fa4324fb0a956754b6224297f2",
+          "gou6qhDjx7+GrT/uAdXnPuNOQPpDJPsKlWdUtiJCl/I=" },
+        { "key", "The quick brown fox jumps over the lazy dog",
+          "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
+          "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg=" },
+        /* RFC 4231 test case 2 */
+        { "Jefe", "what do ya want for nothing?",
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", NULL },
+        /* an empty body */
+        { "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01", "",
+          "616720bab2c21b76dadcbf7e6f056b8e012f479fdb3ca3f14c724b9e89a831e4",
+          "YWcgurLCG3ba3L9+bwVrjgEvR5/bPKPxTHJLnomoMeQ=" },
+    };
+
+    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+        const char *secret = vectors[i].secret, *body = vectors[i].body;
+        size_t len = strlen(body);
+        char out[SIGNATURE_MAX];
+
+        CHECK(signature_compute(secret, body, len, SIGNATURE_HEX, out) == 0, "vector %zu hex", i);
+        CHECK(strcmp(out, vectors[i].hex) == 0, "vector %zu hex: got %s", i, out);
+        CHECK(signature_verify(secret, body, len, vectors[i].hex), "vector %zu verifies (hex)", i);
+        if (vectors[i].base64 != NULL) {
+            CHECK(signature_compute(secret, body, len, SIGNATURE_BASE64, out) == 0,
+                  "vector %zu base64", i);
+            CHECK(strcmp(out, vectors[i].base64) == 0, "vector %zu base64: got %s", i, out);
+            CHECK(signature_verify(secret, body, len, vectors[i].base64),
+                  "vector %zu verifies (base64)", i);
+        }
+        /* Upper-case hex is the same signature. */
+        char upper[SIGNATURE_MAX];
+        snprintf(upper, sizeof upper, "%s", vectors[i].hex);
+        for (char *p = upper; *p; p++)
+            if (*p >= 'a' && *p <= 'f')
+                *p = (char)(*p - 'a' + 'A');
+        CHECK(signature_verify(secret, body, len, upper), "vector %zu verifies (upper hex)", i);
+        /* One changed body byte, secret byte or signature digit fails. */
+        if (len > 0) {
+            char *changed = xstrdup(body);
+            changed[len / 2] ^= 0x01;
+            CHECK(!signature_verify(secret, changed, len, vectors[i].hex),
+                  "vector %zu: changed body refused", i);
+            free(changed);
+        }
+        char *other_secret = xstrdup(secret);
+        other_secret[0] ^= 0x01;
+        CHECK(!signature_verify(other_secret, body, len, vectors[i].hex),
+              "vector %zu: other secret refused", i);
+        free(other_secret);
+        char wrong[SIGNATURE_MAX];
+        snprintf(wrong, sizeof wrong, "%s", vectors[i].hex);
+        wrong[63] = wrong[63] == '0' ? '1' : '0';
+        CHECK(!signature_verify(secret, body, len, wrong), "vector %zu: wrong digit refused", i);
+    }
+
+    const char *secret = "key", *body = "The quick brown fox jumps over the lazy dog";
+    static const char *const refused[] = {
+        "", "f7bc83f4", "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8 ",
+        "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd",
+        "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
+        "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg", /* unpadded */
+        "g7yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg=",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        CHECK(!signature_verify(secret, body, strlen(body), refused[i]),
+              "signature \"%s\" refused", refused[i]);
+    CHECK(!signature_verify(secret, body, strlen(body), NULL), "NULL signature refused");
+}
+
+/* True if s looks like YYYY-MM-DDTHH:MM:SSZ. */
+static bool
+is_utc_seconds(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+
+    if (strlen(s) != sizeof shape - 1)
+        return false;
+    for (size_t i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return false;
+    return true;
+}
+
+static void
+test_event_parse(void)
+{
+    static const struct {
+        const char *json, *why;
+    } bad[] = {
+        { "", "empty" },
+        { "   ", "blank" },
+        { "{", "truncated" },
+        { "[]", "not an object" },
+        { "\"Pass:Created\"", "a string" },
+        { "null", "null" },
+        { "42", "a number" },
+        { "{\"tenantId\":\"acme\"}", "missing eventType" },
+        { "{\"eventType\":\"Pass:Created\"}", "missing tenantId" },
+        { "{\"eventType\":null,\"tenantId\":\"acme\"}", "null eventType" },
+        { "{\"eventType\":7,\"tenantId\":\"acme\"}", "numeric eventType" },
+        { "{\"eventType\":[\"Pass:Created\"],\"tenantId\":\"acme\"}", "array eventType" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":1}", "numeric tenantId" },
+        { "{\"eventType\":\"\",\"tenantId\":\"acme\"}", "empty eventType" },
+        { "{\"eventType\":\"Pass:*\",\"tenantId\":\"acme\"}", "star in eventType" },
+        { "{\"eventType\":\"Pass Created\",\"tenantId\":\"acme\"}", "space in eventType" },
+        { "{\"eventType\":\"Pass:Créé\",\"tenantId\":\"acme\"}", "non-ASCII eventType" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"\"}", "empty tenantId" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"ac me\"}", "space in tenantId" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme.corp\"}", "dot in tenantId" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"../x\"}", "path in tenantId" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":"
+          "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+          "65-character tenantId" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\",\"eventId\":5}", "numeric id" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\",\"eventId\":\"\"}", "empty id" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\",\"eventId\":\"a/b\"}",
+          "slash in id" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\",\"timestamp\":12}",
+          "numeric timestamp" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\",\"timestamp\":\"yesterday\"}",
+          "timestamp in words" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\","
+          "\"timestamp\":\"2026-11-28 18:00:00\"}", "timestamp without T and zone" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\","
+          "\"timestamp\":\"2026-02-30T18:00:00Z\"}", "30 February" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\","
+          "\"timestamp\":\"2026-11-28T24:00:00Z\"}", "hour 24" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\","
+          "\"timestamp\":\"2026-11-28T18:00:00+0100\"}", "offset without colon" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\"} x", "trailing garbage" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\"}{}", "two objects" },
+        { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\",\"data\":\"\xff\"}",
+          "invalid UTF-8" },
+    };
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct event ev;
+        char err[256] = "";
+        int rc = event_parse(&ev, bad[i].json, strlen(bad[i].json), err, sizeof err);
+        CHECK(rc == -1, "%s should be refused", bad[i].why);
+        CHECK(err[0] != '\0', "%s: a reason is given", bad[i].why);
+        CHECK(ev.data == NULL, "%s: nothing owned after a failure", bad[i].why);
+        event_release(&ev);
+    }
+
+    /* A minimal event: generated id, current time, data {}. */
+    struct event ev;
+    char err[256];
+    const char *min = "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\"}";
+    time_t before = time(NULL);
+    CHECK(event_parse(&ev, min, strlen(min), err, sizeof err) == 0, "minimal event: %s", err);
+    CHECK(strncmp(ev.id, "evt_", 4) == 0 && strlen(ev.id) == 28, "generated id %s", ev.id);
+    CHECK(event_id_valid(ev.id), "generated id is a valid id");
+    CHECK(is_utc_seconds(ev.timestamp), "generated timestamp %s", ev.timestamp);
+    struct tm tm = { 0 };
+    CHECK(strptime(ev.timestamp, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL, "timestamp parses");
+    time_t stamped = timegm(&tm);
+    CHECK(stamped >= before && stamped <= time(NULL), "timestamp is now (%s)", ev.timestamp);
+    CHECK(strcmp(ev.type, "Pass:Created") == 0 && strcmp(ev.tenant, "acme") == 0,
+          "type and tenant kept");
+    char *body = event_body(&ev);
+    char want[256];
+    snprintf(want, sizeof want,
+             "{\"eventId\":\"%s\",\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\","
+             "\"timestamp\":\"%s\",\"data\":{}}", ev.id, ev.timestamp);
+    CHECK(strcmp(body, want) == 0, "minimal body: %s", body);
+    free(body);
+
+    /* Two parses of the same id-less file draw different ids. */
+    struct event ev2;
+    CHECK(event_parse(&ev2, min, strlen(min), err, sizeof err) == 0, "second parse");
+    CHECK(strcmp(ev.id, ev2.id) != 0, "generated ids differ (%s, %s)", ev.id, ev2.id);
+    event_release(&ev2);
+    event_release(&ev);
+
+    /* Everything given: members reordered, whitespace, unknown members ignored. */
+    const char *full =
+        "\n{ \"data\" : {\"passId\": \"p-1\", \"n\": [1, 2.50, true, null], \"url\": \"a/b\","
+        " \"s\": \"caf\xc3\xa9 \\\"q\\\" \\u00e9\"},\n"
+        "  \"timestamp\": \"2026-11-28T19:30:15.250+01:30\", \"extra\": 1,\n"
+        "  \"tenantId\": \"acme_1-x\", \"eventType\": \"store.product.updated\","
+        " \"eventId\": \"ord-42:v1\" }\n";
+    CHECK(event_parse(&ev, full, strlen(full), err, sizeof err) == 0, "full event: %s", err);
+    CHECK(strcmp(ev.id, "ord-42:v1") == 0, "given id kept: %s", ev.id);
+    CHECK(strcmp(ev.timestamp, "2026-11-28T18:00:15.250Z") == 0, "timestamp in UTC: %s",
+          ev.timestamp);
+    body = event_body(&ev);
+    const char *want_full =
+        "{\"eventId\":\"ord-42:v1\",\"eventType\":\"store.product.updated\","
+        "\"tenantId\":\"acme_1-x\",\"timestamp\":\"2026-11-28T18:00:15.250Z\","
+        "\"data\":{\"passId\":\"p-1\",\"n\":[1,2.50,true,null],\"url\":\"a/b\","
+        "\"s\":\"caf\xc3\xa9 \\\"q\\\" \xc3\xa9\"}}";
+    CHECK(strcmp(body, want_full) == 0, "full body:\n got  %s\n want %s", body, want_full);
+    /* The body is itself an event file that parses back to the same body. */
+    struct event again;
+    CHECK(event_parse(&again, body, strlen(body), err, sizeof err) == 0, "body re-parses");
+    char *body2 = event_body(&again);
+    CHECK(strcmp(body, body2) == 0, "body is stable across re-parsing: %s", body2);
+    free(body2);
+    event_release(&again);
+    free(body);
+    event_release(&ev);
+
+    /* Timestamps: zones, lower case, leap day, day rollover. */
+    static const struct {
+        const char *in, *out;
+    } stamps[] = {
+        { "2026-11-28T18:00:00Z", "2026-11-28T18:00:00Z" },
+        { "2026-11-28t18:00:00z", "2026-11-28T18:00:00Z" },
+        { "2026-11-28T18:00:00+00:00", "2026-11-28T18:00:00Z" },
+        { "2026-11-28T18:00:00-00:00", "2026-11-28T18:00:00Z" },
+        { "2026-12-31T23:30:00-01:00", "2027-01-01T00:30:00Z" },
+        { "2028-02-29T00:10:00+00:20", "2028-02-28T23:50:00Z" },
+        { "2026-11-28T18:00:00.123456789Z", "2026-11-28T18:00:00.123456789Z" },
+    };
+    for (size_t i = 0; i < sizeof stamps / sizeof stamps[0]; i++) {
+        char json[256];
+        snprintf(json, sizeof json,
+                 "{\"eventType\":\"A:B\",\"tenantId\":\"t\",\"timestamp\":\"%s\"}", stamps[i].in);
+        int rc = event_parse(&ev, json, strlen(json), err, sizeof err);
+        CHECK(rc == 0 && strcmp(ev.timestamp, stamps[i].out) == 0, "timestamp %s -> %s, got %s",
+              stamps[i].in, stamps[i].out, rc == 0 ? ev.timestamp : err);
+        event_release(&ev);
+    }
+
+    /* data: any JSON value; explicit null stays null. */
+    static const struct {
+        const char *data, *out;
+    } datas[] = {
+        { "null", "null" }, { "[]", "[]" }, { "\"text\"", "\"text\"" }, { "0", "0" },
+        { "-1.5e3", "-1.5e3" }, { "false", "false" }, { "{\"a\":{\"b\":{}}}", "{\"a\":{\"b\":{}}}" },
+    };
+    for (size_t i = 0; i < sizeof datas / sizeof datas[0]; i++) {
+        char json[256], expect[256];
+        snprintf(json, sizeof json,
+                 "{\"eventId\":\"e1\",\"eventType\":\"A:B\",\"tenantId\":\"t\","
+                 "\"timestamp\":\"2026-01-01T00:00:00Z\",\"data\":%s}", datas[i].data);
+        snprintf(expect, sizeof expect,
+                 "{\"eventId\":\"e1\",\"eventType\":\"A:B\",\"tenantId\":\"t\","
+                 "\"timestamp\":\"2026-01-01T00:00:00Z\",\"data\":%s}", datas[i].out);
+        CHECK(event_parse(&ev, json, strlen(json), err, sizeof err) == 0, "data %s: %s",
+              datas[i].data, err);
+        body = event_body(&ev);
+        CHECK(strcmp(body, expect) == 0, "data %s: body %s", datas[i].data, body);
+        free(body);
+        event_release(&ev);
+    }
+
+    /* Validators at their limits. */
+    char longest[EVENT_TYPE_MAX + 2];
+    memset(longest, 'a', sizeof longest);
+    longest[EVENT_TYPE_MAX] = '\0';
+    CHECK(event_type_valid(longest) && event_id_valid(longest), "128 characters accepted");
+    longest[EVENT_TYPE_MAX] = 'a';
+    longest[EVENT_TYPE_MAX + 1] = '\0';
+    CHECK(!event_type_valid(longest) && !event_id_valid(longest), "129 characters refused");
+    CHECK(event_type_valid("Redirect:Redirected") && event_type_valid("store.product.updated"),
+          "examples of the specification are valid types");
+    CHECK(!event_type_valid("*") && !event_type_valid(""), "'*' and empty are not types");
+    event_release(NULL);
+}
+
+/* Counts the entries of dir that are not "." or "..". */
+static int
+count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    for (struct dirent *de; (de = readdir(d)) != NULL;)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* True if path exists. */
+static bool
+exists(const char *dir, const char *name)
+{
+    char *p = xasprintf("%s/%s", dir, name);
+    struct stat st;
+    bool ok = stat(p, &st) == 0;
+    free(p);
+    return ok;
+}
+
+static void
+test_spool(void)
+{
+    char root[] = "/tmp/hookspool-test-spool-XXXXXX";
+    CHECK(mkdtemp(root) != NULL, "mkdtemp: %s", strerror(errno));
+    char *spool = xasprintf("%s/a/b/spool", root);
+    char *tmp = spool_path(spool, SPOOL_TMP, NULL), *new = spool_path(spool, SPOOL_NEW, NULL);
+    char *active = spool_path(spool, SPOOL_ACTIVE, NULL);
+    char *deferred = spool_path(spool, SPOOL_DEFERRED, NULL);
+    char *failed = spool_path(spool, SPOOL_FAILED, NULL);
+
+    CHECK(spool_init(spool) == 0, "spool_init creates missing parents: %s", strerror(errno));
+    CHECK(spool_init(spool) == 0, "spool_init again is fine");
+    CHECK(count_entries(tmp) == 0 && count_entries(new) == 0 && count_entries(active) == 0 &&
+          count_entries(deferred) == 0 && count_entries(failed) == 0, "five empty directories");
+
+    const char *data = "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\"}";
+    char name[128], name2[128];
+    CHECK(spool_publish(spool, data, strlen(data), name, sizeof name) == 0, "publish");
+    CHECK(spool_publish(spool, data, strlen(data), name2, sizeof name2) == 0, "publish again");
+    CHECK(strcmp(name, name2) != 0, "unique names %s %s", name, name2);
+    CHECK(strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".json") == 0, "name %s", name);
+    CHECK(count_entries(new) == 2, "two files in new/");
+    CHECK(count_entries(tmp) == 0, "nothing left in tmp/");
+    struct buf b;
+    buf_init(&b);
+    char *path = spool_path(spool, SPOOL_NEW, name);
+    CHECK(fileio_read(path, 1 << 20, &b) == 0 && b.len == strlen(data) &&
+          memcmp(b.data, data, b.len) == 0, "file holds exactly the bytes published");
+    free(path);
+    buf_release(&b);
+    char small[4];
+    CHECK(spool_publish(spool, data, strlen(data), small, sizeof small) == -1 && errno == ERANGE,
+          "too small a name buffer is an error");
+    CHECK(spool_publish("/nonexistent/spool", data, 1, name2, sizeof name2) == -1,
+          "publishing into a missing spool fails");
+
+    char **names;
+    size_t n;
+    CHECK(spool_list(spool, SPOOL_NEW, &names, &n) == 0 && n == 3, "list new/: %zu", n);
+    for (size_t i = 1; i < n; i++)
+        CHECK(strcmp(names[i - 1], names[i]) < 0, "sorted");
+    spool_names_free(names, n);
+
+    /* claim: the first wins, the second sees "gone". */
+    CHECK(spool_claim(spool, name) == 0, "claim");
+    CHECK(spool_claim(spool, name) == 1, "second claim finds it gone");
+    CHECK(exists(active, name) && !exists(new, name), "claimed file is in active/");
+    CHECK(spool_claim(spool, "../x") == -1 && errno == EINVAL, "path names refused");
+    CHECK(spool_claim(spool, ".hidden") == -1 && errno == EINVAL, "dot names refused");
+
+    /* defer: mtime is the next attempt; release_due moves only what is due. */
+    time_t now = time(NULL);
+    CHECK(spool_defer(spool, name, now + 3600) == 0, "defer");
+    CHECK(exists(deferred, name) && !exists(active, name), "deferred file in deferred/");
+    size_t moved = 99;
+    CHECK(spool_release_due(spool, now, &moved) == 0 && moved == 0, "not yet due: %zu", moved);
+    CHECK(spool_release_due(spool, now + 3600, &moved) == 0 && moved == 1, "due: %zu", moved);
+    CHECK(exists(new, name) && !exists(deferred, name), "due file back in new/");
+
+    /* fail: reason beside the file; requeue puts it back and removes the reason. */
+    CHECK(spool_claim(spool, name) == 0, "claim again");
+    CHECK(spool_fail(spool, name, "malformed JSON\nat byte 3") == 0, "fail");
+    char *reason_name = xasprintf("%s.reason", name);
+    CHECK(exists(failed, name) && exists(failed, reason_name), "file and reason in failed/");
+    buf_init(&b);
+    path = spool_path(spool, SPOOL_FAILED, reason_name);
+    CHECK(fileio_read(path, 4096, &b) == 0 && strcmp(b.data, "malformed JSON at byte 3\n") == 0,
+          "reason is one line: %s", b.data);
+    free(path);
+    buf_release(&b);
+    CHECK(spool_list(spool, SPOOL_FAILED, &names, &n) == 0 && n == 1 &&
+          strcmp(names[0], name) == 0, "failed/ lists the file, not its reason");
+    spool_names_free(names, n);
+    CHECK(spool_fail(spool, "no-such-file.json", "x") == 1, "failing a missing file says gone");
+    CHECK(!exists(failed, "no-such-file.json.reason"), "no orphan reason");
+    CHECK(count_entries(tmp) == 0, "tmp/ still empty");
+    CHECK(spool_requeue_failed(spool, &moved) == 0 && moved == 1, "requeue: %zu", moved);
+    CHECK(count_entries(failed) == 0, "failed/ empty after requeue");
+    CHECK(exists(new, name), "requeued file in new/");
+    free(reason_name);
+
+    /* recover: leftovers in active/ go back to new/. */
+    CHECK(spool_claim(spool, name) == 0, "claim one");
+    CHECK(spool_recover_active(spool, &moved) == 0 && moved == 1, "recover: %zu", moved);
+    CHECK(count_entries(active) == 0 && count_entries(new) == 3, "all back in new/");
+
+    /* remove */
+    CHECK(spool_remove(spool, SPOOL_NEW, name) == 0 && !exists(new, name), "remove");
+    CHECK(spool_remove(spool, SPOOL_NEW, name) == 1, "remove again says gone");
+
+    CHECK(strcmp(spool_state_dir(SPOOL_DEFERRED), "deferred") == 0, "state names");
+
+    char *cmd = xasprintf("rm -rf '%s'", root);
+    CHECK(system(cmd) == 0, "cleanup");
+    free(cmd);
+    free(tmp);
+    free(new);
+    free(active);
+    free(deferred);
+    free(failed);
+    free(spool);
+}
+
+int
+main(void)
+{
+    log_open("test_events", true);
+    log_set_level(LOG_LVL_ERROR);
+    test_patterns();
+    test_signatures();
+    test_event_parse();
+    test_spool();
+    return unit_summary("events");
+}
