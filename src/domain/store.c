@@ -505,17 +505,24 @@ struct apikey_ctx {
 };
 
 static int
+apikey_write(struct store *s, DB_TXN *txn, const struct apikey *rec, u_int32_t flags)
+{
+    char *json = apikey_to_string(rec);
+    DBT key, val;
+
+    dbt_of(&key, rec->id, strlen(rec->id));
+    dbt_of(&val, json, strlen(json));
+    int ret = s->apikeys->put(s->apikeys, txn, &key, &val, flags);
+    free(json);
+    return store_result(s, ret, "apikey put");
+}
+
+static int
 apikey_add_body(struct store *s, DB_TXN *txn, void *ctx)
 {
     struct apikey_ctx *c = ctx;
-    char *json = apikey_to_string(c->in);
-    DBT key, val;
 
-    dbt_of(&key, c->in->id, strlen(c->in->id));
-    dbt_of(&val, json, strlen(json));
-    int ret = s->apikeys->put(s->apikeys, txn, &key, &val, DB_NOOVERWRITE);
-    free(json);
-    return store_result(s, ret, "apikey add");
+    return apikey_write(s, txn, c->in, DB_NOOVERWRITE);
 }
 
 enum store_status
@@ -571,10 +578,7 @@ apikey_revoke_body(struct store *s, DB_TXN *txn, void *ctx)
     if (rc != STORE_OK)
         return rc;
     rec.revoked = true;
-    c->in = &rec;
-    rc = apikey_add_body(s, txn, ctx);
-    c->in = NULL;
-    return rc;
+    return apikey_write(s, txn, &rec, 0);
 }
 
 enum store_status

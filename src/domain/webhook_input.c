@@ -32,6 +32,31 @@ only_whitespace(const char *s, size_t from, size_t len)
     return true;
 }
 
+/*
+ * json-c 0.16 accepts single-quoted object keys even in strict mode. In
+ * JSON a quote character can only appear inside a string, so look for one
+ * outside.
+ */
+static bool
+has_single_quote_outside_strings(const char *s, size_t len)
+{
+    bool in_string = false;
+
+    for (size_t i = 0; i < len; i++) {
+        if (in_string) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == '"')
+                in_string = false;
+        } else if (s[i] == '"') {
+            in_string = true;
+        } else if (s[i] == '\'') {
+            return true;
+        }
+    }
+    return false;
+}
+
 json_object *
 webhook_input_parse(const char *body, size_t len, json_object **errors)
 {
@@ -40,15 +65,17 @@ webhook_input_parse(const char *body, size_t len, json_object **errors)
 
     *errors = NULL;
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    if (len > 0)
+    if (len > 0 && !has_single_quote_outside_strings(body, len))
         o = json_tokener_parse_ex(tok, body, (int)len);
     /* Trailing bytes after the value are as malformed as a truncated value. */
     if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
         !only_whitespace(body, json_tokener_get_parse_end(tok), len)) {
         char msg[160];
         snprintf(msg, sizeof msg, "The request body is not valid JSON: %s.",
-                 len == 0 ? "the body is empty"
-                          : json_tokener_error_desc(json_tokener_get_error(tok)));
+                 len == 0   ? "the body is empty"
+                 : o == NULL && json_tokener_get_error(tok) == json_tokener_success
+                            ? "unexpected character"
+                            : json_tokener_error_desc(json_tokener_get_error(tok)));
         json_object_put(o);
         o = NULL;
         add_error(errors, "$", msg);

@@ -1,3 +1,437 @@
+/* Unit tests for src/domain: configuration, validation, endpoints, codecs, keys, store. */
 #include "autoconfig.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain/apikey.h"
+#include "domain/config.h"
+#include "domain/endpoint.h"
+#include "domain/scope.h"
+#include "domain/store.h"
+#include "domain/webhook.h"
+#include "domain/webhook_input.h"
 #include "unit.h"
-int main(void) { return unit_summary("domain"); }
+#include "util/xalloc.h"
+
+static char scratch[] = "/tmp/hookspool-domain-XXXXXX";
+
+static char *
+write_temp(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", scratch, name);
+    FILE *fp = fopen(path, "w");
+    if (fp != NULL) {
+        fputs(text, fp);
+        fclose(fp);
+    }
+    return path;
+}
+
+static void
+test_config(void)
+{
+    struct config cfg;
+    char err[512];
+
+    char *good = write_temp("good.conf",
+                            "# comment\n\n"
+                            "base_path = /hooks/api/   # trailing slash dropped\n"
+                            "db_home = /var/x\n"
+                            "durability = nosync\n"
+                            "max_body_bytes = 2048\n"
+                            "allow_http_endpoints = yes\n"
+                            "retry_schedule = 1s, 2m,3h ,1d\n"
+                            "signature_encoding = base64\n"
+                            "log_level = debug\n");
+    CHECK(config_load(&cfg, good, err, sizeof err) == 0, "good config loads: %s", err);
+    CHECK(strcmp(cfg.base_path, "/hooks/api") == 0, "base_path %s", cfg.base_path);
+    CHECK(strcmp(cfg.db_home, "/var/x") == 0, "db_home");
+    CHECK(cfg.durability == DURABILITY_NOSYNC, "durability");
+    CHECK(cfg.max_body_bytes == 2048, "max_body_bytes");
+    CHECK(cfg.allow_http_endpoints && !cfg.allow_private_targets, "booleans");
+    CHECK(cfg.retry_count == 4 && cfg.retry_schedule[0] == 1 && cfg.retry_schedule[1] == 120 &&
+              cfg.retry_schedule[2] == 10800 && cfg.retry_schedule[3] == 86400,
+          "retry_schedule parsed");
+    CHECK(cfg.signature_encoding == SIGNATURE_BASE64, "signature_encoding");
+    CHECK(cfg.log_level == LOG_LVL_DEBUG, "log_level");
+    CHECK(cfg.max_webhooks_per_tenant == 100 && cfg.delivery_timeout == 30 &&
+              cfg.max_event_bytes == 1048576 && cfg.delivery_log_days == 30,
+          "defaults kept for keys not set");
+    config_free(&cfg);
+    free(good);
+
+    config_defaults(&cfg);
+    CHECK(cfg.retry_count == 7 && cfg.retry_schedule[0] == 5 && cfg.retry_schedule[6] == 36000,
+          "default schedule 5s,5m,30m,2h,5h,10h,10h");
+    CHECK(strcmp(cfg.base_path, "/api") == 0 && cfg.max_body_bytes == 65536 &&
+              cfg.durability == DURABILITY_SYNC && cfg.signature_encoding == SIGNATURE_HEX,
+          "documented defaults");
+    config_free(&cfg);
+
+    static const struct {
+        const char *text;
+        const char *want;       /* substring of the error */
+    } bad[] = {
+        { "db_home = /x\nbogus = 1\n", "bad.conf:2: unknown key \"bogus\"" },
+        { "durability = fast\n", "bad.conf:1: durability" },
+        { "max_body_bytes = 12abc\n", "bad.conf:1: max_body_bytes" },
+        { "max_body_bytes = 99999999999\n", "bad.conf:1: max_body_bytes" },
+        { "\n\nallow_http_endpoints = perhaps\n", "bad.conf:3: allow_http_endpoints" },
+        { "retry_schedule = 5s,soon\n", "bad.conf:1: retry_schedule" },
+        { "just words\n", "bad.conf:1: expected" },
+        { " = value\n", "bad.conf:1: missing key" },
+        { "base_path = api\n", "bad.conf:1: base_path" },
+        { "signature_encoding = hex64\n", "bad.conf:1: signature_encoding" },
+        { "log_level = loud\n", "bad.conf:1: log_level" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *path = write_temp("bad.conf", bad[i].text);
+        err[0] = '\0';
+        int rc = config_load(&cfg, path, err, sizeof err);
+        CHECK(rc == -1 && strstr(err, bad[i].want) != NULL, "case %zu: error \"%s\" names \"%s\"",
+              i, err, bad[i].want);
+        config_free(&cfg);
+        free(path);
+    }
+    CHECK(config_load(&cfg, "/nonexistent/hookspool.conf", err, sizeof err) == -1 &&
+              strstr(err, "/nonexistent/hookspool.conf") != NULL,
+          "missing file named: %s", err);
+    config_free(&cfg);
+
+    setenv("HOOKSPOOL_CONF", "/from/env.conf", 1);
+    CHECK(strcmp(config_choose_path(NULL), "/from/env.conf") == 0, "HOOKSPOOL_CONF used");
+    CHECK(strcmp(config_choose_path("/explicit"), "/explicit") == 0, "--config wins");
+    unsetenv("HOOKSPOOL_CONF");
+    CHECK(strstr(config_choose_path(NULL), "hookspool.conf") != NULL, "installed default");
+}
+
+static void
+test_endpoint(void)
+{
+    const struct endpoint_policy strict = { false, false }, dev = { true, true };
+    static const struct {
+        const char *url;
+        bool ok_strict, ok_dev;
+    } cases[] = {
+        { "https://example.com/hooks", true, true },
+        { "https://example.com", true, true },
+        { "HTTPS://Example.COM:8443/a?b=c", true, true },
+        { "https://user:pw@example.com/x", true, true },
+        { "http://example.com/hooks", false, true },
+        { "ftp://example.com/x", false, false },
+        { "example.com/hooks", false, false },
+        { "https://", false, false },
+        { "https:///path", false, false },
+        { "https://example.com/x#frag", false, false },
+        { "https://exa mple.com/", false, false },
+        { "https://example.com:0/", false, false },
+        { "https://example.com:65536/", false, false },
+        { "https://example.com:8x/", false, false },
+        { "https://127.0.0.1/", false, true },
+        { "https://10.0.0.8/", false, true },
+        { "https://169.254.169.254/latest", false, true },
+        { "https://[::1]/", false, true },
+        { "https://[::ffff:127.0.0.1]/", false, true },
+        { "https://[fe80::1]:443/", false, true },
+        { "https://localhost/", false, true },
+        { "https://api.localhost./", false, true },
+        { "https://0x7f000001/", false, true },
+        { "https://8.8.8.8/", true, true },
+        { "https://[2606:4700::1111]/", true, true },
+        { "https://[nonsense]/", false, false },
+        { "https://exa_mple.com/", true, true },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *s = endpoint_check(cases[i].url, &strict);
+        const char *d = endpoint_check(cases[i].url, &dev);
+        CHECK((s == NULL) == cases[i].ok_strict, "strict %s: %s", cases[i].url, s ? s : "ok");
+        CHECK((d == NULL) == cases[i].ok_dev, "dev %s: %s", cases[i].url, d ? d : "ok");
+    }
+    char *long_url = xmalloc(2100);
+    strcpy(long_url, "https://example.com/");
+    memset(long_url + 20, 'a', 2029);
+    long_url[2049] = '\0';
+    CHECK(endpoint_check(long_url, &strict) != NULL, "2049 characters refused");
+    long_url[2048] = '\0';
+    CHECK(endpoint_check(long_url, &strict) == NULL, "2048 characters accepted");
+    free(long_url);
+}
+
+/* Applies body (JSON text) in mode to a copy of base; returns the error members or "ok". */
+static char *
+apply(const char *body, enum webhook_input_mode mode, const struct webhook *base,
+      struct webhook *out)
+{
+    const struct endpoint_policy policy = { false, false };
+    json_object *errors = NULL;
+    json_object *o = webhook_input_parse(body, strlen(body), &errors);
+    char *result;
+
+    webhook_copy(out, base);
+    if (o == NULL || webhook_input_apply(out, o, mode, &policy, &errors) != 0) {
+        result = xstrdup("");
+        json_object_object_foreach(errors, key, val) {
+            (void)val;
+            char *next = xasprintf("%s%s%s", result, result[0] ? "," : "", key);
+            free(result);
+            result = next;
+        }
+    } else {
+        result = xstrdup("ok");
+    }
+    json_object_put(errors);
+    json_object_put(o);
+    return result;
+}
+
+static void
+test_validation(void)
+{
+    struct webhook base, w;
+    webhook_init(&base);
+    strcpy(base.id, "abcDE");
+    base.description = xstrdup("old");
+    base.endpoint = xstrdup("https://old.example.com/");
+    base.enabled = false;
+    const char *ev[] = { "Pass:Created" };
+    webhook_set_events(&base, ev, 1);
+    memset(base.secret, 'S', WEBHOOK_SECRET_LEN);
+
+    char *long_desc = xmalloc(1100), *desc_1024 = xmalloc(1100), *pattern_129 = xmalloc(200);
+    snprintf(long_desc, 1100, "{\"description\":\"%01025d\"}", 0);
+    snprintf(desc_1024, 1100, "{\"description\":\"%01024d\"}", 0);
+    snprintf(pattern_129, 200, "{\"events\":[\"%0129d\"]}", 0);
+    char events_51[600] = "{\"events\":[";
+    for (int i = 0; i < 51; i++)
+        strcat(events_51, i ? ",\"a\"" : "\"a\"");
+    strcat(events_51, "]}");
+
+    static const char ok_create[] = "{\"endpoint\":\"https://e.com/\",\"events\":[\"*\"]}";
+    const struct {
+        const char *body;
+        enum webhook_input_mode mode;
+        const char *want;
+    } cases[] = {
+        { ok_create, WEBHOOK_INPUT_CREATE, "ok" },
+        { "{\"endpoint\":\"https://e.com/\",\"events\":[\"a\"],\"id\":\"x\",\"signatureSecret\":1,"
+          "\"unknown\":[1]}", WEBHOOK_INPUT_CREATE, "ok" },
+        { "{}", WEBHOOK_INPUT_CREATE, "events,endpoint" },
+        { "{\"events\":[\"a\"]}", WEBHOOK_INPUT_CREATE, "endpoint" },
+        { "{\"endpoint\":\"https://e.com/\"}", WEBHOOK_INPUT_CREATE, "events" },
+        { "{\"endpoint\":\"https://e.com/\",\"events\":[]}", WEBHOOK_INPUT_CREATE, "events" },
+        { "{\"endpoint\":\"https://e.com/\",\"events\":\"a\"}", WEBHOOK_INPUT_CREATE, "events" },
+        { "{\"endpoint\":\"https://e.com/\",\"events\":[1]}", WEBHOOK_INPUT_CREATE, "events" },
+        { "{\"endpoint\":\"https://e.com/\",\"events\":[\"a b\"]}", WEBHOOK_INPUT_CREATE, "events" },
+        { "{\"endpoint\":\"https://e.com/\",\"events\":[\"\"]}", WEBHOOK_INPUT_CREATE, "events" },
+        { "{\"endpoint\":5,\"events\":[\"a\"]}", WEBHOOK_INPUT_CREATE, "endpoint" },
+        { "{\"endpoint\":\"http://e.com/\",\"events\":[\"a\"]}", WEBHOOK_INPUT_CREATE, "endpoint" },
+        { "{\"endpoint\":\"https://e.com/\",\"events\":[\"a\"],\"enabled\":\"yes\"}",
+          WEBHOOK_INPUT_CREATE, "enabled" },
+        { "{\"endpoint\":\"https://e.com/\",\"events\":[\"a\"],\"description\":7}",
+          WEBHOOK_INPUT_CREATE, "description" },
+        { "[1]", WEBHOOK_INPUT_CREATE, "$" },
+        { "{\"a\":", WEBHOOK_INPUT_CREATE, "$" },
+        { "{} x", WEBHOOK_INPUT_CREATE, "$" },
+        { "", WEBHOOK_INPUT_CREATE, "$" },
+        { "{'a':1}", WEBHOOK_INPUT_CREATE, "$" },
+        { "{\"description\":\"\xff\xfe\"}", WEBHOOK_INPUT_MERGE, "$" },
+        { "{\"events\":[\"a\"]} \n", WEBHOOK_INPUT_MERGE, "ok" },
+        { long_desc, WEBHOOK_INPUT_MERGE, "description" },
+        { desc_1024, WEBHOOK_INPUT_MERGE, "ok" },
+        { pattern_129, WEBHOOK_INPUT_MERGE, "events" },
+        { events_51, WEBHOOK_INPUT_MERGE, "events" },
+        { "{\"events\":null}", WEBHOOK_INPUT_MERGE, "events" },
+        { "{\"endpoint\":null}", WEBHOOK_INPUT_MERGE, "endpoint" },
+        { "{\"enabled\":null}", WEBHOOK_INPUT_MERGE, "enabled" },
+        { "{\"description\":null}", WEBHOOK_INPUT_MERGE, "ok" },
+        { "{}", WEBHOOK_INPUT_MERGE, "ok" },
+        { "{}", WEBHOOK_INPUT_REPLACE, "events,endpoint" },
+        { ok_create, WEBHOOK_INPUT_REPLACE, "ok" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = apply(cases[i].body, cases[i].mode, &base, &w);
+        CHECK(strcmp(got, cases[i].want) == 0, "case %zu: errors \"%s\", want \"%s\"", i, got,
+              cases[i].want);
+        free(got);
+        webhook_release(&w);
+    }
+
+    /* Semantics of each mode on the stored values. */
+    char *r = apply("{\"description\":null}", WEBHOOK_INPUT_MERGE, &base, &w);
+    CHECK(w.description == NULL && strcmp(w.endpoint, base.endpoint) == 0 && !w.enabled,
+          "PATCH description null clears it and keeps the rest");
+    free(r);
+    webhook_release(&w);
+    r = apply(ok_create, WEBHOOK_INPUT_REPLACE, &base, &w);
+    CHECK(w.description == NULL && !w.enabled && strcmp(w.endpoint, "https://e.com/") == 0 &&
+              w.n_events == 1 && strcmp(w.events[0], "*") == 0,
+          "PUT: absent description becomes null, absent enabled kept");
+    CHECK(strcmp(w.id, "abcDE") == 0 && w.secret[0] == 'S', "PUT keeps id and secret");
+    free(r);
+    webhook_release(&w);
+
+    free(long_desc);
+    free(desc_1024);
+    free(pattern_129);
+    webhook_release(&base);
+}
+
+static void
+test_webhook_codec(void)
+{
+    struct webhook w, back;
+    webhook_init(&w);
+    CHECK(webhook_new_id(&w) == 0 && webhook_id_valid(w.id), "new id is valid: %s", w.id);
+    CHECK(webhook_new_secret(&w) == 0 && strlen(w.secret) == 64, "new secret has 64 characters");
+    w.description = xstrdup("CRM \"sync\" / ünïcode");
+    w.endpoint = xstrdup("https://crm.example.com/hooks");
+    const char *ev[] = { "Pass:Created", "Customer:*" };
+    webhook_set_events(&w, ev, 2);
+
+    char *text = webhook_to_string(&w);
+    CHECK(webhook_from_string(&back, text, strlen(text)) == 0, "round trip parses");
+    CHECK(strcmp(back.id, w.id) == 0 && strcmp(back.secret, w.secret) == 0 &&
+              strcmp(back.description, w.description) == 0 &&
+              strcmp(back.endpoint, w.endpoint) == 0 && back.enabled && back.n_events == 2 &&
+              strcmp(back.events[1], "Customer:*") == 0,
+          "round trip keeps every member");
+    json_object *o = json_tokener_parse(text);
+    CHECK(json_object_object_length(o) == 6, "exactly six members");
+    const char *members[] = { "id", "description", "events", "endpoint", "enabled",
+                              "signatureSecret" };
+    for (size_t i = 0; i < 6; i++)
+        CHECK(json_object_object_get_ex(o, members[i], NULL), "member %s", members[i]);
+    json_object_put(o);
+    free(text);
+    webhook_release(&back);
+    CHECK(webhook_from_string(&back, "{\"id\":\"abc\"}", 12) == -1, "malformed record refused");
+
+    CHECK(webhook_tenant_valid("acme") && webhook_tenant_valid("a_b-C9") &&
+              !webhook_tenant_valid("") && !webhook_tenant_valid("a.b") &&
+              !webhook_tenant_valid("a/b") && !webhook_tenant_valid(".."),
+          "tenant rules");
+    char t64[66];
+    memset(t64, 'a', 65);
+    t64[64] = '\0';
+    CHECK(webhook_tenant_valid(t64), "64-character tenant");
+    t64[64] = 'a';
+    t64[65] = '\0';
+    CHECK(!webhook_tenant_valid(t64), "65-character tenant");
+    CHECK(webhook_id_valid("aZ3k9") && !webhook_id_valid("aZ3k") && !webhook_id_valid("aZ3k9x") &&
+              !webhook_id_valid("aZ-k9"),
+          "id rules");
+    webhook_release(&w);
+}
+
+static void
+test_apikey_and_scope(void)
+{
+    struct apikey rec, back;
+    char key[APIKEY_LEN + 1], id[APIKEY_ID_LEN + 1];
+
+    CHECK(apikey_generate(&rec, key, "acme", SCOPE_READ, "ci") == 0, "generate");
+    CHECK(strncmp(key, "hs_", 3) == 0 && strlen(key) == APIKEY_LEN, "key format %s", key);
+    CHECK(apikey_parse_id(key, id) == 0 && strcmp(id, rec.id) == 0, "id embedded in key");
+    CHECK(apikey_matches(&rec, key), "key matches its record");
+    key[APIKEY_LEN - 1] ^= 1;
+    CHECK(!apikey_matches(&rec, key), "one changed character does not match");
+    CHECK(apikey_parse_id("hs_short", id) == -1 && apikey_parse_id("", id) == -1,
+          "malformed keys refused");
+    char *text = apikey_to_string(&rec);
+    CHECK(strstr(text, key) == NULL, "the key itself is not in the stored record");
+    CHECK(apikey_from_string(&back, text, strlen(text)) == 0 &&
+              memcmp(back.hash, rec.hash, 32) == 0 && strcmp(back.tenant, "acme") == 0 &&
+              back.scopes == SCOPE_READ && !back.revoked,
+          "record round trip");
+    free(text);
+
+    unsigned s;
+    CHECK(scope_parse_list("Webhook.Read,Webhook.Write", &s) == 0 && s == (SCOPE_READ | SCOPE_WRITE),
+          "both scopes");
+    CHECK(scope_parse_list("Webhook.Write", &s) == 0 && s == SCOPE_WRITE, "one scope");
+    CHECK(scope_parse_list("webhook.read", &s) == -1, "scope names are exact");
+    CHECK(scope_parse_list("Webhook.Admin", &s) == -1, "unknown scope refused");
+}
+
+static void
+test_store(void)
+{
+    struct config cfg;
+    char err[512] = "";
+
+    config_defaults(&cfg);
+    free(cfg.db_home);
+    cfg.db_home = xasprintf("%s/db", scratch);
+    cfg.durability = DURABILITY_NOSYNC;
+    struct store *s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "store opens: %s", err);
+    if (s == NULL) {
+        config_free(&cfg);
+        return;
+    }
+    const char *ev[] = { "*" };
+    char ids[3][6];
+    for (int i = 0; i < 3; i++) {
+        struct webhook w;
+        webhook_init(&w);
+        w.endpoint = xstrdup("https://e.com/");
+        webhook_set_events(&w, ev, 1);
+        webhook_new_secret(&w);
+        CHECK(store_webhook_create(s, i < 2 ? "acme" : "acme2", &w, 2) == STORE_OK, "create %d", i);
+        strcpy(ids[i], w.id);
+        if (i == 1)
+            CHECK(store_webhook_create(s, "acme", &w, 2) == STORE_LIMIT, "limit reached");
+        webhook_release(&w);
+    }
+    struct webhook *list;
+    size_t n;
+    CHECK(store_webhook_list(s, "acme", &list, &n) == STORE_OK && n == 2, "acme has 2");
+    CHECK(n == 2 && strcmp(list[0].id, list[1].id) < 0, "listed in id order");
+    store_webhook_list_free(list, n);
+    CHECK(store_webhook_list(s, "acm", &list, &n) == STORE_OK && n == 0,
+          "a tenant that is a prefix of another sees nothing");
+    store_webhook_list_free(list, n);
+
+    struct webhook got;
+    CHECK(store_webhook_get(s, "acme2", ids[0], &got) == STORE_NOTFOUND,
+          "another tenant's id is not found");
+    CHECK(store_webhook_get(s, "acme", ids[0], &got) == STORE_OK, "get");
+    webhook_release(&got);
+    CHECK(store_webhook_delete(s, "acme", ids[0]) == STORE_OK, "delete");
+    CHECK(store_webhook_delete(s, "acme", ids[0]) == STORE_NOTFOUND, "delete twice");
+
+    struct apikey rec, back;
+    char key[APIKEY_LEN + 1];
+    apikey_generate(&rec, key, "acme", SCOPE_READ | SCOPE_WRITE, "");
+    CHECK(store_apikey_add(s, &rec) == STORE_OK, "apikey add");
+    CHECK(store_apikey_get(s, rec.id, &back) == STORE_OK && !back.revoked, "apikey get");
+    CHECK(store_apikey_revoke(s, rec.id) == STORE_OK, "revoke");
+    CHECK(store_apikey_get(s, rec.id, &back) == STORE_OK && back.revoked, "revoked stays revoked");
+    CHECK(store_apikey_revoke(s, "nonexistent12") == STORE_NOTFOUND, "revoke unknown");
+    struct apikey *keys;
+    CHECK(store_apikey_list(s, "acme", &keys, &n) == STORE_OK && n == 1, "list keys by tenant");
+    free(keys);
+    store_close(s);
+    config_free(&cfg);
+}
+
+int
+main(void)
+{
+    if (mkdtemp(scratch) == NULL)
+        return 1;
+    test_config();
+    test_endpoint();
+    test_validation();
+    test_webhook_codec();
+    test_apikey_and_scope();
+    test_store();
+    char *cmd = xasprintf("rm -rf '%s'", scratch);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", scratch);
+    free(cmd);
+    return unit_summary("unit domain");
+}

@@ -1,3 +1,191 @@
+/* Unit tests for src/util: random identifiers, blocked address ranges, buffers, files. */
 #include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "unit.h"
-int main(void) { return unit_summary("util"); }
+#include "util/buf.h"
+#include "util/fileio.h"
+#include "util/netaddr.h"
+#include "util/random.h"
+#include "util/xalloc.h"
+
+static int
+compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+test_random_alnum(void)
+{
+    enum { DRAWS = 100000, LEN = 64 };
+    char **secrets = xcalloc(DRAWS, sizeof *secrets);
+    size_t counts[256] = { 0 };
+    bool alphabet_ok = true, length_ok = true;
+
+    for (size_t i = 0; i < DRAWS; i++) {
+        secrets[i] = xmalloc(LEN + 1);
+        if (random_alnum(secrets[i], LEN) != 0)
+            length_ok = false;
+        if (strlen(secrets[i]) != LEN)
+            length_ok = false;
+        for (size_t k = 0; k < LEN; k++) {
+            unsigned char c = (unsigned char)secrets[i][k];
+            counts[c]++;
+            if (strchr(random_alnum_alphabet, c) == NULL || c == '\0')
+                alphabet_ok = false;
+        }
+    }
+    CHECK(length_ok, "every secret has 64 characters");
+    CHECK(alphabet_ok, "every character is in [A-Za-z0-9]");
+    qsort(secrets, DRAWS, sizeof *secrets, compare_strings);
+    size_t dups = 0;
+    for (size_t i = 1; i < DRAWS; i++)
+        dups += strcmp(secrets[i - 1], secrets[i]) == 0;
+    CHECK(dups == 0, "100k secrets without a duplicate (%zu duplicates)", dups);
+
+    /* No modulo bias: each of the 62 characters is near 1/62 of 6.4M draws. */
+    double expected = (double)DRAWS * LEN / 62.0, worst = 0;
+    for (const char *p = random_alnum_alphabet; *p != '\0'; p++) {
+        double dev = ((double)counts[(unsigned char)*p] - expected) / expected;
+        if (dev < 0)
+            dev = -dev;
+        if (dev > worst)
+            worst = dev;
+    }
+    CHECK(worst < 0.01, "character frequencies within 1%% of uniform (worst %.4f)", worst);
+    CHECK(strlen(random_alnum_alphabet) == 62, "alphabet has 62 characters");
+
+    char id[6];
+    CHECK(random_alnum(id, 5) == 0 && strlen(id) == 5, "5-character id");
+    for (size_t i = 0; i < DRAWS; i++)
+        free(secrets[i]);
+    free(secrets);
+}
+
+static void
+test_netaddr(void)
+{
+    static const struct {
+        const char *addr;
+        const char *want;       /* NULL = public */
+    } cases[] = {
+        { "8.8.8.8", NULL },
+        { "93.184.216.34", NULL },
+        { "127.0.0.1", "loopback" },
+        { "127.255.255.254", "loopback" },
+        { "10.1.2.3", "private" },
+        { "172.16.0.1", "private" },
+        { "172.31.255.255", "private" },
+        { "172.32.0.1", NULL },
+        { "192.168.1.1", "private" },
+        { "169.254.169.254", "link-local" },
+        { "100.64.0.1", "cgnat" },
+        { "100.127.255.255", "cgnat" },
+        { "100.128.0.1", NULL },
+        { "0.0.0.0", "unspecified" },
+        { "224.0.0.1", "multicast" },
+        { "239.255.255.250", "multicast" },
+        { "255.255.255.255", "reserved" },
+        { "::1", "loopback" },
+        { "::", "unspecified" },
+        { "fe80::1", "link-local" },
+        { "fc00::1", "private" },
+        { "fd12:3456::1", "private" },
+        { "ff02::1", "multicast" },
+        { "::ffff:127.0.0.1", "loopback" },
+        { "::ffff:10.0.0.1", "private" },
+        { "::ffff:8.8.8.8", NULL },
+        { "64:ff9b::a9fe:a9fe", "link-local" },
+        { "2606:4700:4700::1111", NULL },
+        { "2001:db8::1", "documentation" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sockaddr_storage ss;
+        int rc = netaddr_parse_literal(cases[i].addr, &ss);
+        CHECK(rc == 0, "%s parses", cases[i].addr);
+        if (rc != 0)
+            continue;
+        const char *got = netaddr_restricted((struct sockaddr *)&ss);
+        CHECK((got == NULL) == (cases[i].want == NULL) &&
+                  (got == NULL || strcmp(got, cases[i].want) == 0),
+              "%s: got %s, want %s", cases[i].addr, got ? got : "public",
+              cases[i].want ? cases[i].want : "public");
+    }
+
+    /* Legacy IPv4 spellings that resolvers accept must be seen through. */
+    static const char *const sneaky[] = { "127.1", "0x7f000001", "2130706433", "017700000001",
+                                          "[::1]", "[::ffff:7f00:1]" };
+    for (size_t i = 0; i < sizeof sneaky / sizeof sneaky[0]; i++) {
+        struct sockaddr_storage ss;
+        CHECK(netaddr_parse_literal(sneaky[i], &ss) == 0 &&
+                  netaddr_restricted((struct sockaddr *)&ss) != NULL,
+              "%s is recognised as loopback", sneaky[i]);
+    }
+    struct sockaddr_storage ss;
+    CHECK(netaddr_parse_literal("example.com", &ss) == -1, "a name is not a literal");
+    CHECK(netaddr_parse_literal("", &ss) == -1, "empty is not a literal");
+}
+
+static void
+test_buf(void)
+{
+    struct buf b;
+
+    buf_init(&b);
+    CHECK(b.len == 0 && b.data[0] == '\0', "new buffer is empty");
+    for (int i = 0; i < 1000; i++)
+        buf_printf(&b, "%d,", i);
+    CHECK(b.len == strlen(b.data), "length tracks content");
+    CHECK(strncmp(b.data, "0,1,2,", 6) == 0 && strstr(b.data, "999,") != NULL, "content kept");
+    buf_reset(&b);
+    buf_append(&b, "a\0b", 3);
+    CHECK(b.len == 3 && memcmp(b.data, "a\0b", 3) == 0, "binary append");
+    char *owned = buf_detach(&b);
+    CHECK(owned != NULL && b.data == NULL, "detach hands over the storage");
+    free(owned);
+    buf_release(&b);
+}
+
+static void
+test_fileio(void)
+{
+    char dir[] = "/tmp/hookspool-unit-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char *tmp = xasprintf("%s/tmp.1", dir), *final = xasprintf("%s/final", dir);
+
+    CHECK(fileio_publish(tmp, final, "hello", 5, 0600) == 0, "publish");
+    CHECK(access(tmp, F_OK) != 0, "nothing left under the temporary name");
+    struct buf b;
+    buf_init(&b);
+    CHECK(fileio_read(final, 100, &b) == 0 && b.len == 5 && memcmp(b.data, "hello", 5) == 0,
+          "published bytes read back");
+    buf_reset(&b);
+    CHECK(fileio_read(final, 3, &b) == -2 && b.len == 3, "a file over the cap is reported");
+    buf_reset(&b);
+    CHECK(fileio_read("/nonexistent/x", 3, &b) == -1, "missing file is an error");
+    CHECK(fileio_publish(tmp, "/nonexistent/dir/x", "x", 1, 0600) == -1 && access(tmp, F_OK) != 0,
+          "a failed rename leaves nothing behind");
+    buf_release(&b);
+    unlink(final);
+    rmdir(dir);
+    free(tmp);
+    free(final);
+}
+
+int
+main(void)
+{
+    test_random_alnum();
+    test_netaddr();
+    test_buf();
+    test_fileio();
+    return unit_summary("unit util");
+}
