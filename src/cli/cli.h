@@ -11,6 +11,7 @@
 
 #include "domain/config.h"
 #include "domain/store.h"
+#include "util/buf.h"
 
 enum { EXIT_USAGE = 2 };
 
@@ -34,7 +35,28 @@ int cli_config(struct config *cfg, const char *path);
 /* Opens the store; prints the error and returns NULL on failure. */
 struct store *cli_store(const struct config *cfg);
 
+/* The largest body sign and verify read. */
+#define CLI_BODY_MAX ((size_t)64 << 20)
+
+/*
+ * Appends the file at path (stdin if NULL or "-") to out, at most max
+ * bytes. Returns 0, -1 on an I/O error, -2 if larger than max; prints the
+ * error as "hookspool CMD: ...".
+ */
+int cli_read_input(const char *cmd, const char *path, size_t max, struct buf *out);
+
+/*
+ * Puts the signature secret into out: exactly one of secret and
+ * secret_file (whose one trailing newline is dropped). Returns 0, or the
+ * exit status after printing the error (EXIT_USAGE, or 1 if unreadable).
+ */
+int cli_secret(const char *cmd, const char *secret, const char *secret_file, struct buf *out);
+
 int cmd_apikey(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+int cmd_requeue(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -17,6 +17,10 @@ static const struct {
 } commands[] = {
     { "apikey", cmd_apikey, "create, list or revoke API keys" },
     { "db", cmd_db, "verify the databases or back them up" },
+    { "emit", cmd_emit, "publish an event into the spool" },
+    { "requeue", cmd_requeue, "put dead letters (spool failed/) back into the queue" },
+    { "sign", cmd_sign, "print the signature of a body" },
+    { "verify", cmd_verify, "check a signature against a body" },
 };
 
 static void

@@ -193,6 +193,17 @@ event_json(const char *data, size_t len, bool *ok, char *err, size_t errlen)
 }
 
 int
+event_data_parse(const char *text, size_t len, json_object **out, char *err, size_t errlen)
+{
+    bool ok;
+
+    if (errlen > 0)
+        err[0] = '\0';
+    *out = event_json(text, len, &ok, err, errlen);
+    return ok ? 0 : -1;
+}
+
+int
 event_parse(struct event *ev, const char *data, size_t len, char *err, size_t errlen)
 {
     const char *type, *tenant, *id, *ts;

@@ -37,6 +37,15 @@ bool event_id_valid(const char *s);
  */
 int event_parse(struct event *ev, const char *data, size_t len, char *err, size_t errlen);
 
+/*
+ * Parses len bytes as exactly one JSON value of any type (UTF-8 checked,
+ * nothing but whitespace after it), as event_parse reads "data". On 0,
+ * *out holds the value (NULL for JSON null; json_object_put it). Returns
+ * -1 with a reason in err.
+ */
+int event_data_parse(const char *text, size_t len, json_object **out, char *err,
+                     size_t errlen);
+
 /* Serialises *ev as the delivery body (caller frees). */
 char *event_body(const struct event *ev);
 

@@ -359,6 +359,24 @@ spool_fail(const char *spool_dir, const char *name, const char *reason)
 }
 
 int
+spool_requeue(const char *spool_dir, const char *name)
+{
+    int rc = spool_move(spool_dir, name, SPOOL_FAILED, SPOOL_NEW);
+    if (rc != 0)
+        return rc;
+    char *reason_name = xasprintf("%s%s", name, SPOOL_REASON_SUFFIX);
+    char *reason = spool_path(spool_dir, SPOOL_FAILED, reason_name);
+    /* The dead letter is back in the queue either way; a stale reason is only noise. */
+    if (unlink(reason) == 0)
+        (void)spool_sync_state(spool_dir, SPOOL_FAILED);
+    else if (errno != ENOENT)
+        log_warn("spool_requeue: %s: cannot remove: %s", reason, strerror(errno));
+    free(reason);
+    free(reason_name);
+    return rc;
+}
+
+int
 spool_requeue_failed(const char *spool_dir, size_t *moved)
 {
     char **names;
@@ -370,26 +388,13 @@ spool_requeue_failed(const char *spool_dir, size_t *moved)
     if (spool_list(spool_dir, SPOOL_FAILED, &names, &n) != 0)
         return -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        int mv = spool_move(spool_dir, names[i], SPOOL_FAILED, SPOOL_NEW);
-        if (mv < 0) {
+        int mv = spool_requeue(spool_dir, names[i]);
+        if (mv < 0)
             rc = -1;
-            break;
-        }
-        if (mv == 1)
-            continue;           /* already requeued by someone else */
-        count++;
-        char *reason_name = xasprintf("%s%s", names[i], SPOOL_REASON_SUFFIX);
-        char *reason = spool_path(spool_dir, SPOOL_FAILED, reason_name);
-        if (unlink(reason) != 0 && errno != ENOENT)
-            log_warn("spool_requeue_failed: %s: cannot remove: %s", reason, strerror(errno));
-        free(reason);
-        free(reason_name);
+        else if (mv == 0)
+            count++;            /* 1: already requeued by someone else */
     }
     int saved = errno;
-    if (rc == 0 && count > 0 && spool_sync_state(spool_dir, SPOOL_FAILED) != 0) {
-        saved = errno;
-        rc = -1;
-    }
     spool_names_free(names, n);
     if (moved != NULL)
         *moved = count;

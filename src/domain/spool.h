@@ -86,6 +86,12 @@ int spool_release_due(const char *spool_dir, time_t now, size_t *moved);
 int spool_fail(const char *spool_dir, const char *name, const char *reason);
 
 /*
+ * Puts one dead letter back into the queue: failed/name -> new/name, then
+ * removes failed/name.reason. Returns 0, 1 if failed/name is gone, or -1.
+ */
+int spool_requeue(const char *spool_dir, const char *name);
+
+/*
  * Puts every dead letter back into the queue: failed/NAME -> new/NAME and
  * removes failed/NAME.reason; *moved (may be NULL) counts them. Returns 0,
  * or -1 (errno) at the first file that could not be moved.
