@@ -1,0 +1,490 @@
+"""www/openapi.json against the real API: every operation and every error
+status the document lists is produced by a real request through lighttpd, and
+each real response (status, Content-Type, documented headers, body) is checked
+against the document, so the two cannot drift apart. Also checks the document
+itself: OpenAPI 3.1, every $ref resolves, path parameters declared, only the
+JSON Schema keywords the validator below understands."""
+
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+suite = h.Suite("openapi")
+DOC_PATH = os.path.join(h.SRC, "www", "openapi.json")
+METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
+
+# ---------------------------------------------------------------------------
+# A small JSON Schema validator for the subset the document uses.
+
+ASSERTIONS = {"type", "properties", "required", "additionalProperties", "items", "minItems",
+              "maxItems", "minLength", "maxLength", "pattern", "enum", "$ref", "minimum",
+              "maximum", "minProperties", "propertyNames"}
+ANNOTATIONS = {"description", "examples", "readOnly", "default", "title"}
+
+
+class Doc:
+    def __init__(self, doc):
+        self.doc = doc
+
+    def resolve(self, ref):
+        if not ref.startswith("#/"):
+            raise KeyError("not a local $ref: " + ref)
+        node = self.doc
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[part]
+        return node
+
+    def deref(self, node):
+        seen = 0
+        while isinstance(node, dict) and "$ref" in node:
+            node = self.resolve(node["$ref"])
+            seen += 1
+            if seen > 20:
+                raise KeyError("$ref loop")
+        return node
+
+
+def type_ok(value, t):
+    return {
+        "object": isinstance(value, dict),
+        "array": isinstance(value, list),
+        "string": isinstance(value, str),
+        "boolean": isinstance(value, bool),
+        "null": value is None,
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+    }[t]
+
+
+def validate(doc, schema, value, where="$"):
+    """Returns a list of error strings (empty if value conforms)."""
+    errs = []
+    if "$ref" in schema:
+        errs += validate(doc, doc.resolve(schema["$ref"]), value, where)
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(type_ok(value, t) for t in types):
+            return errs + ["%s: %r is not of type %s" % (where, value, types)]
+    if "enum" in schema and value not in schema["enum"]:
+        errs.append("%s: %r not in %r" % (where, value, schema["enum"]))
+    if isinstance(value, str):
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            errs.append("%s: shorter than %d" % (where, schema["minLength"]))
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            errs.append("%s: longer than %d" % (where, schema["maxLength"]))
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errs.append("%s: %r does not match %s" % (where, value[:80], schema["pattern"]))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errs.append("%s: below %r" % (where, schema["minimum"]))
+        if "maximum" in schema and value > schema["maximum"]:
+            errs.append("%s: above %r" % (where, schema["maximum"]))
+    if isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            errs.append("%s: fewer than %d items" % (where, schema["minItems"]))
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errs.append("%s: more than %d items" % (where, schema["maxItems"]))
+        if "items" in schema:
+            for i, item in enumerate(value):
+                errs += validate(doc, schema["items"], item, "%s[%d]" % (where, i))
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name in schema.get("required", []):
+            if name not in value:
+                errs.append("%s: missing required member %r" % (where, name))
+        if "minProperties" in schema and len(value) < schema["minProperties"]:
+            errs.append("%s: fewer than %d members" % (where, schema["minProperties"]))
+        for name, v in value.items():
+            if "propertyNames" in schema:
+                errs += validate(doc, schema["propertyNames"], name, "%s{%s}" % (where, name))
+            if name in props:
+                errs += validate(doc, props[name], v, "%s.%s" % (where, name))
+            elif schema.get("additionalProperties") is False:
+                errs.append("%s: unexpected member %r" % (where, name))
+            elif isinstance(schema.get("additionalProperties"), dict):
+                errs += validate(doc, schema["additionalProperties"], v, "%s.%s" % (where, name))
+    return errs
+
+
+def walk(node, path="#"):
+    """Yields (json-pointer-ish path, dict) for every object in the document."""
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            yield from walk(v, path + "/" + k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from walk(v, "%s/%d" % (path, i))
+
+
+def schema_nodes(doc):
+    """Every schema object in the document (components/schemas, parameter, header, media type)."""
+    out = []
+
+    def sub(s, where):
+        if not isinstance(s, dict):
+            return
+        out.append((where, s))
+        for k in ("items", "additionalProperties", "propertyNames"):
+            if isinstance(s.get(k), dict):
+                sub(s[k], where + "/" + k)
+        for name, p in s.get("properties", {}).items():
+            sub(p, where + "/properties/" + name)
+
+    for name, s in doc["components"]["schemas"].items():
+        sub(s, "#/components/schemas/" + name)
+    for where, node in walk(doc):
+        if "schema" in node and not where.startswith("#/components/schemas"):
+            sub(node["schema"], where + "/schema")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The document itself.
+
+with open(DOC_PATH, encoding="utf-8") as f:
+    raw = json.load(f)
+doc = Doc(raw)
+
+suite.check(str(raw.get("openapi", "")).startswith("3.1."), "openapi is 3.1.x", raw.get("openapi"))
+suite.check(raw.get("info", {}).get("title") and raw.get("info", {}).get("version"),
+            "info has title and version")
+suite.eq([s.get("url") for s in raw.get("servers", [])], ["/api"], "server base path is /api")
+bad_refs = []
+for where, node in walk(raw):
+    if "$ref" in node:
+        try:
+            doc.resolve(node["$ref"])
+        except (KeyError, IndexError, TypeError):
+            bad_refs.append("%s -> %s" % (where, node["$ref"]))
+suite.eq(bad_refs, [], "every $ref resolves")
+unknown_kw = ["%s: %s" % (w, k) for w, s in schema_nodes(raw) for k in s
+              if k not in ASSERTIONS | ANNOTATIONS]
+suite.eq(unknown_kw, [], "schemas use only keywords this validator checks")
+bad_patterns = []
+for w, s in schema_nodes(raw):
+    if "pattern" in s:
+        try:
+            re.compile(s["pattern"])
+        except re.error as e:
+            bad_patterns.append("%s: %s" % (w, e))
+suite.eq(bad_patterns, [], "every pattern compiles")
+
+schemes = raw["components"]["securitySchemes"]
+suite.eq(schemes.get("apiKey"), {"type": "apiKey", "in": "header", "name": "X-API-KEY",
+                                 "description": schemes.get("apiKey", {}).get("description")},
+         "apiKey scheme: header X-API-KEY")
+implicit = schemes.get("oauth2", {}).get("flows", {}).get("implicit", {})
+suite.check(schemes.get("oauth2", {}).get("type") == "oauth2" and
+            implicit.get("authorizationUrl", "").startswith("https://"),
+            "oauth2 scheme with an implicit flow and an authorization URL")
+suite.eq(sorted(implicit.get("scopes", {})), ["Webhook.Read", "Webhook.Write"], "oauth2 scopes")
+
+op_ids = []
+for tmpl, item in raw["paths"].items():
+    params = {doc.deref(p)["name"] for p in item.get("parameters", [])
+              if doc.deref(p).get("in") == "path"}
+    suite.eq(params, set(re.findall(r"\{(\w+)\}", tmpl)), "path parameters of %s declared" % tmpl)
+    suite.check("x-hookspool-other-methods" in item, "%s documents its 405" % tmpl)
+    for m in METHODS:
+        op = item.get(m)
+        if op is None:
+            continue
+        op_ids.append(op.get("operationId"))
+        suite.check(op.get("responses") and "200" in op["responses"],
+                    "%s %s documents a 200" % (m.upper(), tmpl))
+        for req in op.get("security", []):
+            for name, scopes in req.items():
+                suite.check(name in schemes, "%s %s: security scheme %s exists" % (m, tmpl, name))
+                want = "Webhook.Read" if m in ("get", "head") else "Webhook.Write"
+                if schemes.get(name, {}).get("type") == "oauth2":
+                    suite.eq(scopes, [want], "%s %s needs %s" % (m.upper(), tmpl, want))
+        if m in ("post", "put", "patch"):
+            suite.check(op.get("requestBody", {}).get("required") is True,
+                        "%s %s has a required request body" % (m.upper(), tmpl))
+suite.eq(len(op_ids), len(set(op_ids)), "operationIds are unique")
+suite.eq(sorted(op_ids), sorted(["listWebhooks", "headWebhooks", "createWebhook", "getWebhook",
+                                 "headWebhook", "replaceWebhook", "patchWebhook", "deleteWebhook"]),
+         "the eight operations (six of SPEC section 1 plus HEAD) are documented")
+wh = raw["components"]["schemas"]["WebHookWithId"]
+suite.eq(sorted(wh["properties"]), sorted(["id", "description", "events", "endpoint", "enabled",
+                                           "signatureSecret"]), "WebHookWithId has the six members")
+suite.check(wh.get("additionalProperties") is False and len(wh.get("required", [])) == 6,
+            "WebHookWithId: all six required, nothing else allowed")
+
+# ---------------------------------------------------------------------------
+# Real responses against the document.
+
+BASE = raw["servers"][0]["url"]
+seen = set()            # (operationId or "405 <template>", status)
+
+
+def find_path(path):
+    """(template, path item) for a request path under the base, or (None, None)."""
+    if not path.startswith(BASE + "/"):
+        return None, None
+    rest = path[len(BASE):].split("?")[0]
+    for tmpl, item in raw["paths"].items():
+        rx = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(tmpl)) + "$"
+        if re.match(rx, rest):
+            return tmpl, item
+    return None, None
+
+
+def media_type(ct):
+    return (ct or "").split(";")[0].strip().lower()
+
+
+def conform(what, method, path, status, headers, body):
+    """Checks one real response against the document."""
+    tmpl, item = find_path(path)
+    if not suite.check(item is not None, "%s: path %s is documented" % (what, path)):
+        return
+    op = item.get(method.lower())
+    if op is None:
+        resp = doc.deref(item["x-hookspool-other-methods"])
+        key = "405 " + tmpl
+        suite.eq(status, 405, "%s: an undocumented method answers 405" % what)
+        allowed = [m.upper() for m in METHODS if m in item]
+        suite.eq(sorted(x.strip() for x in headers.get("allow", "").split(",")), sorted(allowed),
+                 "%s: Allow lists exactly the documented methods" % what)
+    else:
+        key = op["operationId"]
+        if not suite.check(str(status) in op["responses"],
+                           "%s: status %d is documented for %s" % (what, status, key),
+                           "documented: %s" % sorted(op["responses"])):
+            return
+        resp = doc.deref(op["responses"][str(status)])
+    seen.add((key, status))
+    for name, hdr in resp.get("headers", {}).items():
+        hdr = doc.deref(hdr)
+        value = headers.get(name.lower())
+        if hdr.get("required"):
+            if not suite.check(value is not None, "%s: header %s present" % (what, name)):
+                continue
+        if value is not None and "schema" in hdr:
+            errs = validate(doc, hdr["schema"], value)
+            suite.eq(errs, [], "%s: header %s matches its schema" % (what, name))
+    content = resp.get("content")
+    if not content:
+        suite.eq((headers.get("content-type"), body), (None, b""),
+                 "%s: no body and no Content-Type, as documented" % what)
+        return
+    mt = media_type(headers.get("content-type"))
+    if not suite.check(mt in content, "%s: Content-Type %s is documented" % (what, mt),
+                       "documented: %s" % sorted(content)):
+        return
+    suite.check("charset=utf-8" in headers.get("content-type", "").lower(),
+                "%s: Content-Type names charset=utf-8" % what, headers.get("content-type"))
+    if method == "HEAD":
+        suite.eq(body, b"", "%s: HEAD has no body" % what)
+        return
+    schema = content[mt].get("schema")
+    if not suite.check(schema is not None, "%s: a schema is documented for %s" % (what, mt)):
+        return
+    value = h.as_json(body)
+    if not suite.check(value is not None, "%s: body is JSON" % what, body[:200]):
+        return
+    suite.eq(validate(doc, schema, value), [], "%s: body validates against the schema" % what)
+
+
+def call(what, method, url_path, srv, body=None, headers=None, want=None):
+    status, hdrs, data = h.request(method, srv.url + url_path, body=body, headers=headers)
+    if want is not None:
+        suite.eq(status, want, "%s: status" % what)
+    conform(what, method, url_path, status, hdrs, data)
+    return status, hdrs, data
+
+
+def request_body_ok(method, tmpl, content_type, body):
+    op = raw["paths"][tmpl][method.lower()]
+    schema = op["requestBody"]["content"][content_type]["schema"]
+    return validate(doc, schema, body)
+
+
+env = h.Env("openapi", max_webhooks_per_tenant=3)
+broken = h.Env("openapi-broken")
+with open(broken.conf, "a") as f:
+    f.write("no_such_setting = 1\n")
+servers = []
+try:
+    srv = h.lighttpd(env)
+    servers.append(srv)
+    bad = h.lighttpd(broken)
+    servers.append(bad)
+    key = env.apikey("acme")
+    ro_key = env.apikey("acme", scopes="Webhook.Read", label="read-only")
+    wo_key = env.apikey("acme", scopes="Webhook.Write", label="write-only")
+    other_key = env.apikey("other")
+    full_key = env.apikey("full")
+    K = {"X-API-KEY": key}
+    RO = {"X-API-KEY": ro_key}
+    WO = {"X-API-KEY": wo_key}
+    OTHER = {"X-API-KEY": other_key}
+    MERGE = {"X-API-KEY": key, "Content-Type": "application/merge-patch+json"}
+    LIST, ONE = "/{tenantId}/webhooks", "/{tenantId}/webhooks/{id}"
+
+    # The document is served next to the UI.
+    status, hdrs, data = h.request("GET", srv.url + "/openapi.json")
+    suite.eq(status, 200, "GET /openapi.json is served")
+    suite.eq(media_type(hdrs.get("content-type")), "application/json", "openapi.json media type")
+    suite.eq(h.as_json(data), raw, "served openapi.json is the file")
+
+    # --- 200s, with request bodies that the document accepts too.
+    create = {"description": "CRM sync", "events": ["Pass:Created", "Customer:*"],
+              "endpoint": "https://crm.example.com/hooks"}
+    suite.eq(request_body_ok("POST", LIST, "application/json", create), [],
+             "the create body validates against the request schema")
+    s, hd, b = call("create", "POST", "/api/acme/webhooks", srv, create, K, 200)
+    created = h.as_json(b) or {}
+    wid = created.get("id", "xxxxx")
+    suite.eq(hd.get("location"), "/api/acme/webhooks/" + wid, "Location names the new webhook")
+    call("create (text/json)", "POST", "/api/acme/webhooks", srv,
+         json.dumps({"events": ["*"], "endpoint": "https://b.example.com/", "enabled": False}),
+         {"X-API-KEY": key, "Content-Type": "text/json; charset=utf-8"}, 200)
+    call("list", "GET", "/api/acme/webhooks", srv, headers=K, want=200)
+    call("list (read-only key)", "GET", "/api/acme/webhooks", srv, headers=RO, want=200)
+    call("head list", "HEAD", "/api/acme/webhooks", srv, headers=K, want=200)
+    call("get", "GET", "/api/acme/webhooks/" + wid, srv, headers=K, want=200)
+    call("head one", "HEAD", "/api/acme/webhooks/" + wid, srv, headers=K, want=200)
+    replace = {"description": None, "events": ["Pass:*"], "endpoint": "https://crm.example.com/v2"}
+    suite.eq(request_body_ok("PUT", ONE, "application/json", replace), [],
+             "the replace body validates against the request schema")
+    call("replace", "PUT", "/api/acme/webhooks/" + wid, srv, replace, K, 200)
+    patch = {"enabled": False, "description": "paused"}
+    suite.eq(request_body_ok("PATCH", ONE, "application/merge-patch+json", patch), [],
+             "the merge patch validates against the request schema")
+    s, hd, b = call("patch", "PATCH", "/api/acme/webhooks/" + wid, srv, patch, MERGE, 200)
+    suite.eq((h.as_json(b) or {}).get("signatureSecret"), created.get("signatureSecret"),
+             "the secret is unchanged by PUT and PATCH")
+    call("patch (application/json)", "PATCH", "/api/acme/webhooks/" + wid, srv,
+         {"description": None}, K, 200)
+
+    # --- 400: the server's refusals are refusals of the document's schemas too.
+    long_ep = "https://example.com/" + "a" * (2049 - len("https://example.com/"))
+    invalid = [
+        ("events empty", {"events": [], "endpoint": "https://a.example.com/"}, "events"),
+        ("51 events", {"events": ["e%d" % i for i in range(51)],
+                       "endpoint": "https://a.example.com/"}, "events"),
+        ("pattern with a space", {"events": ["Pass Created"],
+                                  "endpoint": "https://a.example.com/"}, "events"),
+        ("pattern of 129 characters", {"events": ["a" * 129],
+                                       "endpoint": "https://a.example.com/"}, "events"),
+        ("events not an array", {"events": "Pass:Created", "endpoint": "https://a.example.com/"},
+         "events"),
+        ("events missing", {"endpoint": "https://a.example.com/"}, "events"),
+        ("endpoint missing", {"events": ["*"]}, "endpoint"),
+        ("endpoint ftp", {"events": ["*"], "endpoint": "ftp://a.example.com/"}, "endpoint"),
+        ("endpoint relative", {"events": ["*"], "endpoint": "/hooks"}, "endpoint"),
+        ("endpoint fragment", {"events": ["*"], "endpoint": "https://a.example.com/#x"},
+         "endpoint"),
+        ("endpoint with a space", {"events": ["*"], "endpoint": "https://a.example.com/a b"},
+         "endpoint"),
+        ("endpoint of 2049 characters", {"events": ["*"], "endpoint": long_ep}, "endpoint"),
+        ("endpoint a number", {"events": ["*"], "endpoint": 5}, "endpoint"),
+        ("description of 1025 characters", {"events": ["*"], "endpoint": "https://a.example.com/",
+                                            "description": "d" * 1025}, "description"),
+        ("description a number", {"events": ["*"], "endpoint": "https://a.example.com/",
+                                  "description": 7}, "description"),
+        ("enabled a string", {"events": ["*"], "endpoint": "https://a.example.com/",
+                              "enabled": "yes"}, "enabled"),
+    ]
+    for name, body, member in invalid:
+        s, hd, b = call("create, " + name, "POST", "/api/acme/webhooks", srv, body, K, 400)
+        errors = (h.as_json(b) or {}).get("errors", {})
+        suite.check(member in errors, "create, %s: errors names %s" % (name, member), errors)
+        suite.check(request_body_ok("POST", LIST, "application/json", body) != [],
+                    "create, %s: the document's schema refuses it too" % name)
+    # Valid at the edges: the server and the document both accept them.
+    edges = [
+        ("50 events", {"events": ["e%d" % i for i in range(50)],
+                       "endpoint": "https://a.example.com/"}),
+        ("pattern of 128 characters", {"events": ["a" * 128],
+                                       "endpoint": "https://a.example.com/"}),
+        ("description of 1024 characters", {"events": ["*"], "endpoint": "https://a.example.com/",
+                                            "description": "\u00e9" * 1024}),
+        ("endpoint of 2048 characters", {"events": ["*"], "endpoint": long_ep[:-1]}),
+        ("every pattern character", {"events": ["Az09._:*-"], "endpoint": "https://a.example.com/"}),
+    ]
+    for name, body in edges:
+        suite.eq(request_body_ok("POST", LIST, "application/json", body), [],
+                 "create, %s: the document's schema accepts it" % name)
+        s, hd, b = call("create, " + name, "POST", "/api/edge/webhooks", srv, body,
+                        {"X-API-KEY": env.apikey("edge")}, 200)
+        made = h.as_json(b) or {}
+        if made.get("id"):
+            h.request("DELETE", srv.url + "/api/edge/webhooks/" + made["id"],
+                      headers={"X-API-KEY": env.apikey("edge")})
+    call("create, malformed JSON", "POST", "/api/acme/webhooks", srv, "{\"events\":", K, 400)
+    call("create, a JSON array", "POST", "/api/acme/webhooks", srv, "[]", K, 400)
+    s, hd, b = call("replace, events missing", "PUT", "/api/acme/webhooks/" + wid, srv,
+                    {"endpoint": "https://a.example.com/"}, K, 400)
+    s, hd, b = call("patch, enabled null", "PATCH", "/api/acme/webhooks/" + wid, srv,
+                    {"enabled": None}, MERGE, 400)
+    suite.check(request_body_ok("PATCH", ONE, "application/merge-patch+json",
+                                {"enabled": None}) != [],
+                "patch, enabled null: the document's schema refuses it too")
+
+    # --- 401, 403, 404 for every operation.
+    ops = [("GET", "/api/acme/webhooks", None), ("HEAD", "/api/acme/webhooks", None),
+           ("POST", "/api/acme/webhooks", create), ("GET", "/api/acme/webhooks/" + wid, None),
+           ("HEAD", "/api/acme/webhooks/" + wid, None), ("PUT", "/api/acme/webhooks/" + wid, replace),
+           ("PATCH", "/api/acme/webhooks/" + wid, patch), ("DELETE", "/api/acme/webhooks/" + wid, None)]
+    for method, path, body in ops:
+        label = "%s %s" % (method, path.replace(wid, "{id}"))
+        call(label + " without credentials", method, path, srv, body, None, 401)
+        call(label + " with an unknown key", method, path, srv, body,
+             {"X-API-KEY": "hs_nope_nope"}, 401)
+        call(label + " for another tenant", method, path, srv, body, OTHER, 403)
+        scope_key = WO if method in ("GET", "HEAD") else RO
+        s, hd, b = call(label + " without the scope", method, path, srv, body, scope_key, 403)
+        suite.check("insufficient_scope" in hd.get("www-authenticate", ""),
+                    label + " without the scope: error=insufficient_scope")
+        bad_tenant = path.replace("/api/acme/", "/api/no.such.tenant/")
+        call(label + " with an invalid tenant", method, bad_tenant, srv, body, K, 404)
+        if path.endswith(wid):
+            call(label + " unknown id", method, path.replace(wid, "zzzzz" if wid != "zzzzz"
+                                                             else "yyyyy"), srv, body, K, 404)
+        call(label + " on a broken server", method, path, bad, body, K, 503)
+
+    # --- 405 on both paths.
+    call("POST on a webhook", "POST", "/api/acme/webhooks/" + wid, srv, create, K, 405)
+    call("DELETE on the list", "DELETE", "/api/acme/webhooks", srv, None, K, 405)
+
+    # --- 409, 413, 415.
+    F = {"X-API-KEY": full_key}
+    for i in range(3):
+        call("fill tenant %d" % i, "POST", "/api/full/webhooks", srv, create, F, 200)
+    call("create beyond the limit", "POST", "/api/full/webhooks", srv, create, F, 409)
+    big = json.dumps({"events": ["*"], "endpoint": "https://a.example.com/",
+                      "description": "x" * 70000})
+    for method, path in (("POST", "/api/acme/webhooks"), ("PUT", "/api/acme/webhooks/" + wid),
+                         ("PATCH", "/api/acme/webhooks/" + wid)):
+        call("%s too large" % method, method, path, srv, big, K, 413)
+        call("%s text/plain" % method, method, path, srv, json.dumps(create),
+             {"X-API-KEY": key, "Content-Type": "text/plain"}, 415)
+        call("%s form" % method, method, path, srv, "a=b",
+             {"X-API-KEY": key, "Content-Type": "application/x-www-form-urlencoded"}, 415)
+
+    call("delete", "DELETE", "/api/acme/webhooks/" + wid, srv, None, K, 200)
+    call("get after delete", "GET", "/api/acme/webhooks/" + wid, srv, None, K, 404)
+
+    # --- Every documented response was produced by a real request.
+    for tmpl, item in raw["paths"].items():
+        for m in METHODS:
+            if m in item:
+                for st in item[m]["responses"]:
+                    suite.check((item[m]["operationId"], int(st)) in seen,
+                                "%s %s: documented %s was seen for real" % (m.upper(), tmpl, st))
+        suite.check(("405 " + tmpl, 405) in seen, "%s: 405 was seen for real" % tmpl)
+finally:
+    for s in servers:
+        s.stop()
+    env.cleanup()
+    broken.cleanup()
+suite.done()
