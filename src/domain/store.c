@@ -43,8 +43,10 @@ store_result(struct store *s, int ret, const char *what)
         return STORE_OK;
     case DB_NOTFOUND:
         return STORE_NOTFOUND;
-    case DB_LOCK_DEADLOCK:
     case DB_LOCK_NOTGRANTED:
+        s->lock_timed_out = true;
+        return STORE_RETRY;
+    case DB_LOCK_DEADLOCK:
         return STORE_RETRY;
     case DB_RUNRECOVERY:
         s->needs_restart = true;
@@ -75,9 +77,13 @@ store_run(struct store *s, const char *what, store_txn_body body, void *ctx)
         }
         if (rc != STORE_RETRY)
             return (enum store_status)rc;
-        /* A dead process may hold the lock we wait for: free it before trying again. */
-        if (attempt % 4 == 3)
-            s->env->failchk(s->env, 0);
+        /* A lock wait that timed out may be on a dead process: free its locks first. */
+        if (s->lock_timed_out) {
+            s->lock_timed_out = false;
+            int fret = s->env->failchk(s->env, 0);
+            if (fret != 0 && store_result(s, fret, "failchk") == STORE_UNAVAILABLE)
+                return STORE_UNAVAILABLE;
+        }
         /* Back off a random while so the contenders do not collide again. */
         usleep((useconds_t)(1000 + (rand() % 1000) * (attempt + 1)));
     }

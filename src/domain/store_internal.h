@@ -19,6 +19,7 @@ struct store {
     DB *apikeys;
     DB *deliveries;
     bool needs_restart;
+    bool lock_timed_out;        /* the last retry was a lock timeout, not a deadlock */
     time_t last_failchk;
 };
 
