@@ -16,6 +16,7 @@
 #include <fcgiapp.h>
 
 #include "api/api.h"
+#include "domain/bearer.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -141,7 +142,8 @@ main(int argc, char **argv)
         if (store == NULL)
             log_error("store: %s", err);
     }
-    struct api_context ctx = { &cfg, store };
+    /* Bearer-token keys stay loaded between requests (domain/bearer.h). */
+    struct api_context ctx = { &cfg, store, store != NULL ? bearer_new(&cfg) : NULL };
     buf_init(&out);
 
     if (FCGX_IsCGI()) {
@@ -170,13 +172,20 @@ main(int argc, char **argv)
             if (store != NULL) {
                 store_maintain(store);
                 if (store_needs_restart(store)) {
-                    log_error("store: environment needs recovery: exiting to be restarted");
-                    break;
+                    /* Rejoin (and if need be recover) before taking the next request. */
+                    log_warn("store: the environment needs recovery: reopening it");
+                    store_close(store);
+                    ctx.store = store = store_open(&cfg, err, sizeof err);
+                    if (store == NULL) {
+                        log_error("store: %s", err);
+                        break;
+                    }
                 }
             }
         }
     }
     buf_release(&out);
+    bearer_free(ctx.bearer);
     store_close(store);
     config_free(&cfg);
     return 0;

@@ -1,10 +1,12 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,6 +154,53 @@ open_db(DB_ENV *env, DB **out, const char *name, char *err, size_t errlen)
     return 0;
 }
 
+/* Joins the environment and runs failchk; returns 0, DB_RUNRECOVERY or another error. */
+static int
+join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
+{
+    int ret = open_env(out, cfg, 0, err, errlen);
+
+    if (ret == 0 && (ret = (*out)->failchk(*out, 0)) != 0) {
+        if (ret != DB_RUNRECOVERY)
+            snprintf(err, errlen, "%s: failchk: %s", cfg->db_home, db_strerror(ret));
+        (*out)->close(*out, 0);
+        *out = NULL;
+    }
+    return ret;
+}
+
+/*
+ * Opens the environment, recovering it only when failchk (or a panic) says
+ * it is unusable for everyone. Opening holds a shared lock on store.lock
+ * and recovery an exclusive one, so two processes never recover at once
+ * and nobody joins an environment that is being rebuilt.
+ */
+static int
+open_or_recover(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
+{
+    char *lock_path = xasprintf("%s/store.lock", cfg->db_home);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+    int ret;
+
+    if (lock < 0 || flock(lock, LOCK_SH) != 0) {
+        snprintf(err, errlen, "%s: %s", lock_path, strerror(errno));
+        ret = errno;
+    } else if ((ret = join_env(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
+        if (flock(lock, LOCK_EX) != 0) {
+            snprintf(err, errlen, "%s: %s", lock_path, strerror(errno));
+            ret = errno;
+        } else if ((ret = join_env(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
+            /* Still broken after waiting our turn: nobody else recovered it. */
+            log_warn("store: %s: running recovery", cfg->db_home);
+            ret = open_env(out, cfg, DB_RECOVER, err, errlen);
+        }
+    }
+    if (lock >= 0)
+        close(lock);            /* releases the flock */
+    free(lock_path);
+    return ret;
+}
+
 struct store *
 store_open(const struct config *cfg, char *err, size_t errlen)
 {
@@ -162,22 +211,7 @@ store_open(const struct config *cfg, char *err, size_t errlen)
         free(s);
         return NULL;
     }
-    int ret = open_env(&s->env, cfg, 0, err, errlen);
-    if (ret == 0) {
-        ret = s->env->failchk(s->env, 0);
-        if (ret != 0) {
-            s->env->close(s->env, 0);
-            s->env = NULL;
-        }
-    }
-    if (ret == DB_RUNRECOVERY) {
-        /* Only now is recovery right: the environment is unusable for everyone. */
-        log_warn("store: %s: running recovery", cfg->db_home);
-        ret = open_env(&s->env, cfg, DB_RECOVER, err, errlen);
-    } else if (ret != 0 && s->env == NULL && err[0] == '\0') {
-        snprintf(err, errlen, "%s: failchk: %s", cfg->db_home, db_strerror(ret));
-    }
-    if (ret != 0) {
+    if (open_or_recover(&s->env, cfg, err, errlen) != 0) {
         free(s);
         return NULL;
     }
