@@ -18,8 +18,18 @@ static const char sign_usage[] =
     "Prints the HMAC-SHA256 signature of FILE's exact bytes (standard input if FILE\n"
     "is absent or '-') as X-NEOSTORE-SIGNATURE carries it.\n"
     "  --encoding E     hex (lowercase) or base64; default: signature_encoding of\n"
-    "                   --config FILE if given, else hex\n"
+    "                   --config FILE or $HOOKSPOOL_CONF if given, else hex\n"
+    "  --secret-file F  read the secret from F (one trailing newline ignored)\n"
     "options: --config FILE\n";
+
+/* True if $HOOKSPOOL_CONF names a configuration file. */
+static bool
+sign_env_config(void)
+{
+    const char *env = getenv("HOOKSPOOL_CONF");
+
+    return env != NULL && env[0] != '\0';
+}
 
 int
 cmd_sign(int argc, char **argv)
@@ -44,7 +54,8 @@ cmd_sign(int argc, char **argv)
     } else if (encoding != NULL && strcmp(encoding, "hex") != 0) {
         fprintf(stderr, "hookspool sign: --encoding must be hex or base64\n");
         return EXIT_USAGE;
-    } else if (encoding == NULL && config != NULL) {
+    } else if (encoding == NULL && (config != NULL || sign_env_config())) {
+        /* Only an explicit configuration is read: signing must work on any machine. */
         struct config cfg;
         rc = cli_config(&cfg, config);
         enc = cfg.signature_encoding;

@@ -17,6 +17,7 @@ static const char verify_usage[] =
     "usage: hookspool verify (--secret S | --secret-file F) --signature SIG [FILE]\n"
     "Checks SIG (hex in either case, or base64) against the HMAC-SHA256 of FILE's\n"
     "exact bytes (standard input if FILE is absent or '-'), in constant time.\n"
+    "  --secret-file F  read the secret from F (one trailing newline ignored)\n"
     "options: --config FILE\n"
     "exit status: 0 the signature matches, 1 it does not (or FILE is unreadable),\n"
     "2 usage error\n";
