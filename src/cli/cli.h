@@ -54,6 +54,7 @@ int cli_secret(const char *cmd, const char *secret, const char *secret_file, str
 
 int cmd_apikey(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_deliveries(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_requeue(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

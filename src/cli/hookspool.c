@@ -17,6 +17,7 @@ static const struct {
 } commands[] = {
     { "apikey", cmd_apikey, "create, list or revoke API keys" },
     { "db", cmd_db, "verify the databases or back them up" },
+    { "deliveries", cmd_deliveries, "print the delivery log of a tenant" },
     { "emit", cmd_emit, "publish an event into the spool" },
     { "requeue", cmd_requeue, "put dead letters (spool failed/) back into the queue" },
     { "sign", cmd_sign, "print the signature of a body" },

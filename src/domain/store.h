@@ -85,6 +85,39 @@ enum store_status store_apikey_list(struct store *s, const char *tenant, struct 
 /* Marks a key revoked. */
 enum store_status store_apikey_revoke(struct store *s, const char *id);
 
+/* ---- delivery log (sender; src/domain/store_delivery.c) ---- */
+
+#define DELIVERY_ID_MAX 64
+#define DELIVERY_ERROR_MAX 200
+#define DELIVERY_EVENT_MAX 128
+
+/* One delivery attempt as recorded in the "deliveries" database. */
+struct delivery_attempt {
+    long long time_ms;                      /* when the attempt started, Unix ms */
+    char tenant[WEBHOOK_TENANT_MAX + 1];
+    char webhook_id[WEBHOOK_ID_LEN + 1];
+    char delivery_id[DELIVERY_ID_MAX + 1];
+    char event_id[DELIVERY_EVENT_MAX + 1];
+    char event_type[DELIVERY_EVENT_MAX + 1];
+    int attempt;                            /* 1, 2, ... */
+    int status;                             /* HTTP status, 0 if none was received */
+    char error[DELIVERY_ERROR_MAX + 1];     /* "" when the receiver answered 2xx */
+    long duration_ms;
+};
+
+/* Appends n attempts in one transaction (one commit for the whole batch). */
+enum store_status store_delivery_append(struct store *s, const struct delivery_attempt *a,
+                                        size_t n);
+/*
+ * Loads at most limit attempts of tenant (of one webhook if webhook_id is
+ * not NULL), newest first, into a new array (*out, free(3) it) of *n.
+ */
+enum store_status store_delivery_list(struct store *s, const char *tenant,
+                                      const char *webhook_id, size_t limit,
+                                      struct delivery_attempt **out, size_t *n);
+/* Deletes attempts older than before_ms (Unix ms), in small transactions; counts them. */
+enum store_status store_delivery_prune(struct store *s, long long before_ms, size_t *removed);
+
 /* Checks every database's structure (DB->verify); returns 0 or -1. */
 int store_verify(const struct config *cfg, char *err, size_t errlen);
 /* Writes a hot backup of the environment into dir; returns 0 or -1. */

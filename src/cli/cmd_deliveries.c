@@ -1,0 +1,128 @@
+/*
+ * hookspool deliveries - prints the delivery log of a tenant, newest first.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "cli/cli.h"
+#include "domain/webhook.h"
+
+static const char deliveries_usage[] =
+    "usage: hookspool deliveries --tenant T [--webhook ID] [--limit N] [--json]\n"
+    "Prints the most recent delivery attempts (default 100), newest first: time (UTC),\n"
+    "webhook, delivery id, attempt number, HTTP status (- if none), duration, event\n"
+    "type and id, and the error of a failed attempt. --json prints one JSON object a line.\n"
+    "options: --config FILE\n";
+
+static void
+print_json(const struct delivery_attempt *a)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "time", json_object_new_int64(a->time_ms));
+    json_object_object_add(o, "webhookId", json_object_new_string(a->webhook_id));
+    json_object_object_add(o, "deliveryId", json_object_new_string(a->delivery_id));
+    json_object_object_add(o, "attempt", json_object_new_int(a->attempt));
+    json_object_object_add(o, "status", json_object_new_int(a->status));
+    json_object_object_add(o, "durationMs", json_object_new_int64(a->duration_ms));
+    json_object_object_add(o, "eventType", json_object_new_string(a->event_type));
+    json_object_object_add(o, "eventId", json_object_new_string(a->event_id));
+    json_object_object_add(o, "error", json_object_new_string(a->error));
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+static void
+print_row(const struct delivery_attempt *a)
+{
+    char when[40], status[16];
+    time_t secs = (time_t)(a->time_ms / 1000);
+    struct tm tm;
+
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", gmtime_r(&secs, &tm));
+    if (a->status > 0)
+        snprintf(status, sizeof status, "%d", a->status);
+    else
+        snprintf(status, sizeof status, "-");
+    printf("%s.%03dZ  %-7s  %-32s  %7d  %6s  %8ld  %s %s%s%s\n", when, (int)(a->time_ms % 1000),
+           a->webhook_id, a->delivery_id, a->attempt, status, a->duration_ms, a->event_type,
+           a->event_id, a->error[0] != '\0' ? "  " : "", a->error);
+}
+
+int
+cmd_deliveries(int argc, char **argv)
+{
+    const char *config = NULL, *tenant = NULL, *webhook = NULL, *limit_arg = NULL,
+               *json = NULL;
+    const struct cli_option opts[] = {
+        { "--config", true, &config }, { "--tenant", true, &tenant },
+        { "--webhook", true, &webhook }, { "--limit", true, &limit_arg },
+        { "--json", false, &json }, { NULL, false, NULL },
+    };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(argc, argv, opts, pos, 0, &npos);
+
+    if (rc != 0) {
+        fputs(deliveries_usage, rc > 0 ? stdout : stderr);
+        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+    }
+    if (tenant == NULL || !webhook_tenant_valid(tenant)) {
+        fprintf(stderr, "hookspool deliveries: --tenant must be 1 to 64 characters of A-Z, "
+                        "a-z, 0-9, '_' and '-'\n");
+        return EXIT_USAGE;
+    }
+    if (webhook != NULL && !webhook_id_valid(webhook)) {
+        fprintf(stderr, "hookspool deliveries: --webhook must be a 5-character webhook id\n");
+        return EXIT_USAGE;
+    }
+    long limit = 100;
+    if (limit_arg != NULL) {
+        char *end;
+        limit = strtol(limit_arg, &end, 10);
+        if (*end != '\0' || limit < 1 || limit > 100000) {
+            fprintf(stderr, "hookspool deliveries: --limit must be a number from 1 to 100000\n");
+            return EXIT_USAGE;
+        }
+    }
+    struct config cfg;
+    if (cli_config(&cfg, config) != 0) {
+        config_free(&cfg);
+        return EXIT_FAILURE;
+    }
+    struct store *s = cli_store(&cfg);
+    if (s == NULL) {
+        config_free(&cfg);
+        return EXIT_FAILURE;
+    }
+    struct delivery_attempt *list;
+    size_t n;
+    rc = EXIT_SUCCESS;
+    if (store_delivery_list(s, tenant, webhook, (size_t)limit, &list, &n) != STORE_OK) {
+        fprintf(stderr, "hookspool deliveries: could not read the delivery log\n");
+        rc = EXIT_FAILURE;
+    } else {
+        if (json == NULL)
+            printf("%-24s  %-7s  %-32s  %7s  %6s  %8s  %s\n", "TIME", "WEBHOOK", "DELIVERY",
+                   "ATTEMPT", "STATUS", "MS", "EVENT / ERROR");
+        for (size_t i = 0; i < n; i++) {
+            if (json != NULL)
+                print_json(&list[i]);
+            else
+                print_row(&list[i]);
+        }
+        free(list);
+        if (fflush(stdout) != 0)
+            rc = EXIT_FAILURE;
+    }
+    store_close(s);
+    config_free(&cfg);
+    return rc;
+}

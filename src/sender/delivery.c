@@ -1,0 +1,341 @@
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "sender/delivery.h"
+#include "util/log.h"
+#include "util/netaddr.h"
+#include "util/xalloc.h"
+
+struct delivery_engine {
+    CURLM *multi;
+    struct xfer *xfers;         /* started, not yet reported */
+    size_t running;
+    long timeout_ms;
+    bool allow_private;
+};
+
+/* One transfer in flight. */
+struct xfer {
+    struct xfer *prev, *next;
+    CURL *easy;
+    struct curl_slist *headers;
+    void *ctx;
+    bool allow_private;
+    size_t received;            /* response body bytes seen */
+    char refused[DELIVERY_ERROR_MAX + 1];   /* why the open-socket callback said no */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static void
+delivery_apply(struct delivery_engine *e, const struct config *cfg)
+{
+    e->timeout_ms = cfg->delivery_timeout * 1000;
+    e->allow_private = cfg->allow_private_targets;
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, cfg->max_connections);
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, cfg->max_connections_per_host);
+    /* Keep as many idle connections as may be open, so keep-alive actually pays off. */
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, cfg->max_connections);
+}
+
+struct delivery_engine *
+delivery_engine_new(const struct config *cfg)
+{
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    if (rc != CURLE_OK) {
+        log_error("delivery_engine_new: curl_global_init: %s", curl_easy_strerror(rc));
+        return NULL;
+    }
+    struct delivery_engine *e = xcalloc(1, sizeof *e);
+    e->multi = curl_multi_init();
+    if (e->multi == NULL) {
+        log_error("delivery_engine_new: curl_multi_init failed");
+        free(e);
+        curl_global_cleanup();
+        return NULL;
+    }
+    delivery_apply(e, cfg);
+    return e;
+}
+
+void
+delivery_engine_configure(struct delivery_engine *e, const struct config *cfg)
+{
+    delivery_apply(e, cfg);
+}
+
+static void
+xfer_free(struct xfer *x)
+{
+    if (x == NULL)
+        return;
+    curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    free(x);
+}
+
+static void
+xfer_unlink(struct delivery_engine *e, struct xfer *x)
+{
+    if (x->prev != NULL)
+        x->prev->next = x->next;
+    else
+        e->xfers = x->next;
+    if (x->next != NULL)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+    e->running--;
+}
+
+void
+delivery_engine_free(struct delivery_engine *e)
+{
+    if (e == NULL)
+        return;
+    while (e->xfers != NULL) {
+        struct xfer *x = e->xfers;
+        xfer_unlink(e, x);
+        curl_multi_remove_handle(e->multi, x->easy);
+        xfer_free(x);
+    }
+    curl_multi_cleanup(e->multi);
+    free(e);
+    curl_global_cleanup();
+}
+
+size_t
+delivery_running(const struct delivery_engine *e)
+{
+    return e->running;
+}
+
+/* Reads and discards the response body, up to DELIVERY_RESPONSE_CAP bytes. */
+static size_t
+xfer_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct xfer *x = userp;
+    size_t n = size * nmemb;
+
+    if (x->received + n > DELIVERY_RESPONSE_CAP)
+        return 0;               /* stop reading: libcurl ends the transfer */
+    x->received += n;
+    return n;
+}
+
+/* Opens the socket libcurl asks for, unless the resolved address is off limits. */
+static curl_socket_t
+xfer_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct xfer *x = clientp;
+
+    if (!x->allow_private) {
+        const char *range = netaddr_restricted(&addr->addr);
+        if (range != NULL) {
+            char text[INET6_ADDRSTRLEN] = "?";
+            if (addr->family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *)&addr->addr)->sin_addr, text,
+                          sizeof text);
+            else if (addr->family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr->addr)->sin6_addr, text,
+                          sizeof text);
+            snprintf(x->refused, sizeof x->refused,
+                     "refused to connect to %s (%s address; allow_private_targets = no)", text,
+                     range);
+            return CURL_SOCKET_BAD;
+        }
+    }
+    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
+/* Adds "name: value" to the list; returns -1 if libcurl could not. */
+static int
+header_add(struct curl_slist **list, const char *name, const char *value)
+{
+    char line[512];
+
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (l == NULL)
+        return -1;
+    *list = l;
+    return 0;
+}
+
+int
+delivery_start(struct delivery_engine *e, const struct delivery_request *req, char *err,
+               size_t errlen)
+{
+    struct xfer *x = xcalloc(1, sizeof *x);
+    char attempt[16];
+    CURLcode rc = CURLE_OK;
+
+    x->ctx = req->ctx;
+    x->allow_private = e->allow_private;
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) {
+        snprintf(err, errlen, "curl_easy_init failed");
+        xfer_free(x);
+        return -1;
+    }
+    snprintf(attempt, sizeof attempt, "%d", req->attempt);
+    /* "Name:" with no value removes a header libcurl would add on its own. */
+    x->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (x->headers == NULL || header_add(&x->headers, "X-NEOSTORE-SIGNATURE", req->signature) ||
+        header_add(&x->headers, "X-NEOSTORE-EVENT", req->event_type) ||
+        header_add(&x->headers, "X-NEOSTORE-WEBHOOK", req->webhook_id) ||
+        header_add(&x->headers, "X-NEOSTORE-DELIVERY", req->delivery_id) ||
+        header_add(&x->headers, "X-NEOSTORE-ATTEMPT", attempt) ||
+        curl_slist_append(x->headers, "Accept:") == NULL ||
+        curl_slist_append(x->headers, "Expect:") == NULL) {
+        snprintf(err, errlen, "cannot build the request headers");
+        xfer_free(x);
+        return -1;
+    }
+    CURL *h = x->easy;
+#define SET(opt, val) \
+    if (rc == CURLE_OK) \
+    rc = curl_easy_setopt(h, opt, val)
+    SET(CURLOPT_URL, req->url);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_PROXY, "");
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_POST, 1L);
+    SET(CURLOPT_POSTFIELDS, req->body);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    SET(CURLOPT_HTTPHEADER, x->headers);
+    SET(CURLOPT_USERAGENT, "hookspool/" PACKAGE_VERSION);
+    SET(CURLOPT_TIMEOUT_MS, e->timeout_ms);
+    SET(CURLOPT_WRITEFUNCTION, xfer_write);
+    SET(CURLOPT_WRITEDATA, x);
+    SET(CURLOPT_OPENSOCKETFUNCTION, xfer_open_socket);
+    SET(CURLOPT_OPENSOCKETDATA, x);
+    SET(CURLOPT_ERRORBUFFER, x->errbuf);
+    SET(CURLOPT_PRIVATE, x);
+#undef SET
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "cannot set up the transfer: %s", curl_easy_strerror(rc));
+        xfer_free(x);
+        return -1;
+    }
+    CURLMcode mc = curl_multi_add_handle(e->multi, h);
+    if (mc != CURLM_OK) {
+        snprintf(err, errlen, "cannot start the transfer: %s", curl_multi_strerror(mc));
+        xfer_free(x);
+        return -1;
+    }
+    x->next = e->xfers;
+    if (x->next != NULL)
+        x->next->prev = x;
+    e->xfers = x;
+    e->running++;
+    return 0;
+}
+
+/* Fills r from a finished transfer. */
+static void
+xfer_result(struct xfer *x, CURLcode code, struct delivery_result *r)
+{
+    long status = 0, connects = 0;
+    curl_off_t total_us = 0;
+
+    memset(r, 0, sizeof *r);
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    r->status = (int)status;
+    r->duration_ms = (long)(total_us / 1000);
+    r->reused = connects == 0 && status != 0;
+    bool done = code == CURLE_OK || (code == CURLE_WRITE_ERROR && status != 0);
+    if (done && status >= 200 && status < 300) {
+        r->ok = true;
+    } else if (done) {
+        snprintf(r->error, sizeof r->error, "HTTP %ld%s", status,
+                 status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+    } else if (x->refused[0] != '\0') {
+        snprintf(r->error, sizeof r->error, "%s", x->refused);
+    } else {
+        snprintf(r->error, sizeof r->error, "%.*s", (int)sizeof r->error - 1,
+                 x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(code));
+    }
+}
+
+int
+delivery_run(struct delivery_engine *e, const int *fds, bool *ready, size_t n_fds,
+             int timeout_ms, delivery_done_fn done, void *arg)
+{
+    struct curl_waitfd extra[8];
+    int numfds = 0, still = 0;
+
+    if (n_fds > sizeof extra / sizeof extra[0])
+        n_fds = sizeof extra / sizeof extra[0];
+    for (size_t i = 0; i < n_fds; i++) {
+        extra[i].fd = fds[i];
+        extra[i].events = CURL_WAIT_POLLIN;
+        extra[i].revents = 0;
+    }
+    CURLMcode mc = curl_multi_poll(e->multi, extra, (unsigned)n_fds, timeout_ms, &numfds);
+    if (mc != CURLM_OK) {
+        log_error("delivery_run: curl_multi_poll: %s", curl_multi_strerror(mc));
+        return -1;
+    }
+    for (size_t i = 0; i < n_fds; i++)
+        ready[i] = (extra[i].revents & CURL_WAIT_POLLIN) != 0;
+    mc = curl_multi_perform(e->multi, &still);
+    if (mc != CURLM_OK) {
+        log_error("delivery_run: curl_multi_perform: %s", curl_multi_strerror(mc));
+        return -1;
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct xfer *x = NULL;
+        struct delivery_result r;
+        CURLcode code = msg->data.result;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        xfer_result(x, code, &r);
+        curl_multi_remove_handle(e->multi, x->easy);
+        xfer_unlink(e, x);
+        void *ctx = x->ctx;
+        xfer_free(x);
+        done(ctx, &r, arg);
+    }
+    return 0;
+}
+
+int
+delivery_host_key(const char *url, char *out, size_t cap)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
+        int n = snprintf(out, cap, "%s://%s:%s", scheme, host, port);
+        rc = n > 0 && (size_t)n < cap ? 0 : -1;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}

@@ -1,0 +1,123 @@
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "domain/webhook.h"
+#include "sender/record.h"
+#include "util/xalloc.h"
+
+bool
+record_is(const char *data, size_t len)
+{
+    size_t n = sizeof RECORD_MAGIC - 1;
+
+    return len >= n && memcmp(data, RECORD_MAGIC, n) == 0;
+}
+
+/* Copies string member name into out; returns 0, or -1 if absent, not a string or too long. */
+static int
+record_string(json_object *o, const char *name, char *out, size_t cap)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+        return -1;
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (n >= cap || memchr(s, '\0', n) != NULL)
+        return -1;
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+static int
+record_int(json_object *o, const char *name, int min, int *out)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int))
+        return -1;
+    int64_t n = json_object_get_int64(v);
+    if (n < min || n > 1000000)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+int
+record_parse(struct record *r, const char *data, size_t len, char *err, size_t errlen)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = NULL, *body;
+
+    memset(r, 0, sizeof *r);
+    if (tok == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    o = json_tokener_parse_ex(tok, data, (int)len);
+    bool whole = o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+                 (size_t)json_tokener_get_parse_end(tok) == len;
+    json_tokener_free(tok);
+    if (!whole || !json_object_is_type(o, json_type_object)) {
+        snprintf(err, errlen, "the delivery record is not one JSON object");
+        json_object_put(o);
+        return -1;
+    }
+    if (record_string(o, "deliveryId", r->delivery_id, sizeof r->delivery_id) != 0 ||
+        r->delivery_id[0] == '\0' ||
+        record_string(o, "webhookId", r->webhook_id, sizeof r->webhook_id) != 0 ||
+        !webhook_id_valid(r->webhook_id) ||
+        record_string(o, "tenantId", r->tenant, sizeof r->tenant) != 0 ||
+        !webhook_tenant_valid(r->tenant) ||
+        record_string(o, "eventId", r->event_id, sizeof r->event_id) != 0 ||
+        record_string(o, "eventType", r->event_type, sizeof r->event_type) != 0 ||
+        record_int(o, "attempt", 1, &r->attempt) != 0 || record_int(o, "tries", 0, &r->tries) != 0 ||
+        record_string(o, "lastError", r->last_error, sizeof r->last_error) != 0 ||
+        !json_object_object_get_ex(o, "body", &body) ||
+        !json_object_is_type(body, json_type_string)) {
+        snprintf(err, errlen, "the delivery record lacks a member or has a bad one");
+        json_object_put(o);
+        return -1;
+    }
+    r->body_len = (size_t)json_object_get_string_len(body);
+    r->body = xmalloc(r->body_len + 1);
+    memcpy(r->body, json_object_get_string(body), r->body_len + 1);
+    json_object_put(o);
+    return 0;
+}
+
+char *
+record_format(const struct record *r)
+{
+    json_object *o = json_object_new_object();
+
+    /* The magic member first: json-c keeps insertion order. */
+    json_object_object_add(o, "hookspoolDelivery", json_object_new_int(1));
+    json_object_object_add(o, "deliveryId", json_object_new_string(r->delivery_id));
+    json_object_object_add(o, "webhookId", json_object_new_string(r->webhook_id));
+    json_object_object_add(o, "tenantId", json_object_new_string(r->tenant));
+    json_object_object_add(o, "eventId", json_object_new_string(r->event_id));
+    json_object_object_add(o, "eventType", json_object_new_string(r->event_type));
+    json_object_object_add(o, "attempt", json_object_new_int(r->attempt));
+    json_object_object_add(o, "tries", json_object_new_int(r->tries));
+    json_object_object_add(o, "lastError", json_object_new_string(r->last_error));
+    json_object_object_add(o, "body", json_object_new_string_len(r->body, (int)r->body_len));
+    char *s = xstrdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return s;
+}
+
+void
+record_release(struct record *r)
+{
+    if (r == NULL)
+        return;
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,56 @@
+/*
+ * record - a delivery that must be tried again later, as a spool file.
+ *
+ * When an attempt fails, the sender writes one record per delivery (not
+ * per event) named "dlv-<deliveryId>", and parks it in deferred/ with its
+ * next attempt time as the file's mtime, or in failed/ after the last
+ * attempt. The record carries the exact body bytes that were signed, so
+ * every retry sends the same bytes. Records go through new/ and active/
+ * like events; the sender tells them apart by RECORD_MAGIC, the first
+ * bytes of every record (an event file never starts with it).
+ *
+ * Format (one JSON object, members in this order):
+ * {"hookspoolDelivery":1,"deliveryId":...,"webhookId":...,"tenantId":...,
+ *  "eventId":...,"eventType":...,"attempt":N,"tries":N,"lastError":...,"body":"..."}
+ * attempt is the number the next try will carry (X-NEOSTORE-ATTEMPT);
+ * tries counts failed tries in the current round of retry_schedule (a
+ * dead letter is written with tries = 0, so a requeued one gets a full
+ * schedule again).
+ */
+#ifndef HOOKSPOOL_RECORD_H
+#define HOOKSPOOL_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain/store.h"
+
+#define RECORD_MAGIC "{\"hookspoolDelivery\":1,"
+#define RECORD_PREFIX "dlv-"
+
+struct record {
+    char delivery_id[DELIVERY_ID_MAX + 1];
+    char webhook_id[WEBHOOK_ID_LEN + 1];
+    char tenant[WEBHOOK_TENANT_MAX + 1];
+    char event_id[DELIVERY_EVENT_MAX + 1];
+    char event_type[DELIVERY_EVENT_MAX + 1];
+    int attempt;
+    int tries;
+    char last_error[DELIVERY_ERROR_MAX + 1];
+    char *body;                 /* owned; body_len bytes plus a NUL */
+    size_t body_len;
+};
+
+/* True if the file contents are a record rather than an event. */
+bool record_is(const char *data, size_t len);
+
+/* Parses a record file into *r. Returns 0, or -1 with a reason in err. */
+int record_parse(struct record *r, const char *data, size_t len, char *err, size_t errlen);
+
+/* Serialises *r; the caller frees the string. */
+char *record_format(const struct record *r);
+
+/* Releases what r owns; NULL is allowed. */
+void record_release(struct record *r);
+
+#endif

@@ -1,0 +1,974 @@
+/*
+ * hookspool-sender - the delivery daemon (SPEC sections 3 and 4).
+ *
+ * It owns one transition of the spool: a file in new/ is claimed into
+ * active/ by rename, then either every delivery it stands for succeeded
+ * (recorded in the delivery log first, then the file is removed) or the
+ * failed ones were written as retry records (src/sender/record.h) into
+ * deferred/ (mtime = next attempt) or failed/ (dead letters). A killed
+ * sender leaves files in active/; the next one puts them back into new/.
+ *
+ * One event loop: a libcurl multi handle (src/sender/delivery.h) with
+ * inotify on new/ and a signalfd as extra descriptors. Transfers are
+ * scheduled per destination (scheme://host:port) so a slow or dead
+ * receiver only ever holds max_connections_per_host of them.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "domain/config.h"
+#include "domain/event.h"
+#include "domain/pattern.h"
+#include "domain/signature.h"
+#include "domain/spool.h"
+#include "domain/store.h"
+#include "domain/webhook.h"
+#include "sender/delivery.h"
+#include "sender/record.h"
+#include "util/buf.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+enum {
+    RESCAN_MS = 5000,           /* new/ is listed at least this often (inotify is a hint) */
+    RELEASE_MS = 1000,          /* deferred/ is checked for due records this often */
+    MAINTAIN_MS = 1000,         /* store_maintain */
+    PRUNE_MS = 24 * 3600 * 1000,/* delivery log pruning */
+    POSTPONE_S = 10,            /* a delivery put aside for a failing receiver waits this long */
+    SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
+    MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
+};
+
+/* A claimed file in active/: an event to fan out, or one retry record. */
+struct item {
+    char *name;
+    bool is_record;
+    char *body;                 /* the delivery body, shared by the item's jobs */
+    size_t body_len;
+    char event_id[DELIVERY_EVENT_MAX + 1];
+    char event_type[DELIVERY_EVENT_MAX + 1];
+    char tenant[WEBHOOK_TENANT_MAX + 1];
+    size_t pending;             /* jobs not finished yet */
+    size_t started;             /* jobs that have begun an attempt */
+    bool moved;                 /* the file is no longer in active/ under name */
+    bool hold;                  /* something could not be persisted: leave the file for recovery */
+};
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
+
+/* One delivery (event x webhook) and its current attempt. */
+struct job {
+    struct job *next;           /* in a host queue or in the finished batch */
+    struct item *item;
+    struct host *host;
+    struct webhook hook;        /* as re-read for this attempt */
+    char delivery_id[DELIVERY_ID_MAX + 1];
+    int attempt;                /* this attempt's number */
+    int tries;                  /* failed tries before this one in the current round */
+    char signature[SIGNATURE_MAX];
+    long long started_ms;
+    enum job_state state;
+    struct delivery_result result;
+};
+
+/* A destination, scheme://host:port, with its queue of jobs. */
+struct host {
+    char key[300];
+    struct job *head, *tail;
+    size_t queued, running;
+    bool degraded;              /* its last answer was a failure or slow */
+};
+
+struct sender {
+    struct config cfg;
+    const char *config_path;
+    bool once;
+    struct store *store;
+    struct delivery_engine *engine;
+    int inotify_fd, signal_fd;
+    struct host **hosts;
+    size_t n_hosts, host_cursor;
+    size_t jobs_live;           /* jobs in memory, any state */
+    size_t running;
+    struct job *finished, *finished_tail;
+    size_t n_finished;
+    char **names;               /* the last listing of new/ */
+    size_t n_names, name_pos;
+    bool scan_hint;
+    bool stopping, stop_now;
+    int exit_code;
+    long long last_scan, last_release, last_maintain, last_prune;
+    unsigned long long delivered, failed_attempts, reused;
+};
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t
+max_jobs(const struct sender *sd)
+{
+    size_t n = (size_t)sd->cfg.max_connections * 8;
+
+    return n < MIN_JOBS ? MIN_JOBS : n;
+}
+
+/*
+ * The delivery id: the same for an event and a webhook however often the
+ * event is fanned out again (after a crash), so receivers can dedupe.
+ */
+static void
+delivery_id_make(const char *tenant, const char *event_id, const char *webhook_id,
+                 char out[DELIVERY_ID_MAX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    struct buf in;
+
+    buf_init(&in);
+    buf_append(&in, tenant, strlen(tenant) + 1);
+    buf_append(&in, event_id, strlen(event_id) + 1);
+    buf_puts(&in, webhook_id);
+    if (EVP_Digest(in.data, in.len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 16) {
+        /* Cannot happen with a working libcrypto; fall back to something unique enough. */
+        snprintf(out, DELIVERY_ID_MAX + 1, "%s-%s", event_id, webhook_id);
+    } else {
+        for (unsigned int i = 0; i < 16; i++) {
+            out[2 * i] = hex[md[i] >> 4];
+            out[2 * i + 1] = hex[md[i] & 15];
+        }
+        out[32] = '\0';
+    }
+    buf_release(&in);
+}
+
+/* ---- items and jobs ---- */
+
+static void
+item_free(struct item *it)
+{
+    if (it == NULL)
+        return;
+    free(it->name);
+    free(it->body);
+    free(it);
+}
+
+/* The last job of an item is done: the file leaves active/ unless it must stay. */
+static void
+item_finish(struct sender *sd, struct item *it)
+{
+    if (!it->moved && !it->hold &&
+        spool_remove(sd->cfg.spool_dir, SPOOL_ACTIVE, it->name) < 0)
+        log_error("item_finish: %s: cannot remove from active/: %s", it->name, strerror(errno));
+    item_free(it);
+}
+
+static void
+job_free(struct sender *sd, struct job *j)
+{
+    webhook_release(&j->hook);
+    free(j);
+    sd->jobs_live--;
+}
+
+/* The job is settled (delivered, persisted for later, or dropped). */
+static void
+job_done(struct sender *sd, struct job *j)
+{
+    struct item *it = j->item;
+
+    job_free(sd, j);
+    if (--it->pending == 0)
+        item_finish(sd, it);
+}
+
+static struct host *
+host_get(struct sender *sd, const char *key)
+{
+    for (size_t i = 0; i < sd->n_hosts; i++)
+        if (strcmp(sd->hosts[i]->key, key) == 0)
+            return sd->hosts[i];
+    struct host *h = xcalloc(1, sizeof *h);
+    snprintf(h->key, sizeof h->key, "%s", key);
+    sd->hosts = xreallocarray(sd->hosts, sd->n_hosts + 1, sizeof *sd->hosts);
+    sd->hosts[sd->n_hosts++] = h;
+    return h;
+}
+
+/*
+ * Writes the job's delivery as a record and parks it in deferred/ until
+ * due, or in failed/ with reason if dead. Returns 0, or -1 (the item is
+ * then held in active/ for the next start).
+ */
+static int
+job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const char *last_error,
+            time_t due, const char *dead_reason)
+{
+    struct item *it = j->item;
+    struct record r = { .attempt = next_attempt, .tries = tries };
+    char name[sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1];
+    char tmp_name[sizeof name + 32];
+
+    snprintf(r.delivery_id, sizeof r.delivery_id, "%s", j->delivery_id);
+    snprintf(r.webhook_id, sizeof r.webhook_id, "%s", j->hook.id);
+    snprintf(r.tenant, sizeof r.tenant, "%s", it->tenant);
+    snprintf(r.event_id, sizeof r.event_id, "%s", it->event_id);
+    snprintf(r.event_type, sizeof r.event_type, "%s", it->event_type);
+    snprintf(r.last_error, sizeof r.last_error, "%s", last_error);
+    r.body = it->body;
+    r.body_len = it->body_len;
+    char *data = record_format(&r);
+
+    snprintf(name, sizeof name, RECORD_PREFIX "%s", j->delivery_id);
+    snprintf(tmp_name, sizeof tmp_name, "%s.%ld", name, (long)getpid());
+    char *tmp = spool_path(sd->cfg.spool_dir, SPOOL_TMP, tmp_name);
+    char *dst = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, name);
+    int rc = fileio_publish(tmp, dst, data, strlen(data), 0660);
+    if (rc != 0)
+        log_error("job_persist: %s: cannot write: %s", dst, strerror(errno));
+    free(tmp);
+    free(dst);
+    free(data);
+    if (rc == 0) {
+        /* A record item rewritten under its own name has now left active/ as well. */
+        if (it->is_record && strcmp(it->name, name) == 0)
+            it->moved = true;
+        rc = dead_reason != NULL ? spool_fail(sd->cfg.spool_dir, name, dead_reason)
+                                 : spool_defer(sd->cfg.spool_dir, name, due);
+        if (rc != 0)
+            log_error("job_persist: %s: cannot move out of active/: %s", name, strerror(errno));
+        rc = rc == 0 ? 0 : -1;
+    }
+    if (rc != 0)
+        it->hold = true;
+    return rc;
+}
+
+/* A random extra of up to a tenth of delay (at least a second), so retries spread out. */
+static long
+jitter(long delay)
+{
+    long span = delay / 10;
+
+    if (span < 1)
+        span = 1;
+    return delay + random() % (span + 1);
+}
+
+/* Settles a job whose attempt failed: schedule the next one or dead-letter it. */
+static void
+job_failed(struct sender *sd, struct job *j)
+{
+    int tries = j->tries + 1;
+    const char *why = j->result.error;
+
+    if ((size_t)tries > sd->cfg.retry_count) {
+        char reason[DELIVERY_ERROR_MAX + DELIVERY_ID_MAX + 128];
+        snprintf(reason, sizeof reason, "delivery %s to webhook %s: attempt %d failed: %s; no "
+                 "attempts left", j->delivery_id, j->hook.id, j->attempt, why);
+        log_warn("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; giving up",
+                 j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why);
+        job_persist(sd, j, j->attempt + 1, 0, why, 0, reason);
+    } else {
+        long delay = jitter(sd->cfg.retry_schedule[tries - 1]);
+        log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
+                 "%lds", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why, delay);
+        job_persist(sd, j, j->attempt + 1, tries, why, time(NULL) + delay, NULL);
+    }
+    job_done(sd, j);
+}
+
+/* Puts a job that was not attempted aside for later, keeping its attempt number. */
+static void
+job_postpone(struct sender *sd, struct job *j, long delay, const char *why)
+{
+    job_persist(sd, j, j->attempt, j->tries, why, time(NULL) + delay, NULL);
+    job_done(sd, j);
+}
+
+/* Queues an attempt of a delivery to webhook w (copied). */
+static void
+job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt, int tries,
+        const char *delivery_id)
+{
+    struct job *j = xcalloc(1, sizeof *j);
+    char key[300];
+
+    webhook_copy(&j->hook, w);
+    j->item = it;
+    j->attempt = attempt;
+    j->tries = tries;
+    snprintf(j->delivery_id, sizeof j->delivery_id, "%s", delivery_id);
+    it->pending++;
+    sd->jobs_live++;
+    if (delivery_host_key(w->endpoint, key, sizeof key) != 0) {
+        /* The API only stores http(s) URLs; a bad one fails like an attempt, not silently. */
+        j->state = JOB_FINISHED;
+        j->started_ms = now_ms();
+        snprintf(j->result.error, sizeof j->result.error, "the endpoint is not an http(s) URL");
+        j->next = NULL;
+        if (sd->finished_tail != NULL)
+            sd->finished_tail->next = j;
+        else
+            sd->finished = j;
+        sd->finished_tail = j;
+        sd->n_finished++;
+        it->started++;
+        return;
+    }
+    struct host *h = host_get(sd, key);
+    j->host = h;
+    /* A failing receiver may not fill memory: beyond a small queue its deliveries wait on disk. */
+    if (h->degraded && h->queued >= (size_t)sd->cfg.max_connections_per_host * 2) {
+        job_postpone(sd, j, POSTPONE_S, "postponed: the receiver is failing or slow");
+        return;
+    }
+    j->state = JOB_QUEUED;
+    j->next = NULL;
+    if (h->tail != NULL)
+        h->tail->next = j;
+    else
+        h->head = j;
+    h->tail = j;
+    h->queued++;
+}
+
+/* ---- claiming ---- */
+
+/* Reads a claimed file; on failure the file is dead-lettered or left. Returns 0 or -1. */
+static int
+item_read(struct sender *sd, const char *name, struct buf *data)
+{
+    char *path = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, name);
+    int rc = fileio_read(path, (size_t)sd->cfg.max_event_bytes, data);
+    int saved = errno;
+
+    free(path);
+    if (rc == -2) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "the event is larger than max_event_bytes (%ld)",
+                 sd->cfg.max_event_bytes);
+        log_warn("sender: %s: %s", name, reason);
+        spool_fail(sd->cfg.spool_dir, name, reason);
+        return -1;
+    }
+    if (rc != 0) {
+        log_error("sender: %s: cannot read: %s", name, strerror(saved));
+        spool_move(sd->cfg.spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
+        return -1;
+    }
+    return 0;
+}
+
+/* Fans a parsed event out to the tenant's matching webhooks. Returns 0, or -1 to retry later. */
+static int
+item_fan_out(struct sender *sd, struct item *it)
+{
+    struct webhook *hooks;
+    size_t n;
+
+    if (store_webhook_list(sd->store, it->tenant, &hooks, &n) != STORE_OK)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct webhook *w = &hooks[i];
+        if (!w->enabled ||
+            !pattern_match_any((const char *const *)w->events, w->n_events, it->event_type))
+            continue;
+        char did[DELIVERY_ID_MAX + 1];
+        delivery_id_make(it->tenant, it->event_id, w->id, did);
+        job_add(sd, it, w, 1, 0, did);
+    }
+    store_webhook_list_free(hooks, n);
+    return 0;
+}
+
+/* Sets up the item for an event file. Returns 0, 1 if the file was dead-lettered, -1 to retry. */
+static int
+item_from_event(struct sender *sd, struct item *it, const struct buf *data)
+{
+    struct event ev;
+    char err[256];
+
+    if (event_parse(&ev, data->data, data->len, err, sizeof err) != 0) {
+        log_warn("sender: %s: malformed event: %s", it->name, err);
+        if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
+            log_error("sender: %s: cannot move to failed/: %s", it->name, strerror(errno));
+        return 1;
+    }
+    it->body = event_body(&ev);
+    it->body_len = strlen(it->body);
+    snprintf(it->event_id, sizeof it->event_id, "%s", ev.id);
+    snprintf(it->event_type, sizeof it->event_type, "%s", ev.type);
+    snprintf(it->tenant, sizeof it->tenant, "%s", ev.tenant);
+    event_release(&ev);
+    /*
+     * If the file is not already the body (an id or timestamp was filled in),
+     * store the body in its place, so a restart sends the very same bytes.
+     */
+    if (it->body_len != data->len || memcmp(it->body, data->data, data->len) != 0) {
+        char *tmp_name = xasprintf("%s.%ld", it->name, (long)getpid());
+        char *tmp = spool_path(sd->cfg.spool_dir, SPOOL_TMP, tmp_name);
+        char *dst = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, it->name);
+        if (fileio_publish(tmp, dst, it->body, it->body_len, 0660) != 0)
+            log_warn("sender: %s: cannot store the completed event: %s", it->name,
+                     strerror(errno));
+        free(tmp_name);
+        free(tmp);
+        free(dst);
+    }
+    return 0;
+}
+
+/* Sets up the item for a retry record. Returns 0, 1 if dead-lettered, -1 to retry later. */
+static int
+item_from_record(struct sender *sd, struct item *it, const struct buf *data)
+{
+    struct record r;
+    struct webhook w;
+    char err[256];
+
+    if (record_parse(&r, data->data, data->len, err, sizeof err) != 0) {
+        log_warn("sender: %s: malformed delivery record: %s", it->name, err);
+        if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
+            log_error("sender: %s: cannot move to failed/: %s", it->name, strerror(errno));
+        return 1;
+    }
+    it->body = r.body;
+    it->body_len = r.body_len;
+    r.body = NULL;
+    snprintf(it->event_id, sizeof it->event_id, "%s", r.event_id);
+    snprintf(it->event_type, sizeof it->event_type, "%s", r.event_type);
+    snprintf(it->tenant, sizeof it->tenant, "%s", r.tenant);
+    enum store_status st = store_webhook_get(sd->store, r.tenant, r.webhook_id, &w);
+    if (st == STORE_UNAVAILABLE) {
+        record_release(&r);
+        return -1;
+    }
+    /* Re-read before every attempt: deleted, disabled or unsubscribed means no more requests. */
+    const char *why = st == STORE_NOTFOUND ? "was deleted" : !w.enabled ? "is disabled"
+        : !pattern_match_any((const char *const *)w.events, w.n_events, r.event_type)
+            ? "no longer subscribes to the event"
+            : NULL;
+    if (why != NULL)
+        log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
+                 r.delivery_id, r.webhook_id, r.tenant, why);
+    else
+        job_add(sd, it, &w, r.attempt, r.tries, r.delivery_id);
+    if (st == STORE_OK)
+        webhook_release(&w);
+    record_release(&r);
+    return 0;
+}
+
+/* Claims new/name and turns it into jobs. Returns 0, or -1 if the store is unavailable. */
+static int
+claim(struct sender *sd, const char *name)
+{
+    struct buf data;
+    int rc = spool_claim(sd->cfg.spool_dir, name);
+
+    if (rc == 1)
+        return 0;               /* another sender got it */
+    if (rc != 0) {
+        log_error("sender: %s: cannot claim: %s", name, strerror(errno));
+        return 0;
+    }
+    buf_init(&data);
+    if (item_read(sd, name, &data) != 0) {
+        buf_release(&data);
+        return 0;
+    }
+    struct item *it = xcalloc(1, sizeof *it);
+    it->name = xstrdup(name);
+    it->is_record = record_is(data.data, data.len);
+    /* One extra count while jobs are added, so none of them can finish the item early. */
+    it->pending = 1;
+    rc = it->is_record ? item_from_record(sd, it, &data) : item_from_event(sd, it, &data);
+    buf_release(&data);
+    if (rc == 0 && !it->is_record)
+        rc = item_fan_out(sd, it);
+    if (rc < 0) {
+        /* The store did not answer: give the file back and try again shortly. */
+        spool_move(sd->cfg.spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
+        item_free(it);
+        return -1;
+    }
+    if (rc == 1)
+        it->moved = true;       /* dead-lettered */
+    else if (it->pending == 1 && !it->is_record)
+        log_debug("sender: event %s (%s, tenant %s): no matching webhook", it->event_id,
+                  it->event_type, it->tenant);
+    if (--it->pending == 0)
+        item_finish(sd, it);
+    return 0;
+}
+
+static void
+names_clear(struct sender *sd)
+{
+    spool_names_free(sd->names, sd->n_names);
+    sd->names = NULL;
+    sd->n_names = sd->name_pos = 0;
+}
+
+/* Claims files from new/ while there is room. */
+static void
+claim_some(struct sender *sd, long long now)
+{
+    if (sd->stopping)
+        return;
+    if (sd->name_pos >= sd->n_names && (sd->scan_hint || now - sd->last_scan >= RESCAN_MS)) {
+        names_clear(sd);
+        sd->scan_hint = false;
+        sd->last_scan = now;
+        if (spool_list(sd->cfg.spool_dir, SPOOL_NEW, &sd->names, &sd->n_names) != 0)
+            log_error("sender: cannot list new/: %s", strerror(errno));
+    }
+    while (sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd)) {
+        if (claim(sd, sd->names[sd->name_pos]) != 0)
+            break;              /* store unavailable: the file stays listed for the next turn */
+        sd->name_pos++;
+    }
+}
+
+/* ---- transfers ---- */
+
+static void
+on_done(void *ctx, const struct delivery_result *r, void *arg)
+{
+    struct sender *sd = arg;
+    struct job *j = ctx;
+
+    j->result = *r;
+    j->state = JOB_FINISHED;
+    j->host->running--;
+    sd->running--;
+    j->host->degraded = !r->ok || r->duration_ms > SLOW_MS;
+    if (r->reused)
+        sd->reused++;
+    j->next = NULL;
+    if (sd->finished_tail != NULL)
+        sd->finished_tail->next = j;
+    else
+        sd->finished = j;
+    sd->finished_tail = j;
+    sd->n_finished++;
+}
+
+/* Starts one queued job; returns 0, or -1 if it failed to start (it is then finished). */
+static void
+job_start(struct sender *sd, struct job *j)
+{
+    struct item *it = j->item;
+    char err[256];
+
+    j->started_ms = now_ms();
+    it->started++;
+    struct delivery_request req = {
+        .url = j->hook.endpoint, .body = it->body, .body_len = it->body_len,
+        .signature = j->signature, .event_type = it->event_type, .webhook_id = j->hook.id,
+        .delivery_id = j->delivery_id, .attempt = j->attempt, .ctx = j,
+    };
+    if (signature_compute(j->hook.secret, it->body, it->body_len, sd->cfg.signature_encoding,
+                          j->signature) != 0) {
+        snprintf(err, sizeof err, "cannot compute the signature");
+    } else if (delivery_start(sd->engine, &req, err, sizeof err) == 0) {
+        j->state = JOB_RUNNING;
+        j->host->running++;
+        sd->running++;
+        return;
+    }
+    /* Not started: count it as a failed attempt so it is retried later. */
+    struct delivery_result r = { .ok = false };
+    snprintf(r.error, sizeof r.error, "%.*s", (int)sizeof r.error - 1, err);
+    j->host->running++;
+    sd->running++;
+    on_done(j, &r, sd);
+}
+
+/* Starts queued jobs, round-robin over destinations, within the connection limits. */
+static void
+start_some(struct sender *sd)
+{
+    size_t per_host = (size_t)sd->cfg.max_connections_per_host;
+    size_t total = (size_t)sd->cfg.max_connections;
+    bool progress = true;
+
+    while (progress && sd->running < total && !sd->stopping) {
+        progress = false;
+        for (size_t k = 0; k < sd->n_hosts && sd->running < total; k++) {
+            struct host *h = sd->hosts[(sd->host_cursor + k) % sd->n_hosts];
+            if (h->head == NULL || h->running >= per_host)
+                continue;
+            struct job *j = h->head;
+            h->head = j->next;
+            if (h->head == NULL)
+                h->tail = NULL;
+            h->queued--;
+            j->next = NULL;
+            job_start(sd, j);
+            progress = true;
+        }
+        if (sd->n_hosts > 0)
+            sd->host_cursor = (sd->host_cursor + 1) % sd->n_hosts;
+    }
+}
+
+/*
+ * Records every finished attempt in the delivery log (one transaction),
+ * then settles the jobs: a success leaves the spool only now.
+ */
+static void
+flush_finished(struct sender *sd)
+{
+    if (sd->n_finished == 0)
+        return;
+    struct delivery_attempt *log = xcalloc(sd->n_finished, sizeof *log);
+    size_t i = 0;
+    for (struct job *j = sd->finished; j != NULL; j = j->next, i++) {
+        struct delivery_attempt *a = &log[i];
+        a->time_ms = j->started_ms;
+        snprintf(a->tenant, sizeof a->tenant, "%s", j->item->tenant);
+        snprintf(a->webhook_id, sizeof a->webhook_id, "%s", j->hook.id);
+        snprintf(a->delivery_id, sizeof a->delivery_id, "%s", j->delivery_id);
+        snprintf(a->event_id, sizeof a->event_id, "%s", j->item->event_id);
+        snprintf(a->event_type, sizeof a->event_type, "%s", j->item->event_type);
+        a->attempt = j->attempt;
+        a->status = j->result.status;
+        snprintf(a->error, sizeof a->error, "%s", j->result.error);
+        a->duration_ms = j->result.duration_ms;
+    }
+    enum store_status st = store_delivery_append(sd->store, log, sd->n_finished);
+    free(log);
+    if (st != STORE_OK) {
+        log_error("sender: cannot record %zu delivery attempts; will try again",
+                  sd->n_finished);
+        return;
+    }
+    struct job *j = sd->finished;
+    sd->finished = sd->finished_tail = NULL;
+    sd->n_finished = 0;
+    while (j != NULL) {
+        struct job *next = j->next;
+        if (j->result.ok) {
+            sd->delivered++;
+            log_debug("sender: delivery %s: webhook %s: attempt %d: HTTP %d in %ld ms",
+                      j->delivery_id, j->hook.id, j->attempt, j->result.status,
+                      j->result.duration_ms);
+            job_done(sd, j);
+        } else {
+            sd->failed_attempts++;
+            job_failed(sd, j);
+        }
+        j = next;
+    }
+}
+
+/* On shutdown: whatever has not started goes back to the spool untouched. */
+static void
+put_back_queued(struct sender *sd)
+{
+    names_clear(sd);
+    for (size_t i = 0; i < sd->n_hosts; i++) {
+        struct host *h = sd->hosts[i];
+        struct job *j = h->head;
+        h->head = h->tail = NULL;
+        h->queued = 0;
+        while (j != NULL) {
+            struct job *next = j->next;
+            struct item *it = j->item;
+            if (it->started == 0 && !it->moved) {
+                /* Nothing of it was tried: the whole file goes back to new/. */
+                if (spool_move(sd->cfg.spool_dir, it->name, SPOOL_ACTIVE, SPOOL_NEW) == 0)
+                    it->moved = true;
+                else
+                    it->hold = true;
+            }
+            if (it->moved || it->hold)
+                job_done(sd, j);
+            else
+                job_postpone(sd, j, 0, "put back at shutdown");
+            j = next;
+        }
+    }
+}
+
+/* ---- signals, config, housekeeping ---- */
+
+static int
+signals_open(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void
+reload(struct sender *sd)
+{
+    struct config cfg;
+    char err[1024];
+
+    if (config_load(&cfg, sd->config_path, err, sizeof err) != 0) {
+        log_error("sender: reload: %s; keeping the old settings", err);
+        config_free(&cfg);
+        return;
+    }
+    /* The environment, the spool and the inotify watch stay: those need a restart. */
+    if (strcmp(cfg.db_home, sd->cfg.db_home) != 0 || strcmp(cfg.spool_dir, sd->cfg.spool_dir) != 0)
+        log_warn("sender: reload: db_home and spool_dir changes take effect after a restart");
+    char *db_home = sd->cfg.db_home, *spool_dir = sd->cfg.spool_dir;
+    sd->cfg.db_home = sd->cfg.spool_dir = NULL;
+    free(cfg.db_home);
+    free(cfg.spool_dir);
+    cfg.db_home = db_home;
+    cfg.spool_dir = spool_dir;
+    config_free(&sd->cfg);
+    sd->cfg = cfg;
+    log_set_level(sd->cfg.log_level);
+    delivery_engine_configure(sd->engine, &sd->cfg);
+    log_info("sender: reloaded %s", sd->config_path);
+}
+
+static void
+signals_read(struct sender *sd)
+{
+    struct signalfd_siginfo si;
+
+    while (read(sd->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            reload(sd);
+        } else if (!sd->stopping) {
+            log_info("sender: signal %u: finishing %zu deliveries in flight, then exiting",
+                     si.ssi_signo, sd->running);
+            sd->stopping = true;
+        } else {
+            sd->stop_now = true;
+        }
+    }
+}
+
+static void
+inotify_drain(struct sender *sd)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+    while (read(sd->inotify_fd, buf, sizeof buf) > 0)
+        ;
+    sd->scan_hint = true;
+}
+
+static void
+housekeeping(struct sender *sd, long long now)
+{
+    if (now - sd->last_release >= RELEASE_MS && !sd->stopping) {
+        sd->last_release = now;
+        size_t moved = 0;
+        if (spool_release_due(sd->cfg.spool_dir, time(NULL), &moved) != 0)
+            log_error("sender: cannot release due deliveries: %s", strerror(errno));
+        if (moved > 0)
+            sd->scan_hint = true;
+    }
+    if (now - sd->last_maintain >= MAINTAIN_MS) {
+        sd->last_maintain = now;
+        store_maintain(sd->store);
+        if (store_needs_restart(sd->store) && !sd->stopping) {
+            log_error("sender: the database environment needs recovery: exiting to be restarted");
+            sd->stopping = true;
+            sd->exit_code = EXIT_FAILURE;
+        }
+    }
+    if (now - sd->last_prune >= PRUNE_MS) {
+        sd->last_prune = now;
+        size_t removed = 0;
+        long long before = now - (long long)sd->cfg.delivery_log_days * 86400 * 1000;
+        if (store_delivery_prune(sd->store, before, &removed) == STORE_OK && removed > 0)
+            log_info("sender: delivery log: pruned %zu attempts older than %ld days", removed,
+                     sd->cfg.delivery_log_days);
+    }
+}
+
+/* True when a --once run has nothing left to do. */
+static bool
+once_finished(struct sender *sd)
+{
+    if (sd->jobs_live > 0 || sd->name_pos < sd->n_names)
+        return false;
+    /* Look once more: new files may have arrived while we worked. */
+    names_clear(sd);
+    sd->last_scan = now_ms();
+    if (spool_list(sd->cfg.spool_dir, SPOOL_NEW, &sd->names, &sd->n_names) != 0)
+        return true;
+    return sd->n_names == 0;
+}
+
+static int
+run(struct sender *sd)
+{
+    int fds[2] = { sd->signal_fd, sd->inotify_fd };
+
+    for (;;) {
+        long long now = now_ms();
+        housekeeping(sd, now);
+        claim_some(sd, now);
+        start_some(sd);
+        if (sd->stopping && !sd->stop_now)
+            put_back_queued(sd);
+        if (sd->stop_now)
+            break;
+        if (sd->stopping && sd->running == 0 && sd->n_finished == 0)
+            break;
+        if (sd->once && !sd->stopping && sd->running == 0 && sd->n_finished == 0 &&
+            once_finished(sd))
+            break;
+        /* Sleep only when nothing can move without the network or a hint. */
+        bool busy = sd->n_finished > 0 ||
+                    (sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd));
+        int timeout = busy ? 0 : 1000;
+        bool ready[2] = { false, false };
+        if (delivery_run(sd->engine, fds, ready, sd->inotify_fd >= 0 ? 2 : 1, timeout, on_done,
+                         sd) != 0)
+            usleep(100000);
+        if (ready[0])
+            signals_read(sd);
+        if (sd->inotify_fd >= 0 && ready[1])
+            inotify_drain(sd);
+        size_t before = sd->n_finished;
+        flush_finished(sd);
+        if (sd->n_finished == before && before > 0) {
+            usleep(200000);     /* the store refused: do not spin */
+            if (sd->stopping)
+                sd->stop_now = true;
+        }
+    }
+    log_info("sender: exiting: %llu delivered, %llu failed attempts, %llu on reused connections",
+             sd->delivered, sd->failed_attempts, sd->reused);
+    return sd->exit_code;
+}
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: hookspool-sender [--config FILE] [--once] [--foreground]\n"
+                "  --config FILE   settings (default: $HOOKSPOOL_CONF, else %s/hookspool.conf)\n"
+                "  --once          deliver what is due now, then exit (for cron)\n"
+                "  --foreground    log to stderr instead of syslog\n",
+            SYSCONFDIR);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' }, { "once", no_argument, NULL, 'o' },
+        { "foreground", no_argument, NULL, 'f' },   { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+    };
+    struct sender sd = { .inotify_fd = -1, .signal_fd = -1 };
+    const char *config = NULL;
+    bool foreground = false;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:ofh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'o': sd.once = true; break;
+        case 'f': foreground = true; break;
+        case 'h': usage(stdout); return EXIT_SUCCESS;
+        case 'V': printf("hookspool-sender %s\n", PACKAGE_VERSION); return EXIT_SUCCESS;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    log_open("hookspool-sender", foreground);
+    sd.config_path = config_choose_path(config);
+    char err[1024] = "";
+    if (config_load(&sd.cfg, sd.config_path, err, sizeof err) != 0) {
+        log_error("sender: %s", err);
+        config_free(&sd.cfg);
+        return EXIT_FAILURE;
+    }
+    log_set_level(sd.cfg.log_level);
+    srandom((unsigned)(time(NULL) ^ getpid()));
+    int rc = EXIT_FAILURE;
+    if (spool_init(sd.cfg.spool_dir) != 0)
+        goto out;
+    sd.store = store_open(&sd.cfg, err, sizeof err);
+    if (sd.store == NULL) {
+        log_error("sender: %s", err);
+        goto out;
+    }
+    sd.engine = delivery_engine_new(&sd.cfg);
+    if (sd.engine == NULL)
+        goto out;
+    sd.signal_fd = signals_open();
+    if (sd.signal_fd < 0) {
+        log_error("sender: signalfd: %s", strerror(errno));
+        goto out;
+    }
+    sd.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    char *new_dir = spool_path(sd.cfg.spool_dir, SPOOL_NEW, NULL);
+    if (sd.inotify_fd < 0 ||
+        inotify_add_watch(sd.inotify_fd, new_dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+        log_warn("sender: %s: inotify unavailable (%s); rescanning every %d ms", new_dir,
+                 strerror(errno), RESCAN_MS);
+    free(new_dir);
+    /* What a killed sender had claimed goes back into the queue. */
+    size_t recovered = 0;
+    if (spool_recover_active(sd.cfg.spool_dir, &recovered) != 0)
+        log_error("sender: cannot put active/ back into new/: %s", strerror(errno));
+    else if (recovered > 0)
+        log_info("sender: put %zu interrupted files back into new/", recovered);
+    sd.scan_hint = true;
+    long long now = now_ms();
+    sd.last_maintain = sd.last_scan = now;
+    sd.last_prune = sd.once ? now : now - PRUNE_MS;
+    log_info("sender: started (spool %s, %ld connections, %ld per host)", sd.cfg.spool_dir,
+             sd.cfg.max_connections, sd.cfg.max_connections_per_host);
+    rc = run(&sd);
+out:
+    names_clear(&sd);
+    delivery_engine_free(sd.engine);
+    for (size_t i = 0; i < sd.n_hosts; i++)
+        free(sd.hosts[i]);
+    free(sd.hosts);
+    if (sd.inotify_fd >= 0)
+        close(sd.inotify_fd);
+    if (sd.signal_fd >= 0)
+        close(sd.signal_fd);
+    store_close(sd.store);
+    config_free(&sd.cfg);
+    return rc;
+}
