@@ -83,7 +83,7 @@ challenge(struct http_response *res, int status, const char *error, const char *
 static bool
 authorize(struct call *c)
 {
-    struct credentials cred = { c->req->api_key, c->req->authorization };
+    struct credentials cred = { c->req->api_key, c->req->authorization, c->ctx->bearer };
     struct principal who;
     const char *why;
     unsigned need = (c->method & (METHOD_GET | METHOD_HEAD)) ? SCOPE_READ : SCOPE_WRITE;
@@ -99,6 +99,9 @@ authorize(struct call *c)
         return false;
     case AUTH_UNAVAILABLE:
         answer_unavailable(c->res);
+        return false;
+    case AUTH_AMBIGUOUS:
+        challenge(c->res, 400, "invalid_request", why, NULL);
         return false;
     }
     bool ok = true;

@@ -12,9 +12,12 @@
 #include "domain/config.h"
 #include "domain/store.h"
 
+struct bearer;
+
 struct api_context {
     const struct config *cfg;
     struct store *store;
+    struct bearer *bearer;      /* token verifier kept across requests, or NULL */
 };
 
 /* Answers req into res (initialised by the caller; released by the caller). */

@@ -18,7 +18,8 @@ enum auth_status {
     AUTH_OK,
     AUTH_MISSING,               /* no credentials at all */
     AUTH_INVALID,               /* credentials present but not acceptable */
-    AUTH_UNAVAILABLE,           /* could not check them (storage failure) */
+    AUTH_UNAVAILABLE,           /* could not check them (storage failure, no keys) */
+    AUTH_AMBIGUOUS,             /* both X-API-KEY and a bearer token: refused (400) */
 };
 
 struct principal {
@@ -28,9 +29,12 @@ struct principal {
     unsigned scopes;            /* SCOPE_* bits */
 };
 
+struct bearer;
+
 struct credentials {
     const char *api_key;        /* X-API-KEY, or NULL */
     const char *authorization;  /* Authorization, or NULL */
+    struct bearer *bearer;      /* the program's token verifier, or NULL: one per call */
 };
 
 /*

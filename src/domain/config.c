@@ -51,6 +51,8 @@ static const struct setting settings[] = {
     { "jwt_hs256_secret_file", KIND_STRING, AT(jwt_hs256_secret_file), 0, 0 },
     { "jwt_tenant_claim", KIND_STRING, AT(jwt_tenant_claim), 0, 0 },
     { "jwt_leeway", KIND_LONG, AT(jwt_leeway), 0, 3600 },
+    { "jwt_jwks_refresh", KIND_LONG, AT(jwt_jwks_refresh), 1, 86400 },
+    { "jwt_jwks_min_refetch", KIND_LONG, AT(jwt_jwks_min_refetch), 1, 3600 },
     { "delivery_timeout", KIND_LONG, AT(delivery_timeout), 1, 600 },
     { "retry_schedule", KIND_SCHEDULE, AT(retry_schedule), 0, 0 },
     { "signature_encoding", KIND_ENCODING, AT(signature_encoding), 0, 0 },
@@ -75,6 +77,8 @@ config_defaults(struct config *cfg)
     cfg->max_webhooks_per_tenant = 100;
     cfg->jwt_tenant_claim = xstrdup("tenants");
     cfg->jwt_leeway = 60;
+    cfg->jwt_jwks_refresh = 600;
+    cfg->jwt_jwks_min_refetch = 60;
     cfg->delivery_timeout = 30;
     cfg->retry_count = sizeof default_schedule / sizeof default_schedule[0];
     memcpy(cfg->retry_schedule, default_schedule, sizeof default_schedule);

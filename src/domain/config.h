@@ -36,6 +36,8 @@ struct config {
     char *jwt_hs256_secret_file;
     char *jwt_tenant_claim;
     long jwt_leeway;
+    long jwt_jwks_refresh;      /* seconds between scheduled jwt_jwks_url fetches */
+    long jwt_jwks_min_refetch;  /* least seconds between fetches for an unknown kid */
     long delivery_timeout;      /* seconds */
     long retry_schedule[CONFIG_MAX_RETRIES]; /* seconds before attempt 2, 3, ... */
     size_t retry_count;

@@ -193,7 +193,7 @@ test_handlers(void)
     CHECK(s != NULL, "store: %s", err);
     if (s == NULL)
         return;
-    struct api_context ctx = { &cfg, s };
+    struct api_context ctx = { .cfg = &cfg, .store = s };
 
     struct apikey rw, ro;
     char key_rw[APIKEY_LEN + 1], key_ro[APIKEY_LEN + 1];
