@@ -1,0 +1,25 @@
+#!/bin/sh
+# What the UI's browser test (tests/integration/test_ui.py) needs, installed
+# only when missing: Debian's chromium (never a downloaded browser), Node.js
+# and npm, and playwright-core from tests/e2e/package-lock.json.
+set -e
+src=$(cd "$(dirname "$0")/../.." && pwd)
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "deps (ui): missing Debian packages:$missing (run as root or install them)" >&2
+        exit 1
+    fi
+    echo "deps (ui): installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || true
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+if [ ! -d "$src/tests/e2e/node_modules/playwright-core" ]; then
+    echo "deps (ui): npm ci in tests/e2e"
+    # playwright-core downloads no browser; the test uses /usr/bin/chromium.
+    (cd "$src/tests/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null)
+fi
