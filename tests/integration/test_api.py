@@ -853,12 +853,17 @@ def main():
         f.write("x")
     broken.write_conf(db_home=os.path.join(broken.dir, "not-a-dir"))
     servers = []
+    envs = [env, strict, broken]
     try:
         srv = h.lighttpd(env, procs=2)
         servers.append(srv)
         # A second server on the same database that passes the path only in REQUEST_URI
         # (PATH_INFO empty, like nginx's stock fastcgi_params).
-        uri_only = h.lighttpd(env, procs=2, extra="""
+        # Its own scratch directory (lighttpd.conf, sockets, logs), the same database.
+        uri_env = h.Env("api-uri", max_webhooks_per_tenant=1000)
+        uri_env.write_conf(db_home=env.db, spool_dir=env.spool)
+        envs.append(uri_env)
+        uri_only = h.lighttpd(uri_env, procs=2, extra="""
 server.modules += ( "mod_rewrite" )
 url.rewrite-once = ( "^/api/.*" => "/uri-only.fcgi" )
 fastcgi.server += ( "/uri-only.fcgi" => ((
@@ -914,9 +919,14 @@ fastcgi.server += ( "/uri-only.fcgi" => ((
     finally:
         for s in servers:
             s.stop()
+    for s in servers:
+        log = s.log_text() + open(s.errorlog, errors="replace").read()
+        bad = [ln for ln in log.splitlines()
+               if re.search(r"Sanitizer|runtime error:|DB_RUNRECOVERY|panic", ln)]
+        suite.check(not bad, "no sanitizer report or store panic in %s" % s.errorlog, bad[:5])
     r = env.cli("db", "verify")
     suite.eq((r.returncode, r.stdout.strip()), (0, "ok"), "hookspool db verify after it all",)
-    for e in (env, strict, broken):
+    for e in envs:
         e.cleanup()
     print("api: %.1fs" % (time.time() - t0), flush=True)
     suite.done()
