@@ -211,6 +211,20 @@ suite.eq(len(op_ids), len(set(op_ids)), "operationIds are unique")
 suite.eq(sorted(op_ids), sorted(["listWebhooks", "headWebhooks", "createWebhook", "getWebhook",
                                  "headWebhook", "replaceWebhook", "patchWebhook", "deleteWebhook"]),
          "the eight operations (six of SPEC section 1 plus HEAD) are documented")
+# The router's table (src/api/router.c) is the list of what is implemented: a
+# route added there without a description here fails this check.
+with open(os.path.join(h.SRC, "src", "api", "router.c"), encoding="utf-8") as f:
+    router_src = f.read()
+table = router_src[router_src.index("routes[] = {"):]
+table = table[:table.index("};")]
+implemented = {}
+for segs, bits in re.findall(r'\{\s*ROUTE_\w+\s*,\s*\{((?:\s*"[^"]*"\s*,?)*)\s*\}\s*,\s*([A-Z_|\s]+)\}', table):
+    tmpl = "/{tenantId}/" + "/".join(re.findall(r'"([^"]+)"', segs))
+    implemented[tmpl] = sorted(b.strip()[len("METHOD_"):].lower() for b in bits.split("|"))
+suite.check(len(implemented) >= 2, "the router's route table was read", implemented)
+documented = {t: sorted(m for m in METHODS if m in item) for t, item in raw["paths"].items()}
+suite.eq(documented, implemented, "the document lists exactly the router's routes and methods")
+
 wh = raw["components"]["schemas"]["WebHookWithId"]
 suite.eq(sorted(wh["properties"]), sorted(["id", "description", "events", "endpoint", "enabled",
                                            "signatureSecret"]), "WebHookWithId has the six members")
