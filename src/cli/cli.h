@@ -46,11 +46,17 @@ struct store *cli_store(const struct config *cfg);
 int cli_read_input(const char *cmd, const char *path, size_t max, struct buf *out);
 
 /*
- * Puts the signature secret into out: exactly one of secret and
- * secret_file (whose one trailing newline is dropped). Returns 0, or the
- * exit status after printing the error (EXIT_USAGE, or 1 if unreadable).
+ * What sign and verify read: the secret into key (exactly one of secret and
+ * secret_file, whose one trailing newline is dropped) and the body at path
+ * (stdin if NULL or "-") into body; both buffers are initialised here.
+ * Returns 0, or the exit status after printing the error (EXIT_USAGE, or 1
+ * if something is unreadable). Release with cli_signing_release either way.
  */
-int cli_secret(const char *cmd, const char *secret, const char *secret_file, struct buf *out);
+int cli_signing_input(const char *cmd, const char *secret, const char *secret_file,
+                      const char *path, struct buf *key, struct buf *body);
+
+/* Wipes the secret and releases both buffers. */
+void cli_signing_release(struct buf *key, struct buf *body);
 
 int cmd_apikey(int argc, char **argv);
 int cmd_db(int argc, char **argv);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,7 +52,8 @@ cli_read_input(const char *cmd, const char *path, size_t max, struct buf *out)
     return rc;
 }
 
-int
+/* Puts the secret into out; returns 0 or the exit status after printing the error. */
+static int
 cli_secret(const char *cmd, const char *secret, const char *secret_file, struct buf *out)
 {
     if ((secret == NULL) == (secret_file == NULL)) {
@@ -83,4 +85,24 @@ cli_secret(const char *cmd, const char *secret, const char *secret_file, struct 
         return EXIT_USAGE;
     }
     return 0;
+}
+
+int
+cli_signing_input(const char *cmd, const char *secret, const char *secret_file,
+                  const char *path, struct buf *key, struct buf *body)
+{
+    buf_init(key);
+    buf_init(body);
+    int rc = cli_secret(cmd, secret, secret_file, key);
+    if (rc == 0 && cli_read_input(cmd, path, CLI_BODY_MAX, body) != 0)
+        rc = EXIT_FAILURE;
+    return rc;
+}
+
+void
+cli_signing_release(struct buf *key, struct buf *body)
+{
+    OPENSSL_cleanse(key->data, key->len);
+    buf_release(key);
+    buf_release(body);
 }

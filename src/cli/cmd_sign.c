@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "cli/cli.h"
 #include "domain/signature.h"
 #include "util/buf.h"
@@ -65,11 +63,7 @@ cmd_sign(int argc, char **argv)
     }
 
     struct buf key, body;
-    buf_init(&key);
-    buf_init(&body);
-    rc = cli_secret("sign", secret, secret_file, &key);
-    if (rc == 0 && cli_read_input("sign", npos > 0 ? pos[0] : NULL, CLI_BODY_MAX, &body) != 0)
-        rc = EXIT_FAILURE;
+    rc = cli_signing_input("sign", secret, secret_file, npos > 0 ? pos[0] : NULL, &key, &body);
     if (rc == 0) {
         char sig[SIGNATURE_MAX];
         if (signature_compute(key.data, body.data, body.len, enc, sig) != 0) {
@@ -80,8 +74,6 @@ cmd_sign(int argc, char **argv)
             rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
         }
     }
-    OPENSSL_cleanse(key.data, key.len);
-    buf_release(&key);
-    buf_release(&body);
+    cli_signing_release(&key, &body);
     return rc;
 }

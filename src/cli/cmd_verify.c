@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "cli/cli.h"
 #include "domain/signature.h"
 #include "util/buf.h"
@@ -54,11 +52,7 @@ cmd_verify(int argc, char **argv)
     }
 
     struct buf key, body;
-    buf_init(&key);
-    buf_init(&body);
-    rc = cli_secret("verify", secret, secret_file, &key);
-    if (rc == 0 && cli_read_input("verify", npos > 0 ? pos[0] : NULL, CLI_BODY_MAX, &body) != 0)
-        rc = EXIT_FAILURE;
+    rc = cli_signing_input("verify", secret, secret_file, npos > 0 ? pos[0] : NULL, &key, &body);
     if (rc == 0) {
         /* Copied header values often carry surrounding blanks. */
         size_t start = strspn(signature, " \t\r\n"), end = strlen(signature);
@@ -75,8 +69,6 @@ cmd_verify(int argc, char **argv)
             rc = EXIT_FAILURE;
         }
     }
-    OPENSSL_cleanse(key.data, key.len);
-    buf_release(&key);
-    buf_release(&body);
+    cli_signing_release(&key, &body);
     return rc;
 }

@@ -18,33 +18,20 @@ enum {
     EVENT_FRACTION_MAX = 9,     /* digits of a fraction of a second kept */
 };
 
-/* True if s has 1..max bytes, each alphanumeric or in extra. */
-static bool
-event_charset_valid(const char *s, size_t max, const char *extra)
-{
-    size_t len = s != NULL ? strlen(s) : 0;
-
-    if (len < 1 || len > max)
-        return false;
-    for (const char *p = s; *p != '\0'; p++) {
-        bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                     (*p >= '0' && *p <= '9');
-        if (!alnum && strchr(extra, *p) == NULL)
-            return false;
-    }
-    return true;
-}
+/* Event types and ids are event patterns without a '*': one character class. */
+_Static_assert(EVENT_TYPE_MAX == WEBHOOK_PATTERN_MAX && EVENT_ID_MAX == WEBHOOK_PATTERN_MAX,
+               "event types, ids and patterns share their length limit");
 
 bool
 event_type_valid(const char *s)
 {
-    return event_charset_valid(s, EVENT_TYPE_MAX, "._:-");
+    return s != NULL && webhook_pattern_valid(s) && strchr(s, '*') == NULL;
 }
 
 bool
 event_id_valid(const char *s)
 {
-    return event_charset_valid(s, EVENT_ID_MAX, "._:-");
+    return event_type_valid(s);
 }
 
 /* Reads exactly n decimal digits at *p into *out, advancing *p; returns 0 or -1. */
@@ -170,11 +157,19 @@ event_json(const char *data, size_t len, bool *ok, char *err, size_t errlen)
     json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
     root = json_tokener_parse_ex(tok, data, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
-    if (jerr == json_tokener_continue) {
+    bool consumed = jerr == json_tokener_continue;
+    if (consumed) {
+        /* A bare number or literal ends at the end of input: a NUL says so. */
+        root = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+    }
+    if (jerr == json_tokener_continue || (consumed && jerr != json_tokener_success)) {
         snprintf(err, errlen, "the JSON ends too early");
     } else if (jerr != json_tokener_success) {
         snprintf(err, errlen, "not valid JSON: %s at byte %zu", json_tokener_error_desc(jerr),
                  json_tokener_get_parse_end(tok));
+    } else if (consumed) {
+        *ok = true;             /* every byte was read into the value */
     } else {
         size_t end = json_tokener_get_parse_end(tok);
         while (end < len && strchr(" \t\r\n", data[end]) != NULL && data[end] != '\0')

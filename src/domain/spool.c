@@ -259,6 +259,41 @@ spool_move(const char *spool_dir, const char *name, enum spool_state from, enum 
     return spool_sync_state(spool_dir, to);
 }
 
+/*
+ * Applies action to every file of state (as spool_list lists them). The
+ * action returns 0 when it moved the file, 1 when it left it (gone or not
+ * due), -1 on failure; *moved (may be NULL) counts the 0s. Every file is
+ * tried; returns -1 (errno of the last failure) if any action failed.
+ */
+static int
+spool_each(const char *spool_dir, enum spool_state state,
+           int (*action)(const char *spool_dir, const char *name, void *arg), void *arg,
+           size_t *moved)
+{
+    char **names;
+    size_t n, count = 0;
+    int rc = 0, saved = 0;
+
+    if (moved != NULL)
+        *moved = 0;
+    if (spool_list(spool_dir, state, &names, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int r = action(spool_dir, names[i], arg);
+        if (r == 0) {
+            count++;
+        } else if (r < 0) {
+            saved = errno;
+            rc = -1;
+        }
+    }
+    spool_names_free(names, n);
+    if (moved != NULL)
+        *moved = count;
+    errno = saved;
+    return rc;
+}
+
 int
 spool_claim(const char *spool_dir, const char *name)
 {
@@ -288,36 +323,25 @@ spool_defer(const char *spool_dir, const char *name, time_t not_before)
     return spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_DEFERRED);
 }
 
+/* spool_each action: moves deferred/name to new/ if its time has come. */
+static int
+spool_release_one(const char *spool_dir, const char *name, void *arg)
+{
+    const time_t *now = arg;
+    char *path = spool_path(spool_dir, SPOOL_DEFERRED, name);
+    struct stat st;
+    int rc = stat(path, &st);
+
+    free(path);
+    if (rc != 0 || st.st_mtime > *now)
+        return 1;               /* gone (another sender) or not yet due */
+    return spool_move(spool_dir, name, SPOOL_DEFERRED, SPOOL_NEW);
+}
+
 int
 spool_release_due(const char *spool_dir, time_t now, size_t *moved)
 {
-    char **names;
-    size_t n, count = 0;
-    int rc = 0;
-
-    if (moved != NULL)
-        *moved = 0;
-    if (spool_list(spool_dir, SPOOL_DEFERRED, &names, &n) != 0)
-        return -1;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        char *path = spool_path(spool_dir, SPOOL_DEFERRED, names[i]);
-        struct stat st;
-        int st_rc = stat(path, &st);
-        free(path);
-        if (st_rc != 0 || st.st_mtime > now)
-            continue;           /* gone (another sender) or not yet due */
-        int mv = spool_move(spool_dir, names[i], SPOOL_DEFERRED, SPOOL_NEW);
-        if (mv == 0)
-            count++;
-        else if (mv < 0)
-            rc = -1;
-    }
-    int saved = errno;
-    spool_names_free(names, n);
-    if (moved != NULL)
-        *moved = count;
-    errno = saved;
-    return rc;
+    return spool_each(spool_dir, SPOOL_DEFERRED, spool_release_one, &now, moved);
 }
 
 int
@@ -376,56 +400,30 @@ spool_requeue(const char *spool_dir, const char *name)
     return rc;
 }
 
+/* spool_each action for spool_requeue_failed. */
+static int
+spool_requeue_one(const char *spool_dir, const char *name, void *arg)
+{
+    return spool_requeue(spool_dir, name);
+}
+
 int
 spool_requeue_failed(const char *spool_dir, size_t *moved)
 {
-    char **names;
-    size_t n, count = 0;
-    int rc = 0;
+    return spool_each(spool_dir, SPOOL_FAILED, spool_requeue_one, NULL, moved);
+}
 
-    if (moved != NULL)
-        *moved = 0;
-    if (spool_list(spool_dir, SPOOL_FAILED, &names, &n) != 0)
-        return -1;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        int mv = spool_requeue(spool_dir, names[i]);
-        if (mv < 0)
-            rc = -1;
-        else if (mv == 0)
-            count++;            /* 1: already requeued by someone else */
-    }
-    int saved = errno;
-    spool_names_free(names, n);
-    if (moved != NULL)
-        *moved = count;
-    errno = saved;
-    return rc;
+/* spool_each action for spool_recover_active. */
+static int
+spool_recover_one(const char *spool_dir, const char *name, void *arg)
+{
+    return spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
 }
 
 int
 spool_recover_active(const char *spool_dir, size_t *moved)
 {
-    char **names;
-    size_t n, count = 0;
-    int rc = 0;
-
-    if (moved != NULL)
-        *moved = 0;
-    if (spool_list(spool_dir, SPOOL_ACTIVE, &names, &n) != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int mv = spool_move(spool_dir, names[i], SPOOL_ACTIVE, SPOOL_NEW);
-        if (mv == 0)
-            count++;
-        else if (mv < 0)
-            rc = -1;
-    }
-    int saved = errno;
-    spool_names_free(names, n);
-    if (moved != NULL)
-        *moved = count;
-    errno = saved;
-    return rc;
+    return spool_each(spool_dir, SPOOL_ACTIVE, spool_recover_one, NULL, moved);
 }
 
 int

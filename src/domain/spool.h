@@ -74,7 +74,8 @@ int spool_defer(const char *spool_dir, const char *name, time_t not_before);
 
 /*
  * Moves every deferred/ file whose modification time is at or before now
- * back into new/; *moved (may be NULL) counts them. Returns 0 or -1 (errno).
+ * back into new/; *moved (may be NULL) counts them. Returns 0, or -1
+ * (errno) if any due file could not be moved (the others still are).
  */
 int spool_release_due(const char *spool_dir, time_t now, size_t *moved);
 
@@ -94,7 +95,7 @@ int spool_requeue(const char *spool_dir, const char *name);
 /*
  * Puts every dead letter back into the queue: failed/NAME -> new/NAME and
  * removes failed/NAME.reason; *moved (may be NULL) counts them. Returns 0,
- * or -1 (errno) at the first file that could not be moved.
+ * or -1 (errno) if any file could not be moved (the others still are).
  */
 int spool_requeue_failed(const char *spool_dir, size_t *moved);
 

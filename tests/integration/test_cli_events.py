@@ -99,12 +99,19 @@ def test_emit(s, env):
                 "--data-file", "-", input='"just a string"')
     s.eq(r.returncode, 0, "emit --data-file - reads stdin (%s)" % r.stderr)
     r = env.cli("emit", "--tenant", "acme", "--type", "A:B", "--id", "no-data")
+    for i, (text, value) in enumerate([("null", None), ("0", 0), ("-1.5e3", -1500.0),
+                                       (" true ", True)]):
+        r = env.cli("emit", "--tenant", "acme", "--type", "A:B", "--id", "bare-%d" % i,
+                    "--data", text)
+        s.eq(r.returncode, 0, "a bare JSON value %r is data (%s)" % (text, r.stderr))
     by_id = {}
     for name in listdir(new) or []:
         with open(os.path.join(new, name)) as f:
             e = json.load(f)
         by_id[e["eventId"]] = e
-    s.eq(len(by_id), 5, "five events in new/")
+    s.eq(len(by_id), 9, "nine events in new/")
+    for i, value in enumerate([None, 0, -1500.0, True]):
+        s.eq(by_id.get("bare-%d" % i, {}).get("data", "absent"), value, "bare data %r" % value)
     s.eq(by_id.get("ord-42:v1", {}).get("tenantId"), "t_1-x", "--id event stored")
     s.eq(by_id.get("from-file", {}).get("data"), [1, {"a": None}], "data from a file")
     s.eq(by_id.get("from-stdin", {}).get("data"), "just a string", "data from stdin")
@@ -160,7 +167,7 @@ def test_emit(s, env):
         s.eq(r.returncode, want, "emit with %s exits %d" % (what, want))
         s.eq(r.stdout, "", "emit with %s prints no id" % what)
         s.check(r.stderr.strip() != "", "emit with %s explains on stderr" % what)
-        s.eq(len(listdir(new) or []), 5, "emit with %s adds nothing to new/" % what)
+        s.eq(len(listdir(new) or []), 9, "emit with %s adds nothing to new/" % what)
         s.eq(listdir(tmp), [], "emit with %s leaves nothing in tmp/" % what)
     # The limit is on the event file: just under it is accepted.
     r = env.cli("emit", "--config", small_conf, "--tenant", "acme", "--type", "A:B",

@@ -359,6 +359,18 @@ test_event_parse(void)
         event_release(&ev);
     }
 
+    /* event_data_parse: one JSON value of any type. */
+    json_object *value = NULL;
+    CHECK(event_data_parse(" [1, 2] ", 8, &value, err, sizeof err) == 0 &&
+          json_object_is_type(value, json_type_array), "data array parses");
+    json_object_put(value);
+    CHECK(event_data_parse("null", 4, &value, err, sizeof err) == 0 && value == NULL,
+          "data null parses to NULL");
+    CHECK(event_data_parse("{} {}", 5, &value, err, sizeof err) == -1 && value == NULL &&
+          err[0] != '\0', "two values refused: %s", err);
+    CHECK(event_data_parse("", 0, &value, err, sizeof err) == -1, "empty data refused");
+    CHECK(event_data_parse("[1,", 3, &value, err, sizeof err) == -1, "truncated data refused");
+
     /* Validators at their limits. */
     char longest[EVENT_TYPE_MAX + 2];
     memset(longest, 'a', sizeof longest);
@@ -486,6 +498,24 @@ test_spool(void)
     CHECK(spool_claim(spool, name) == 0, "claim one");
     CHECK(spool_recover_active(spool, &moved) == 0 && moved == 1, "recover: %zu", moved);
     CHECK(count_entries(active) == 0 && count_entries(new) == 3, "all back in new/");
+
+    /* requeue one by name; several due at once, one not yet due. */
+    CHECK(spool_claim(spool, name) == 0 && spool_fail(spool, name, "x") == 0, "fail again");
+    CHECK(spool_requeue(spool, name) == 0, "requeue one");
+    CHECK(exists(new, name) && count_entries(failed) == 0, "requeued with its reason gone");
+    CHECK(spool_requeue(spool, name) == 1, "requeue of a file not in failed/ says gone");
+    CHECK(spool_list(spool, SPOOL_NEW, &names, &n) == 0 && n == 3, "three in new/");
+    for (size_t i = 0; i < n; i++) {
+        CHECK(spool_claim(spool, names[i]) == 0, "claim %s", names[i]);
+        CHECK(spool_defer(spool, names[i], now + (i == 2 ? 100 : -5)) == 0, "defer %s",
+              names[i]);
+    }
+    spool_names_free(names, n);
+    CHECK(spool_release_due(spool, now, &moved) == 0 && moved == 2, "two due: %zu", moved);
+    CHECK(count_entries(deferred) == 1 && count_entries(new) == 2, "one still deferred");
+    CHECK(spool_release_due(spool, now + 100, &moved) == 0 && moved == 1, "last due");
+    CHECK(spool_list("/nonexistent/spool", SPOOL_NEW, &names, &n) == -1 && names == NULL,
+          "listing a missing spool fails");
 
     /* remove */
     CHECK(spool_remove(spool, SPOOL_NEW, name) == 0 && !exists(new, name), "remove");
