@@ -252,7 +252,7 @@
     if (r.status === 401) {
       clearCredentials();
       showAlert("Your sign-in was refused (401 Unauthorized): " +
-                (r.problem.detail || r.problem.title) + " Sign in again.", true);
+                (r.problem.detail || r.problem.title) + " Sign in again.", false);
       showSignin();
       return true;
     }
@@ -274,6 +274,7 @@
 
   // ---------------------------------------------------------------- page state
   let webhooks = [];
+  let listLoaded = false;   // false after a failed load: "no webhooks" would be a lie
   const revealed = new Set();
 
   function notice(text) {
@@ -287,6 +288,7 @@
     $("alert-text").textContent = text;
     $("alert-signin").hidden = !offerSignin;
     $("alert").hidden = false;
+    $("notice").textContent = "";
   }
 
   function hideAlert() { $("alert").hidden = true; }
@@ -323,14 +325,16 @@
       if (e.network) showAlert(e.message, false);
       return;
     }
-    if (handleAuthProblem(r)) { webhooks = []; render(); return; }
+    if (handleAuthProblem(r)) { webhooks = []; listLoaded = false; render(); return; }
     if (r.status !== 200 || !Array.isArray(r.data)) {
       showAlert(r.status === 404 ? "No such tenant path: check the tenant name." : problemText(r.problem), false);
       webhooks = [];
+      listLoaded = false;
       render();
       return;
     }
     hideAlert();
+    listLoaded = true;
     webhooks = r.data;
     render();
   }
@@ -338,7 +342,7 @@
   function render() {
     const tbody = $("hook-rows");
     tbody.textContent = "";
-    $("empty").hidden = webhooks.length !== 0;
+    $("empty").hidden = !listLoaded || webhooks.length !== 0;
     $("hook-table").hidden = webhooks.length === 0;
     for (const w of webhooks) tbody.append(row(w));
   }
@@ -348,15 +352,17 @@
     const events = el("ul", { class: "events" }, w.events.map((e) => el("li", { text: e })));
     const toggleId = "enabled-" + w.id;
     const toggle = el("input", { type: "checkbox", id: toggleId, class: "switch",
-                                 "aria-describedby": "desc-" + w.id });
+                                 "aria-label": "Enabled: " + label(w) });
     toggle.checked = !!w.enabled;
     toggle.addEventListener("change", () => setEnabled(w, toggle));
 
     const secretId = "secret-" + w.id;
     const isShown = revealed.has(w.id);
-    const secret = el("code", { id: secretId, class: "secret" + (isShown ? "" : " masked"),
-                                text: isShown ? w.signatureSecret : "••••••••••••" });
-    if (!isShown) secret.setAttribute("aria-label", "hidden");
+    const secret = isShown
+      ? el("code", { id: secretId, class: "secret", text: w.signatureSecret })
+      : el("code", { id: secretId, class: "secret masked" }, [
+          el("span", { "aria-hidden": "true", text: "••••••••••••" }),
+          el("span", { class: "visually-hidden", text: "Secret hidden" })]);
     const reveal = el("button", { type: "button", class: "secondary small", "aria-controls": secretId,
                                   "aria-expanded": isShown ? "true" : "false",
                                   text: isShown ? "Hide" : "Reveal",
@@ -642,6 +648,7 @@
     $("sign-out").addEventListener("click", () => {
       clearCredentials();
       webhooks = [];
+      listLoaded = false;
       revealed.clear();
       render();
       hideAlert();
@@ -685,6 +692,7 @@
       if (tenant()) loadHooks();
       else {
         webhooks = [];
+        listLoaded = false;
         render();
         $("hooks-title").textContent = "Pick a tenant";
         $("tenant").focus();

@@ -271,10 +271,13 @@ async function mainFlow() {
   const alert403 = await page.textContent("#alert-text");
   check(/403/.test(alert403) && /tenant/i.test(alert403), "403 for another tenant is explained", alert403);
   check(await page.isVisible("#alert-signin"), "403 offers to sign in again");
+  check(await page.isHidden("#empty") && (await page.locator("#hook-rows tr").count()) === 0,
+        "403: no list and no claim that the tenant has no webhooks");
   await shot(page, "forbidden");
   await page.fill("#tenant", TENANT);
   await page.click('#tenant-form button[type="submit"]');
-  await page.waitForSelector("#alert", { state: "hidden" });
+  await page.waitForSelector(`#hook-rows tr[data-id="${second.id}"]`);
+  check(await page.isHidden("#alert"), "switching back clears the 403 message");
   eq(await page.locator("#hook-rows tr").count(), 1, "switching back lists the tenant's webhooks");
 
   // --- Sign out.

@@ -59,8 +59,8 @@ try:
                                  capture_output=True, text=True, timeout=240, cwd=E2E)
             out, err, rc = run.stdout, run.stderr, run.returncode
         except subprocess.TimeoutExpired as e:
-            out, err, rc = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or ""), \
-                "timed out after 240 s", -1
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            err, rc = "timed out after 240 s", -1
         checks = 0
         summary = None
         for line in out.splitlines():
@@ -76,7 +76,8 @@ try:
         suite.check(summary is not None, "the browser test ran to the end",
                     "exit %s; stderr: %s" % (rc, err[-2000:]))
         suite.check(checks >= 60, "the browser test made its checks", "only %d" % checks)
-        suite.eq(rc, 0 if summary and " 0 failed" in summary else rc, "browser test exit status")
+        if summary is not None and summary.endswith(" 0 failed"):
+            suite.eq(rc, 0, "the browser test exits 0 when nothing failed")
         for name in ("list-desktop", "list-phone", "server-validation", "client-validation"):
             p = os.path.join(SHOTS, name + ".png")
             suite.check(os.path.isfile(p) and os.path.getsize(p) > 5000, "screenshot %s saved" % name)
