@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -132,6 +133,9 @@ main(int argc, char **argv)
         }
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Database files it creates stay writable by the group it shares with
+     * the sender, whatever the web server's umask (docs/deploy.md). */
+    umask(S_IRWXO);
     /* Web servers put a FastCGI or CGI program's stderr into their error log. */
     log_open("webhooks.fcgi", true);
     if (config_load(&cfg, config_choose_path(config_arg), err, sizeof err) != 0)

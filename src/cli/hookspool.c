@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/log.h"
@@ -36,7 +38,16 @@ usage(FILE *fp)
 int
 main(int argc, char **argv)
 {
-    log_open("hookspool", true);
+    /*
+     * Interactive use logs to the terminal; from cron or a script, to stderr
+     * and syslog, so that a trace is kept. Files it creates in the shared
+     * database and spool stay writable by group hookspool (docs/deploy.md).
+     */
+    if (isatty(STDERR_FILENO))
+        log_open("hookspool", true);
+    else
+        log_open_both("hookspool");
+    umask(S_IRWXO);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -11,6 +11,7 @@
 
 static const char *log_ident = "hookspool";
 static bool log_to_stderr = true;
+static bool log_to_syslog = false;
 static enum log_level log_max = LOG_LVL_INFO;
 
 static const struct {
@@ -28,8 +29,16 @@ log_open(const char *ident, bool to_stderr)
 {
     log_ident = ident;
     log_to_stderr = to_stderr;
+    log_to_syslog = !to_stderr;
     if (!to_stderr)
         openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_open_both(const char *ident)
+{
+    log_open(ident, false);
+    log_to_stderr = true;
 }
 
 void
@@ -55,10 +64,14 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap)
 {
     if (level > log_max)
         return;
-    if (!log_to_stderr) {
-        vsyslog(log_levels[level].syslog_priority, fmt, ap);
-        return;
+    if (log_to_syslog) {
+        va_list copy;
+        va_copy(copy, ap);
+        vsyslog(log_levels[level].syslog_priority, fmt, copy);
+        va_end(copy);
     }
+    if (!log_to_stderr)
+        return;
     char msg[2048];
     vsnprintf(msg, sizeof msg, fmt, ap);
     /* One write(2) per line keeps lines from several processes whole. */

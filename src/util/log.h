@@ -15,6 +15,8 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Starts logging as program "ident", to stderr if to_stderr else to syslog. */
 void log_open(const char *ident, bool to_stderr);
+/* Starts logging as program "ident" to both stderr and syslog. */
+void log_open_both(const char *ident);
 /* Sets the most verbose level written; default LOG_LVL_INFO. */
 void log_set_level(enum log_level level);
 /* Parses "error", "warn", "info" or "debug"; returns 0 or -1. */

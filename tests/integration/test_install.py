@@ -160,6 +160,34 @@ def check_socket_activation(root, cgibindir):
         env.cleanup()
 
 
+def check_group_writable(root, cgibindir, bindir):
+    """Database files the programs create are writable by group hookspool
+    (shared by the web server user and the sender) even under umask 022."""
+    for label, run in [
+        ("webhooks.fcgi (CGI)", lambda env: subprocess.run(
+            [root + cgibindir + "/webhooks.fcgi"], capture_output=True, timeout=30,
+            stdin=subprocess.DEVNULL, preexec_fn=lambda: os.umask(0o022),
+            env=dict(os.environ, HOOKSPOOL_CONF=env.conf, REQUEST_METHOD="GET",
+                     REQUEST_URI="/api/acme/webhooks"))),
+        ("hookspool apikey create", lambda env: subprocess.run(
+            [root + bindir + "/hookspool", "apikey", "create", "--config", env.conf, "--tenant", "acme",
+             "--scopes", "Webhook.Read"], capture_output=True, timeout=30,
+            preexec_fn=lambda: os.umask(0o022))),
+    ]:
+        env = h.Env("install-modes")
+        try:
+            os.makedirs(env.db)
+            r = run(env)
+            files = sorted(os.listdir(env.db))
+            closed = [(f, oct(mode(os.path.join(env.db, f)))) for f in files
+                      if mode(os.path.join(env.db, f)) & 0o060 != 0o060]
+            suite.check(r.returncode == 0 and len(files) >= 3 and not closed,
+                        "%s under umask 022 creates group-writable database files" % label,
+                        (r.returncode, r.stdout[:200], r.stderr[-300:], closed or files))
+        finally:
+            env.cleanup()
+
+
 def main():
     build = h.BUILD
     try:
@@ -172,6 +200,7 @@ def main():
                          "default prefix")
             check_sample_and_docs(root + "/usr/local/etc/hookspool.conf.sample")
             check_socket_activation(root, "/usr/local/libexec/hookspool/cgi-bin")
+            check_group_writable(root, "/usr/local/libexec/hookspool/cgi-bin", "/usr/local/bin")
 
             # 2. An upgrade keeps the operator's hookspool.conf, refreshes the sample.
             conf = root + "/usr/local/etc/hookspool.conf"
