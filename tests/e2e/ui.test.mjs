@@ -55,6 +55,7 @@ try {
   await mainFlow();
   await oauthFlow();
   await forgedOAuthAnswer();
+  await validationParity();
 } catch (e) {
   check(false, "the test ran to the end", e && e.stack || e);
 } finally {
@@ -359,5 +360,69 @@ async function forgedOAuthAnswer() {
   eq(await page.evaluate(() => sessionStorage.getItem("hookspool.token")), null, "OAuth2: the forged token is not kept");
   eq(new URL(page.url()).hash, "", "OAuth2: the forged fragment is removed from the address bar");
   eq(apiCalls, 0, "OAuth2: the forged token is never sent");
+  await page.close();
+}
+
+// The page's validation says what the server says, in the same words, for a
+// corpus of endpoints and event lists; the one rule it leaves to the server
+// (literal private/loopback/link-local hosts) is the only difference allowed.
+async function validationParity() {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10000);
+  await page.goto(BASE + "/");
+  const serverOnly = "The endpoint must not point to a private, loopback or link-local address.";
+  const endpoints = [
+    "", "https://example.com/", "HTTPS://EXAMPLE.COM/x", "http://example.com/", "ftp://example.com/",
+    "example.com", "//example.com/", "https://", "https:///path", "https://user:pw@example.com/",
+    "https://user@/", "https://exa mple.com/", "https://example.com/a\tb", "https://example.com/#frag",
+    "https://example.com:0/", "https://example.com:65536/", "https://example.com:443/",
+    "https://example.com:/", "https://example.com:123456/", "https://example.com:8x/", "https://[::1/",
+    "https://[2001:db8::1]x/", "https://[2606:4700::1]:8443/", "https://[zz::1]/", "https://exa$mple.com/",
+    "https://example.com?x=1", "https://example.com/" + "a".repeat(2028), "https://example.com/" + "a".repeat(2029),
+    "https://example.com/\u00e9t\u00e9", "https://ex\u00e9mple.com/", "https://my_host.example/",
+    "https://10.0.0.1/", "https://localhost/", "https://[::1]/", "https://0x7f.1/", "https://[::ffff:10.0.0.1]/",
+    "https://169.254.169.254/latest", "https://8.8.8.8/",
+  ];
+  const mismatches = [];
+  let privateCases = 0;
+  for (const ep of endpoints) {
+    const client = await page.evaluate((u) => window.hookspoolValidation.validateEndpoint(u), ep);
+    const r = await api("POST", "", { events: ["*"], endpoint: ep });
+    let server = null;
+    if (r.status === 200) await api("DELETE", "/" + r.data.id);
+    else server = ((r.data && r.data.errors && r.data.errors.endpoint) || ["status " + r.status])[0];
+    if (client === null && server === serverOnly) { privateCases++; continue; }
+    if (client !== server) mismatches.push({ endpoint: ep.slice(0, 60), client, server });
+  }
+  eq(mismatches, [], "the page's endpoint checks agree with the server's, word for word");
+  check(privateCases === 6, "only the private-address rule is left to the server", privateCases);
+
+  const eventLists = [
+    [], ["*"], ["Pass:Created", "Customer:*", "store.*.updated"], ["Pass Created"], ["a".repeat(128)],
+    ["a".repeat(129)], ["ok", "b@d", "also ok", "x"], Array.from({ length: 50 }, (_, i) => "e" + i),
+    Array.from({ length: 51 }, (_, i) => "e" + i), ["Az09._:*-"], ["\u00e9v\u00e9nement"],
+  ];
+  const evMismatches = [];
+  for (const events of eventLists) {
+    const client = await page.evaluate((e) => window.hookspoolValidation.validateEvents(e), events);
+    const r = await api("POST", "", { events, endpoint: "https://example.com/" });
+    let server = [];
+    if (r.status === 200) await api("DELETE", "/" + r.data.id);
+    else server = (r.data && r.data.errors && r.data.errors.events) || ["status " + r.status];
+    if (JSON.stringify(client) !== JSON.stringify(server)) evMismatches.push({ events: events.slice(0, 4), client, server });
+  }
+  eq(evMismatches, [], "the page's event checks agree with the server's, word for word");
+
+  const descMismatches = [];
+  for (const d of ["", "x".repeat(1024), "x".repeat(1025), "\u00e9".repeat(1024), "\u00e9".repeat(1025),
+                   "\u{1F600}".repeat(1024), "\u{1F600}".repeat(1025)]) {
+    const client = await page.evaluate((x) => window.hookspoolValidation.validateDescription(x), d);
+    const r = await api("POST", "", { events: ["*"], endpoint: "https://example.com/", description: d });
+    let server = null;
+    if (r.status === 200) await api("DELETE", "/" + r.data.id);
+    else server = ((r.data && r.data.errors && r.data.errors.description) || ["status " + r.status])[0];
+    if (client !== server) descMismatches.push({ length: d.length, client, server });
+  }
+  eq(descMismatches, [], "the page's description check agrees with the server's (in characters, not bytes)");
   await page.close();
 }
