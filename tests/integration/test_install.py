@@ -88,6 +88,9 @@ def check_layout(root, prefix, sysconfdir, localstatedir, cgibindir, unitdir, la
     suite.check(("Define HOOKSPOOL_CGIBIN %s" % cgibindir) in fcgid
                 and ("Define HOOKSPOOL_CONF %s/hookspool.conf" % sysconfdir) in fcgid,
                 "%s: the installed Apache example names the installed paths" % label)
+    suite.check(("SetEnv HOOKSPOOL_CONF %s/hookspool.conf\n" % sysconfdir)
+                in read(os.path.join(examples, "htaccess")),
+                "%s: the installed .htaccess names the installed config" % label)
     for f in ["apache/proxy_fcgi.conf", "nginx/hookspool.conf", "lighttpd/hookspool.conf", "htaccess"]:
         suite.check(os.path.isfile(os.path.join(examples, f)), "%s: example %s installed" % (label, f))
     db = p(localstatedir, "lib", "hookspool")
