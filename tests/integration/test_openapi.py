@@ -454,6 +454,12 @@ try:
         call(label + " without credentials", method, path, srv, body, None, 401)
         call(label + " with an unknown key", method, path, srv, body,
              {"X-API-KEY": "hs_nope_nope"}, 401)
+        call(label + " with a bad bearer token", method, path, srv, body,
+             {"Authorization": "Bearer not.a.token"}, 401)
+        s, hd, b = call(label + " with two kinds of credentials", method, path, srv, body,
+                        {"X-API-KEY": key, "Authorization": "Bearer not.a.token"}, 400)
+        suite.check('error="invalid_request"' in hd.get("www-authenticate", ""),
+                    label + " with two kinds of credentials: error=invalid_request")
         call(label + " for another tenant", method, path, srv, body, OTHER, 403)
         scope_key = WO if method in ("GET", "HEAD") else RO
         s, hd, b = call(label + " without the scope", method, path, srv, body, scope_key, 403)
