@@ -1,0 +1,607 @@
+"""hookspool-sender against a real receiver: webhooks are created through the
+API behind lighttpd, events go into the spool (CLI and plain files), and a
+Python HTTP server on a loopback port records every request the sender makes.
+Signatures are checked with Python's hmac, tests/receivers/verify.py and
+verify.js, independently of the C code."""
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import harness as h
+
+SENDER = os.path.join(h.BUILD, "hookspool-sender")
+RECEIVERS = os.path.join(h.SRC, "tests", "receivers")
+
+
+class Receiver:
+    """A recording HTTP/1.1 server; what it answers depends on the path:
+    /ok/* 200, /fail/* 500, /flaky/* 500 twice then 200, /slow/* sleeps
+    past delivery_timeout, /redirect/* 302 to /ok/redirected, /big/* 200
+    with a 1 MiB body."""
+
+    def __init__(self, slow_seconds=4.0):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.hits = {}
+        self.slow_seconds = slow_seconds
+        rec = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                entry = {"method": self.command, "path": self.path, "body": body,
+                         "headers": {k.lower(): v for k, v in self.headers.items()},
+                         "header_names": [k.lower() for k in self.headers.keys()],
+                         "time": time.time()}
+                with rec.lock:
+                    rec.requests.append(entry)
+                    rec.hits[self.path] = rec.hits.get(self.path, 0) + 1
+                    count = rec.hits[self.path]
+                kind = self.path.split("/")[1]
+                status, extra, payload = 200, {}, b"ok"
+                if kind == "fail":
+                    status = 500
+                elif kind == "flaky":
+                    status = 500 if count <= 2 else 200
+                elif kind == "slow":
+                    time.sleep(rec.slow_seconds)
+                elif kind == "redirect":
+                    status, extra = 302, {"Location": "/ok/redirected"}
+                elif kind == "big":
+                    payload = b"x" * (1 << 20)
+                try:
+                    self.send_response(status)
+                    for k, v in extra.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass
+
+        self.port = h.free_port()
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass            # a SIGKILLed sender resets its connections: expected
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def on(self, path):
+        with self.lock:
+            return [r for r in self.requests if r["path"] == path]
+
+    def all(self):
+        with self.lock:
+            return list(self.requests)
+
+    def wait(self, path, count, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(self.on(path)) >= count:
+                return True
+            time.sleep(0.05)
+        return len(self.on(path)) >= count
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Sender:
+    """hookspool-sender --foreground with its log in a file."""
+
+    def __init__(self, env, conf=None, once=False):
+        self.log_path = os.path.join(env.dir, "sender-%d.log" % time.monotonic_ns())
+        self.log = open(self.log_path, "ab")
+        argv = [SENDER, "--foreground", "--config", conf or env.conf]
+        if once:
+            argv.append("--once")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+class Api:
+    def __init__(self, srv, env, tenant):
+        self.srv = srv
+        self.tenant = tenant
+        self.key = env.apikey(tenant)
+
+    def call(self, method, path, body=None, ctype="application/json"):
+        hdrs = {"X-API-KEY": self.key}
+        if body is not None:
+            hdrs["Content-Type"] = ctype
+        st, _, data = h.request(method, "%s/api/%s/webhooks%s" % (self.srv.url, self.tenant, path),
+                                body, hdrs)
+        return st, h.as_json(data)
+
+    def create(self, endpoint, events, enabled=True):
+        st, doc = self.call("POST", "", {"endpoint": endpoint, "events": events,
+                                         "enabled": enabled})
+        if st != 200:
+            raise RuntimeError("create webhook: %d %r" % (st, doc))
+        return doc
+
+    def patch(self, wid, changes):
+        return self.call("PATCH", "/" + wid, changes, "application/merge-patch+json")[0]
+
+
+def drop_file(env, name, data):
+    """Publishes a file the way a foreign producer would: tmp/, fsync, rename into new/."""
+    tmp = os.path.join(env.spool, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, os.path.join(env.spool, "new", name))
+
+
+def emit(env, tenant, etype, data=None, eid=None):
+    args = ["emit", "--tenant", tenant, "--type", etype]
+    if eid:
+        args += ["--id", eid]
+    if data is not None:
+        args += ["--data", json.dumps(data)]
+    r = env.cli(*args)
+    if r.returncode != 0:
+        raise RuntimeError("emit: " + r.stderr)
+    return r.stdout.strip()
+
+
+def sig_ok(secret, req, encoding="hex"):
+    mac = hmac.new(secret.encode(), req["body"], hashlib.sha256).digest()
+    want = mac.hex() if encoding == "hex" else base64.b64encode(mac).decode()
+    return hmac.compare_digest(req["headers"].get("x-neostore-signature", ""), want)
+
+
+def deliveries(env, tenant, *extra, conf=None):
+    args = ["deliveries", "--tenant", tenant, "--json"] + list(extra)
+    if conf:
+        args += ["--config", conf]
+    r = env.cli(*args)
+    if r.returncode != 0:
+        raise RuntimeError("deliveries: " + r.stderr)
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+def listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        return []
+
+
+def wait_for(cond, timeout, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return bool(cond())
+
+
+def check_request_shape(s, req, hook, what):
+    """Every header of SPEC section 4 and the exact body envelope."""
+    hd = req["headers"]
+    body = json.loads(req["body"])
+    s.eq(req["method"], "POST", what + ": method")
+    s.eq(hd.get("content-type"), "application/json", what + ": Content-Type")
+    s.check(hd.get("user-agent", "").startswith("hookspool/"), what + ": User-Agent",
+            hd.get("user-agent"))
+    s.eq(hd.get("x-neostore-event"), body.get("eventType"), what + ": X-NEOSTORE-EVENT")
+    s.eq(hd.get("x-neostore-webhook"), hook["id"], what + ": X-NEOSTORE-WEBHOOK")
+    s.check(len(hd.get("x-neostore-delivery", "")) >= 16, what + ": X-NEOSTORE-DELIVERY")
+    s.check(hd.get("x-neostore-attempt", "").isdigit(), what + ": X-NEOSTORE-ATTEMPT")
+    s.eq(list(body.keys()), ["eventId", "eventType", "tenantId", "timestamp", "data"],
+         what + ": body members in order")
+    s.check(req["body"].startswith(b'{"eventId":') and b"\n" not in req["body"],
+            what + ": compact body")
+    s.check(sig_ok(hook["signatureSecret"], req), what + ": HMAC-SHA256 signature (hex)")
+    unexpected = set(req["header_names"]) - {
+        "host", "content-type", "content-length", "user-agent", "x-neostore-signature",
+        "x-neostore-event", "x-neostore-webhook", "x-neostore-delivery", "x-neostore-attempt"}
+    s.eq(sorted(unexpected), [], what + ": no other headers (no Expect, no Accept)")
+
+
+def run_verifiers(s, env, hook, req, what):
+    body_file = os.path.join(env.dir, "body-%d.json" % random.randrange(1 << 30))
+    with open(body_file, "wb") as f:
+        f.write(req["body"])
+    sig = req["headers"]["x-neostore-signature"]
+    r = subprocess.run(["python3", os.path.join(RECEIVERS, "verify.py"), hook["signatureSecret"],
+                        sig, body_file], capture_output=True, timeout=30)
+    s.eq(r.returncode, 0, what + ": tests/receivers/verify.py accepts a real delivery")
+    r = subprocess.run(["python3", os.path.join(RECEIVERS, "verify.py"), hook["signatureSecret"],
+                        sig[:-2] + ("00" if not sig.endswith("00") else "11"), body_file],
+                       capture_output=True, timeout=30)
+    s.eq(r.returncode, 1, what + ": verify.py refuses a tampered signature")
+    if shutil.which("node"):
+        r = subprocess.run(["node", os.path.join(RECEIVERS, "verify.js"),
+                            hook["signatureSecret"], sig, body_file], capture_output=True,
+                           timeout=30)
+        s.eq(r.returncode, 0, what + ": tests/receivers/verify.js accepts a real delivery")
+    else:
+        s.check(False, what + ": node is not installed, verify.js not run")
+
+
+def main_flow(s):
+    rcv = Receiver(slow_seconds=4.0)
+    env = h.Env("sender", allow_private_targets="yes", retry_schedule="1s,1s,1s",
+                delivery_timeout="2", max_event_bytes="65536", log_level="debug")
+    srv = sender = None
+    try:
+        srv = h.lighttpd(env, procs=2)
+        acme = Api(srv, env, "acme")
+        hook_pass = acme.create(rcv.url + "/ok/pass", ["Pass:*"])
+        hook_cust = acme.create(rcv.url + "/ok/customer", ["customer.*"])
+        hook_all = acme.create(rcv.url + "/ok/all", ["*"])
+        hook_off = acme.create(rcv.url + "/ok/disabled", ["*"], enabled=False)
+        hook_gone = acme.create(rcv.url + "/ok/deleted", ["*"])
+        s.eq(acme.call("DELETE", "/" + hook_gone["id"])[0], 200, "delete a webhook")
+        other = Api(srv, env, "other")
+        hook_other = other.create(rcv.url + "/ok/other", ["*"])
+
+        sender = Sender(env)
+        ids = {
+            "pass": emit(env, "acme", "Pass:Created", {"passId": "p-1"}),
+            "cust": emit(env, "acme", "Customer:Upserted", {"c": 1}),
+            "store": emit(env, "acme", "store.product.updated", {"sku": "x"}),
+        }
+        s.check(rcv.wait("/ok/all", 3, 15), "fan-out: the '*' webhook gets all three events")
+        rcv.wait("/ok/pass", 1, 5)
+        rcv.wait("/ok/customer", 1, 5)
+        time.sleep(0.5)
+        got = lambda p: sorted(json.loads(r["body"])["eventId"] for r in rcv.on(p))
+        s.eq(got("/ok/pass"), [ids["pass"]], "fan-out: 'Pass:*' gets Pass:Created only")
+        s.eq(got("/ok/customer"), [ids["cust"]], "fan-out: 'customer.*' gets Customer:Upserted")
+        s.eq(got("/ok/all"), sorted(ids.values()), "fan-out: '*' gets every event")
+        s.eq(rcv.on("/ok/disabled"), [], "a disabled webhook gets nothing")
+        s.eq(rcv.on("/ok/deleted"), [], "a deleted webhook gets nothing")
+        s.eq(rcv.on("/ok/other"), [], "another tenant's webhook gets nothing")
+        for r in rcv.on("/ok/pass") + rcv.on("/ok/customer"):
+            hook = hook_pass if r["path"] == "/ok/pass" else hook_cust
+            check_request_shape(s, r, hook, "request " + r["path"])
+            s.eq(r["headers"].get("x-neostore-attempt"), "1", "first attempt is number 1")
+        all_reqs = rcv.on("/ok/all")
+        if all_reqs:
+            check_request_shape(s, all_reqs[0], hook_all, "request /ok/all")
+            run_verifiers(s, env, hook_all, all_reqs[0], "receivers")
+            body = json.loads(all_reqs[0]["body"])
+            s.eq(body["tenantId"], "acme", "body tenantId")
+        s.check(wait_for(lambda: listdir(os.path.join(env.spool, "active")) == [], 5),
+                "delivered events leave active/", listdir(os.path.join(env.spool, "active")))
+        s.eq(listdir(os.path.join(env.spool, "new")), [], "nothing left in new/")
+
+        # 500, 500, 200: three attempts, one delivery id.
+        flaky = Api(srv, env, "flaky")
+        hook_flaky = flaky.create(rcv.url + "/flaky/f", ["*"])
+        emit(env, "flaky", "Pass:Created")
+        # A dead receiver: 1 + 3 attempts, then a dead letter.
+        dead = Api(srv, env, "dead")
+        hook_dead = dead.create(rcv.url + "/fail/dead", ["*"])
+        dead_event = emit(env, "dead", "Pass:Created")
+        # A slow receiver (timeout) must not hold up a fast one of another tenant.
+        slow = Api(srv, env, "slow")
+        hook_slow = slow.create(rcv.url + "/slow/s", ["*"])
+        redir = Api(srv, env, "redir")
+        hook_redir = redir.create(rcv.url + "/redirect/r", ["*"])
+        emit(env, "slow", "Pass:Created")
+        emit(env, "redir", "Pass:Created")
+        s.check(rcv.wait("/slow/s", 1, 5), "the slow receiver gets its request")
+        t0 = time.time()
+        emit(env, "other", "Pass:Created")
+        s.check(rcv.wait("/ok/other", 1, 5), "a fast receiver is served while a slow one hangs")
+        s.check(time.time() - t0 < 1.5, "...within 1.5 s (slow one sleeps 4 s)",
+                "%.2f s" % (time.time() - t0))
+        # Endpoint change and disable between attempts.
+        moving = Api(srv, env, "moving")
+        hook_move = moving.create(rcv.url + "/fail/old", ["*"])
+        hook_stop = moving.create(rcv.url + "/fail/stopping", ["*"])
+        emit(env, "moving", "Pass:Created")
+        s.check(rcv.wait("/fail/old", 1, 5) and rcv.wait("/fail/stopping", 1, 5),
+                "first attempts reach the original endpoints")
+        s.eq(moving.patch(hook_move["id"], {"endpoint": rcv.url + "/ok/new"}), 200,
+             "PATCH the endpoint")
+        s.eq(moving.patch(hook_stop["id"], {"enabled": False}), 200, "PATCH enabled=false")
+
+        s.check(rcv.wait("/flaky/f", 3, 15), "500, 500, 200: three attempts")
+        fl = rcv.on("/flaky/f")
+        s.eq([r["headers"]["x-neostore-attempt"] for r in fl], ["1", "2", "3"],
+             "attempt numbers 1, 2, 3")
+        s.eq(len({r["headers"]["x-neostore-delivery"] for r in fl}), 1,
+             "one delivery id on every retry")
+        s.eq(len({r["body"] for r in fl}), 1, "every retry sends the same bytes")
+        s.check(all(sig_ok(hook_flaky["signatureSecret"], r) for r in fl),
+                "every retry is signed")
+        if len(fl) == 3:
+            gaps = [fl[i + 1]["time"] - fl[i]["time"] for i in range(2)]
+            s.check(all(0.9 <= g <= 3.5 for g in gaps), "retries follow retry_schedule 1s,1s",
+                    gaps)
+
+        s.check(rcv.wait("/ok/new", 1, 10), "a changed endpoint is used from the next attempt")
+        s.eq(len(rcv.on("/fail/old")), 1, "the old endpoint gets no more requests")
+        time.sleep(2.5)
+        s.eq(len(rcv.on("/fail/stopping")), 1, "a webhook disabled between attempts gets no more")
+        new_req = rcv.on("/ok/new")
+        if new_req:
+            s.eq(new_req[0]["headers"]["x-neostore-attempt"], "2", "...as attempt 2")
+
+        s.check(rcv.wait("/fail/dead", 4, 20), "a failing receiver gets 1 + 3 attempts")
+        failed_dir = os.path.join(env.spool, "failed")
+        s.check(wait_for(lambda: any(n.endswith(".reason") for n in listdir(failed_dir)), 5),
+                "after the last attempt the delivery is in failed/ with a reason")
+        time.sleep(1.5)
+        s.eq(len(rcv.on("/fail/dead")), 4, "no attempt after the last one")
+        reasons = [n for n in listdir(failed_dir) if n.endswith(".reason")]
+        dead_letters = [n[:-len(".reason")] for n in reasons]
+        if dead_letters:
+            with open(os.path.join(failed_dir, reasons[0])) as f:
+                reason = f.read()
+            s.check("HTTP 500" in reason and "attempt 4" in reason, "the reason names the "
+                    "last attempt and its error", reason)
+            with open(os.path.join(failed_dir, dead_letters[0]), "rb") as f:
+                rec = json.loads(f.read())
+            s.eq(rec.get("eventId"), dead_event, "the dead letter names its event")
+            s.eq(rec.get("webhookId"), hook_dead["id"], "the dead letter names its webhook")
+            s.eq(rec.get("body", "").encode(), rcv.on("/fail/dead")[0]["body"],
+                 "the dead letter keeps the exact body")
+
+        # The delivery log, through the CLI.
+        log = deliveries(env, "flaky")
+        s.eq([(e["attempt"], e["status"]) for e in log], [(3, 200), (2, 500), (1, 500)],
+             "hookspool deliveries: newest first, status per attempt")
+        s.eq(len({e["deliveryId"] for e in log}), 1, "hookspool deliveries: one delivery id")
+        s.eq(log[0]["deliveryId"] if log else None, fl[0]["headers"]["x-neostore-delivery"],
+             "the logged delivery id is the one sent")
+        s.check(all(e["webhookId"] == hook_flaky["id"] for e in log), "the log names the webhook")
+        log_dead = deliveries(env, "dead")
+        s.eq(len(log_dead), 4, "four failed attempts logged for the dead receiver")
+        s.check(all(e["error"] == "HTTP 500" for e in log_dead), "...each with its error",
+                log_dead)
+        log_slow = deliveries(env, "slow", "--limit", "1")
+        s.check(len(log_slow) == 1 and log_slow[0]["status"] == 0 and
+                "timed out" in log_slow[0]["error"].lower(), "a timeout is logged as an error",
+                log_slow)
+        s.check(all(e["durationMs"] >= 1900 for e in deliveries(env, "slow")),
+                "a timed-out attempt lasted about delivery_timeout")
+        log_redir = deliveries(env, "redir")
+        s.check(log_redir and all(e["status"] == 302 and "redirect" in e["error"]
+                                  for e in log_redir), "a redirect is a failed attempt", log_redir)
+        s.eq(rcv.on("/ok/redirected"), [], "redirects are never followed")
+        acme_log = deliveries(env, "acme")
+        s.eq(len(acme_log), 5, "acme: 5 attempts logged (1 + 1 + 3)")
+        s.eq(len(deliveries(env, "acme", "--webhook", hook_all["id"])), 3,
+             "--webhook filters one webhook")
+        s.eq(deliveries(env, "acme", "--webhook", hook_off["id"]), [],
+             "nothing logged for the disabled webhook")
+        r = env.cli("deliveries", "--tenant", "flaky")
+        lines = r.stdout.splitlines()
+        s.check(r.returncode == 0 and len(lines) == 4 and lines[0].startswith("TIME") and
+                " 500 " in lines[2], "hookspool deliveries prints a table", r.stdout)
+        r = env.cli("deliveries")
+        s.eq(r.returncode, 2, "hookspool deliveries without --tenant is a usage error")
+
+        # Malformed and oversized files go to failed/ with a reason; the queue keeps moving.
+        drop_file(env, "broken.json", b'{"eventType": "Pass:Created", "tenantId": ')
+        drop_file(env, "huge.json", json.dumps({"eventType": "Pass:Created", "tenantId": "other",
+                                                "data": "x" * 70000}).encode())
+        drop_file(env, "plain.json", json.dumps({"eventType": "Customer:Upserted",
+                                                 "tenantId": "other", "eventId": "drop-1",
+                                                 "data": {"a": [1, 2.5, None]}}).encode())
+        s.check(wait_for(lambda: "broken.json.reason" in listdir(failed_dir), 5),
+                "a malformed event goes to failed/ with a reason")
+        s.check(wait_for(lambda: "huge.json.reason" in listdir(failed_dir), 5),
+                "an event over max_event_bytes goes to failed/ with a reason")
+        with open(os.path.join(failed_dir, "huge.json.reason")) as f:
+            s.check("max_event_bytes" in f.read(), "the reason names max_event_bytes")
+        s.check("broken.json" in listdir(failed_dir), "the malformed file is kept")
+        s.check(wait_for(lambda: any(json.loads(r["body"])["eventId"] == "drop-1"
+                                     for r in rcv.on("/ok/other")), 5),
+                "the event after a malformed one is still delivered (plain file drop)")
+
+        # SIGHUP re-reads the configuration: base64 signatures from now on.
+        env.write_conf(signature_encoding="base64")
+        sender.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        emit(env, "other", "Pass:Reloaded")
+        s.check(wait_for(lambda: any(json.loads(r["body"])["eventType"] == "Pass:Reloaded"
+                                     for r in rcv.on("/ok/other")), 5), "delivery after SIGHUP")
+        reloaded = [r for r in rcv.on("/ok/other")
+                    if json.loads(r["body"])["eventType"] == "Pass:Reloaded"]
+        if reloaded:
+            s.check(sig_ok(hook_other["signatureSecret"], reloaded[0], "base64"),
+                    "SIGHUP: signature_encoding = base64 takes effect")
+        env.write_conf(signature_encoding="hex")
+
+        # Large responses are cut at 64 KiB and still count as success.
+        big = Api(srv, env, "big")
+        big.create(rcv.url + "/big/b", ["*"])
+        emit(env, "big", "Pass:Created")
+        s.check(wait_for(lambda: len(deliveries(env, "big")) >= 1, 5), "big response logged")
+        lb = deliveries(env, "big")
+        s.check(lb and lb[-1]["status"] == 200 and lb[-1]["error"] == "",
+                "a 1 MiB response is read to 64 KiB and the 200 counts", lb)
+
+        # SIGTERM: exit 0, nothing left claimed.
+        rc = sender.stop()
+        s.eq(rc, 0, "SIGTERM: the sender exits 0")
+        s.eq(listdir(os.path.join(env.spool, "active")), [], "SIGTERM: nothing left in active/")
+        s.check("exiting" in sender.text(), "the sender logs its exit")
+        sender = None
+
+        # hookspool requeue puts the dead letter back; it gets a new round of attempts.
+        before = len(rcv.on("/fail/dead"))
+        r = env.cli("requeue")
+        s.check(r.returncode == 0, "hookspool requeue", r.stderr)
+        once = Sender(env, once=True)
+        try:
+            once.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            once.proc.kill()
+        once.log.close()
+        s.eq(once.proc.returncode, 0, "--once exits 0")
+        dead_reqs = rcv.on("/fail/dead")
+        s.eq(len(dead_reqs), before + 1, "a requeued dead letter is tried again (--once)")
+        if len(dead_reqs) == before + 1:
+            s.eq(dead_reqs[-1]["headers"]["x-neostore-attempt"], "5",
+                 "...as attempt 5, with the same delivery id")
+            s.eq(dead_reqs[-1]["headers"]["x-neostore-delivery"],
+                 dead_reqs[0]["headers"]["x-neostore-delivery"], "requeue keeps the delivery id")
+        s.check(any(n.startswith("dlv-") for n in listdir(os.path.join(env.spool, "deferred"))),
+                "--once leaves the next retry in deferred/")
+
+        # SSRF: the same receiver, reached by name and by literal address, refused
+        # when allow_private_targets = no (the API accepted them while it was yes).
+        ssrf = Api(srv, env, "ssrf")
+        ssrf.create("http://localhost:%d/ok/ssrf-name" % rcv.port, ["*"])
+        ssrf.create(rcv.url + "/ok/ssrf-literal", ["*"])
+        strict_conf = os.path.join(env.dir, "strict.conf")
+        with open(env.conf) as f, open(strict_conf, "w") as g:
+            g.write(f.read().replace("allow_private_targets = yes", "allow_private_targets = no"))
+        emit(env, "ssrf", "Pass:Created")
+        strict = Sender(env, conf=strict_conf, once=True)
+        strict.proc.wait(timeout=30)
+        strict.log.close()
+        s.eq(rcv.on("/ok/ssrf-name") + rcv.on("/ok/ssrf-literal"), [],
+             "SSRF: no request reaches a loopback receiver")
+        sl = deliveries(env, "ssrf")
+        s.eq(len(sl), 2, "SSRF: both refusals are logged")
+        s.check(all("refused" in e["error"] and "loopback" in e["error"] and e["status"] == 0
+                    for e in sl), "SSRF: the log says refused, loopback", sl)
+    finally:
+        if sender is not None:
+            sender.stop()
+        if srv is not None:
+            srv.stop()
+        rcv.stop()
+    return env
+
+
+def kill_flow(s, n_events=2000):
+    """SIGKILL the sender at random moments while events flow; every delivery must arrive."""
+    rcv = Receiver()
+    env = h.Env("sender-kill", allow_private_targets="yes", retry_schedule="1s,1s,1s,1s,1s",
+                delivery_timeout="5", log_level="warn")
+    srv = sender = None
+    try:
+        srv = h.lighttpd(env, procs=1)
+        api = Api(srv, env, "load")
+        hooks = [api.create(rcv.url + "/ok/k1", ["Load:*"]),
+                 api.create(rcv.url + "/ok/k2", ["load.created"])]
+        srv.stop()
+        srv = None
+        for d in ("tmp", "new"):
+            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+
+        def producer():
+            for i in range(n_events):
+                drop_file(env, "ev-%05d.json" % i, json.dumps({
+                    "eventId": "load-%05d" % i, "eventType": "Load:Created", "tenantId": "load",
+                    "data": {"n": i, "pad": "p" * 200}}).encode())
+                if i % 100 == 99:
+                    time.sleep(0.05)
+
+        prod = threading.Thread(target=producer)
+        prod.start()
+        rnd = random.Random(int(os.environ.get("HOOKSPOOL_SEED", time.time())))
+        kills = 0
+        t_start = time.time()
+        for _ in range(8):
+            sender = Sender(env)
+            time.sleep(rnd.uniform(0.2, 1.2))
+            sender.stop(signal.SIGKILL)
+            kills += 1
+        sender = Sender(env)
+        prod.join()
+        want = {("load-%05d" % i, hk["id"]) for i in range(n_events) for hk in hooks}
+
+        def arrived():
+            return {(json.loads(r["body"])["eventId"], r["headers"]["x-neostore-webhook"])
+                    for r in rcv.all()}
+        s.check(wait_for(lambda: want <= arrived(), 90, 0.5),
+                "SIGKILL x%d: every one of %d deliveries arrived at least once" % (kills,
+                                                                                  len(want)),
+                "%d missing" % len(want - arrived()))
+        elapsed = time.time() - t_start
+        reqs = rcv.all()
+        by_pair = {}
+        for r in reqs:
+            key = (json.loads(r["body"])["eventId"], r["headers"]["x-neostore-webhook"])
+            by_pair.setdefault(key, set()).add(r["headers"]["x-neostore-delivery"])
+        s.check(all(len(v) == 1 for v in by_pair.values()),
+                "a redelivery after a crash keeps its delivery id (receivers can dedupe)")
+        s.check(wait_for(lambda: listdir(os.path.join(env.spool, "new")) == [] and
+                         listdir(os.path.join(env.spool, "active")) == [], 10),
+                "the spool drains")
+        secrets = {hk["id"]: hk["signatureSecret"] for hk in hooks}
+        s.check(all(sig_ok(secrets[r["headers"]["x-neostore-webhook"]], r) for r in reqs),
+                "every delivery under load is correctly signed")
+        s.eq(sender.stop(), 0, "the last sender exits 0 on SIGTERM")
+        sender = None
+        dupes = len(reqs) - len(want)
+        print("sender kill test: %d events x 2 webhooks, %d SIGKILLs, %d requests, %d duplicates "
+              "(%.1f%%), %.1f s" % (n_events, kills, len(reqs), dupes,
+                                    100.0 * dupes / len(want), elapsed), flush=True)
+        log = deliveries(env, "load", "--limit", "100000")
+        logged = {(e["eventId"], e["webhookId"]) for e in log if e["status"] == 200}
+        s.check(want <= logged, "every delivered attempt is in the delivery log",
+                "%d missing" % len(want - logged))
+    finally:
+        if sender is not None:
+            sender.stop()
+        if srv is not None:
+            srv.stop()
+        rcv.stop()
+    return env
+
+
+def main():
+    s = h.Suite("sender")
+    envs = []
+    try:
+        envs.append(main_flow(s))
+        envs.append(kill_flow(s))
+    finally:
+        for e in envs:
+            e.cleanup()
+    s.done()
+
+
+if __name__ == "__main__":
+    main()
