@@ -293,7 +293,17 @@ async function mainFlow() {
   await page.close();
 }
 
+// OAuth2 implicit flow against a stand-in identity provider (a Playwright
+// route) that hands out the token test_ui.py signed with the API's HS256
+// secret: a real sign-in that the API accepts, then one with a token signed by
+// someone else, which the API refuses.
 async function oauthFlow() {
+  const GOOD = process.env.HOOKSPOOL_E2E_TOKEN || "";
+  const BAD = process.env.HOOKSPOOL_E2E_BAD_TOKEN || "";
+  const AUD = process.env.HOOKSPOOL_E2E_AUDIENCE || "";
+  if (!check(GOOD && BAD && AUD, "OAuth2: test_ui.py handed over the tokens")) return;
+  let handOut = GOOD;
+  let authorizeQuery = null;
   const page = await browser.newPage();
   await page.setViewportSize({ width: 1024, height: 700 });
   page.setDefaultTimeout(10000);
@@ -304,18 +314,13 @@ async function oauthFlow() {
     contentType: "text/javascript",
     body: `window.HOOKSPOOL_CONFIG = { apiBase: "/api", oauth2: {
       authorizeUrl: "${BASE}/fake-idp/authorize", clientId: "hookspool-ui",
-      audience: "https://hookspool.test/api", scopes: "Webhook.Read Webhook.Write", tenantClaim: "tenants" } };`,
+      audience: ${JSON.stringify(AUD)}, scopes: "Webhook.Read Webhook.Write", tenantClaim: "tenants" } };`,
   }));
-  // A stand-in identity provider: answers the authorization request by
-  // sending the browser back with a token in the fragment.
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  const token = b64({ alg: "HS256", typ: "JWT" }) + "." + b64({ tenants: [TENANT], scope: "Webhook.Read" }) + ".c2ln";
-  let authorizeQuery = null;
   await page.route("**/fake-idp/authorize**", (route) => {
     const u = new URL(route.request().url());
     authorizeQuery = Object.fromEntries(u.searchParams);
     const back = u.searchParams.get("redirect_uri") + "#" + new URLSearchParams({
-      access_token: token, token_type: "Bearer", expires_in: "3600", state: u.searchParams.get("state") });
+      access_token: handOut, token_type: "Bearer", expires_in: "900", state: u.searchParams.get("state") });
     route.fulfill({ status: 302, headers: { Location: back } });
   });
   const bearer = [];
@@ -323,27 +328,49 @@ async function oauthFlow() {
     if (r.url().startsWith(BASE + "/api/")) bearer.push(r.headers()["authorization"] || null);
   });
 
+  // --- A token the API accepts; the tenant comes from the token's claim.
   await page.goto(BASE + "/");
   check(await page.isVisible("#signin-oauth"), "OAuth2: the button appears when config.js names a provider");
-  await page.fill("#signin-tenant", TENANT);
   await Promise.all([page.waitForURL(BASE + "/**"), page.click("#signin-oauth")]);
-  await page.waitForSelector("#alert:not([hidden]), #hook-rows tr, #empty:not([hidden])");
+  await page.waitForSelector("#hooks:not([hidden])");
+  await page.waitForSelector("#empty:not([hidden]), #hook-rows tr");
   const q = authorizeQuery || {};
   eq([q.response_type, q.client_id, q.redirect_uri, q.scope, q.audience],
-     ["token", "hookspool-ui", BASE + "/", "Webhook.Read Webhook.Write", "https://hookspool.test/api"],
+     ["token", "hookspool-ui", BASE + "/", "Webhook.Read Webhook.Write", AUD],
      "OAuth2: the authorization request names the implicit flow, client, redirect, scopes and audience");
   check(/^[0-9a-f]{32}$/.test(q.state || ""), "OAuth2: a random state is sent", q.state);
   eq(new URL(page.url()).hash, "", "OAuth2: the token is removed from the address bar");
-  check(bearer.length > 0 && bearer.every((a) => a === "Bearer " + token),
+  eq(await page.textContent("#tenant-name"), TENANT, "OAuth2: the tenant is taken from the token's claim");
+  eq(await page.evaluate(() => [sessionStorage.getItem("hookspool.token"), localStorage.length]), [GOOD, 0],
+     "OAuth2: the token is kept in sessionStorage only");
+  check(bearer.length > 0 && bearer.every((a) => a === "Bearer " + GOOD),
         "OAuth2: API requests carry the token as a Bearer credential", JSON.stringify(bearer));
-  // The stand-in token is not signed by a key the API trusts: it must answer 401,
-  // and the page must say so and ask to sign in again.
+  eq(await page.textContent("#session-who"), "Signed in (OAuth2)", "OAuth2: the header says how you signed in");
+  // Create a webhook with the token, and see it over the API.
+  await page.click("#new-hook");
+  await page.fill("#f-description", "made with a bearer token");
+  await page.fill("#f-endpoint", "https://oauth.example.com/in");
+  await page.fill("#f-events", "*");
+  await page.click("#edit-save");
+  await page.waitForSelector('#hook-rows tr .desc:text("made with a bearer token")');
+  const made = (await api("GET", "")).data.find((w) => w.description === "made with a bearer token");
+  check(made && made.endpoint === "https://oauth.example.com/in", "OAuth2: a webhook created with the token is stored");
+  await shot(page, "oauth-signed-in");
+  if (made) await api("DELETE", "/" + made.id);
+  await page.click("#sign-out");
+  eq(await page.evaluate(() => sessionStorage.getItem("hookspool.token")), null, "OAuth2: Sign out forgets the token");
+
+  // --- A token signed by someone else: 401, explained, forgotten.
+  handOut = BAD;
+  bearer.length = 0;
+  await page.fill("#signin-tenant", TENANT);
+  await Promise.all([page.waitForURL(BASE + "/**"), page.click("#signin-oauth")]);
   await page.waitForSelector("#alert:not([hidden])");
+  check(bearer.length > 0 && bearer.every((a) => a === "Bearer " + BAD), "OAuth2: the second token is sent");
   const text = await page.textContent("#alert-text");
   check(/401/.test(text) && /sign in again/i.test(text), "OAuth2: a refused token (401) is explained", text);
   check(await page.isVisible("#signin"), "OAuth2: the sign-in form is offered again after a 401");
-  eq(await page.evaluate(() => [sessionStorage.getItem("hookspool.token"), localStorage.length]), [null, 0],
-     "OAuth2: the refused token is forgotten and nothing is in localStorage");
+  eq(await page.evaluate(() => sessionStorage.getItem("hookspool.token")), null, "OAuth2: the refused token is forgotten");
   await shot(page, "oauth-refused");
   eq(pageErrors, [], "OAuth2: no script errors");
   await page.close();

@@ -5,11 +5,16 @@ server-side), the secret, 401/403, phone width and the OAuth2 return. Each of
 its lines becomes one check here. Screenshots go to tests/tmp/ui-screenshots/.
 Also checks that www/ is self-contained (no CDN, CSP present)."""
 
+import base64
+import hashlib
+import hmac
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -46,17 +51,45 @@ have_tools &= suite.check(os.access(chromium, os.X_OK), "Debian's chromium is in
 have_tools &= suite.check(os.path.isdir(os.path.join(E2E, "node_modules", "playwright-core")),
                           "playwright-core is installed in tests/e2e (npm ci)")
 
+ISS, AUD = "https://idp.ui.test/", "https://hookspool.test/api"
+
+
+def b64u(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256(secret, claims):
+    """A compact HS256 JWS, as the stand-in identity provider of the browser test hands out."""
+    signing = b64u(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + \
+        b64u(json.dumps(claims).encode())
+    return signing + "." + b64u(hmac.new(secret, signing.encode(), hashlib.sha256).digest())
+
+
 env = h.Env("ui", allow_http_endpoints="no")
+secret = os.urandom(32).hex().encode()
+secret_path = os.path.join(env.dir, "hs256.secret")
+with open(secret_path, "wb") as f:
+    f.write(secret + b"\n")
+env.write_conf(jwt_issuer=ISS, jwt_audience=AUD, jwt_hs256_secret_file=secret_path,
+               jwt_tenant_claim="tenants")
 srv = None
 try:
     if have_tools:
         srv = h.lighttpd(env, docroot=WWW)
         tenant = "acme-ui"
         key = env.apikey(tenant)
+        now = int(time.time())
+        claims = {"iss": ISS, "aud": AUD, "sub": "ui-admin", "iat": now, "exp": now + 900,
+                  "scope": "openid Webhook.Read Webhook.Write", "tenants": [tenant]}
+        good = hs256(secret, claims)
+        forged = hs256(b"not-the-server-secret-at-all-0123456789", claims)
         shutil.rmtree(SHOTS, ignore_errors=True)
         try:
             run = subprocess.run([node, os.path.join(E2E, "ui.test.mjs"), srv.url, key, tenant, SHOTS],
-                                 capture_output=True, text=True, timeout=240, cwd=E2E)
+                                 capture_output=True, text=True, timeout=240, cwd=E2E,
+                                 env=dict(os.environ, HOOKSPOOL_E2E_TOKEN=good,
+                                          HOOKSPOOL_E2E_BAD_TOKEN=forged,
+                                          HOOKSPOOL_E2E_AUDIENCE=AUD))
             out, err, rc = run.stdout, run.stderr, run.returncode
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
