@@ -183,7 +183,10 @@ key_file_sync(struct bearer *b, struct key_file *f)
     struct stat st;
     if (f->secret && stat(f->path, &st) == 0 && (st.st_mode & S_IROTH))
         log_warn("bearer: %s: the HS256 secret is readable by every user", f->path);
-    log_info("bearer: %s: loaded %zu key(s)", f->path, set->n);
+    if (f->keys != NULL)        /* a change while running is news; the first load is not */
+        log_info("bearer: %s: reloaded: %zu key(s)", f->path, set->n);
+    else
+        log_debug("bearer: %s: loaded %zu key(s)", f->path, set->n);
     jwks_free(f->keys);
     f->keys = set;
     b->dirty = true;
