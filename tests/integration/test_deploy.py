@@ -327,7 +327,7 @@ def main():
         suite.done()
     for label, start, location_passes in SERVERS:
         name = label.split()[0] + "-" + label.split()[1].replace("+", "").strip(".")
-        env = h.Env("deploy-" + name)
+        env = h.Env("deploy-" + name, log_level="debug")
         run = os.path.join(env.dir, "run")
         os.makedirs(run)
         procs = []
@@ -360,6 +360,9 @@ def main():
     leaks = [(s[:6] + "...", p) for p, text in logs.items() for s in secrets if s and s in text]
     suite.check(len(logs) >= len(SERVERS) and not leaks,
                 "no API key, token or signature secret in any of the %d logs" % len(logs), leaks)
+    reports = [p for p, text in logs.items()
+               if "AddressSanitizer" in text or "runtime error:" in text or "LeakSanitizer" in text]
+    suite.check(not reports, "no sanitizer report in any log", reports)
     suite.done()
 
 
