@@ -115,6 +115,20 @@ async function mainFlow() {
   const listReq = apiRequests.find((r) => r.method === "GET");
   check(listReq && listReq.headers["x-api-key"] === KEY, "the list request carries X-API-KEY");
 
+  // --- Keyboard: Tab reaches New webhook, and the focus is visible.
+  await page.mouse.click(5, 300);
+  let reached = false;
+  for (let i = 0; i < 20 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(() => document.activeElement.id === "new-hook");
+  }
+  check(reached, "Tab reaches the New webhook button");
+  const ring = await page.evaluate(() => {
+    const st = getComputedStyle(document.activeElement);
+    return [st.outlineStyle, parseFloat(st.outlineWidth)];
+  });
+  check(ring[0] !== "none" && ring[1] >= 2, "the keyboard focus is visible", JSON.stringify(ring));
+
   // --- The editor opens as a modal dialog; Escape closes it.
   await page.click("#new-hook");
   check(await page.evaluate(() => document.getElementById("edit-dialog").open), "New webhook opens the dialog");
