@@ -257,6 +257,10 @@ async function mainFlow() {
   check(overflow <= 375, "no horizontal scrolling at 375px", "scrollWidth " + overflow);
   check(await page.isVisible(row + ' button:has-text("Delete")'), "actions reachable at phone width");
   await shot(page, "list-phone");
+  await page.setViewportSize({ width: 320, height: 640 });
+  const narrow = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(narrow <= 320, "no horizontal scrolling at 320px either", "scrollWidth " + narrow);
+  await page.setViewportSize({ width: 375, height: 800 });
   await page.click("#new-hook");
   const dialogBox = await page.locator("#edit-dialog").boundingBox();
   check(dialogBox && dialogBox.x >= 0 && dialogBox.x + dialogBox.width <= 375, "the dialog fits a phone screen",
