@@ -140,8 +140,8 @@
     try {
       const part = token.split(".")[1];
       if (!part || !OAUTH.tenantClaim) return [];
-      const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
-      const claims = JSON.parse(decodeURIComponent(escape(json)));
+      const bin = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
+      const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
       const v = claims[OAUTH.tenantClaim];
       const list = Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
       return list.filter((t) => typeof t === "string" && TENANT_RE.test(t));
