@@ -70,12 +70,13 @@ webhook_input_parse(const char *body, size_t len, json_object **errors)
     /* Trailing bytes after the value are as malformed as a truncated value. */
     if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
         !only_whitespace(body, json_tokener_get_parse_end(tok), len)) {
+        enum json_tokener_error e = json_tokener_get_error(tok);
+        const char *why = len == 0                      ? "the body is empty"
+                          : e == json_tokener_continue  ? "the body ends before the value does"
+                          : e == json_tokener_success   ? "unexpected character"
+                                                        : json_tokener_error_desc(e);
         char msg[160];
-        snprintf(msg, sizeof msg, "The request body is not valid JSON: %s.",
-                 len == 0   ? "the body is empty"
-                 : o == NULL && json_tokener_get_error(tok) == json_tokener_success
-                            ? "unexpected character"
-                            : json_tokener_error_desc(json_tokener_get_error(tok)));
+        snprintf(msg, sizeof msg, "The request body is not valid JSON: %s.", why);
         json_object_put(o);
         o = NULL;
         add_error(errors, "$", msg);
