@@ -274,10 +274,13 @@ url_sync(struct bearer *b, time_t now, bool unknown_kid)
     if (cfg->jwt_jwks_url == NULL || !jwks_fetch_url_ok(cfg->jwt_jwks_url))
         return;
     cache_adopt(b);
-    bool stale = b->url_keys == NULL || now - b->url_fetched >= cfg->jwt_jwks_refresh;
+    /* A clock set back counts as time passed: no fetch is put off by it. */
+    bool stale = b->url_keys == NULL || now < b->url_fetched ||
+                 now - b->url_fetched >= cfg->jwt_jwks_refresh;
     if (!stale && !unknown_kid)
         return;
-    if (b->url_attempt != 0 && now - b->url_attempt < cfg->jwt_jwks_min_refetch)
+    if (b->url_attempt != 0 && now >= b->url_attempt &&
+        now - b->url_attempt < cfg->jwt_jwks_min_refetch)
         return;
     if (!stale && now - b->url_fetched < cfg->jwt_jwks_min_refetch)
         return;                 /* fetched (by some process) moments ago: same answer */
