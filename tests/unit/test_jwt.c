@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -17,6 +18,8 @@
 #include <openssl/hmac.h>
 
 #include "domain/auth.h"
+#include "domain/bearer.h"
+#include "domain/config.h"
 #include "domain/jwks.h"
 #include "domain/jwt.h"
 #include "domain/scope.h"
@@ -478,6 +481,91 @@ test_public_keys(void)
     EVP_PKEY_free(small);
 }
 
+/* Writes text to path (replacing it); returns 0 or -1. */
+static int
+write_file(const char *path, const char *text)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    int ok = fputs(text, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    return ok && rename(tmp, path) == 0 ? 0 : -1;
+}
+
+static void
+test_bearer(void)
+{
+    char dir[] = "/tmp/test_jwt.XXXXXX";
+    struct config cfg;
+    struct principal who;
+    const char *why;
+
+    if (mkdtemp(dir) == NULL) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char *secret_path = xasprintf("%s/hs256.secret", dir);
+    config_defaults(&cfg);
+    free(cfg.db_home);
+    cfg.db_home = xstrdup(dir);
+    cfg.jwt_issuer = xstrdup("https://idp.example/");
+    cfg.jwt_audience = xstrdup("hookspool");
+    const char *payload = "{\"iss\":\"https://idp.example/\",\"aud\":\"hookspool\","
+                          "\"exp\":1800000300,\"scope\":\"Webhook.Read\",\"tenants\":\"acme\"}";
+    char *tok = hs256_token("{\"alg\":\"HS256\"}", payload);
+
+    /* Issuer and audience without any key source: tokens are off. */
+    struct bearer *b = bearer_new(&cfg);
+    CHECK(!bearer_enabled(&cfg), "no key source: disabled");
+    CHECK(bearer_authenticate(b, tok, strlen(tok), NOW, &who, &why) == AUTH_INVALID &&
+          strstr(why, "not accepted") != NULL, "disabled: refused (%s)", why);
+    bearer_free(b);
+
+    /* A secret file that does not exist yet: no key, 503-class answer. */
+    cfg.jwt_hs256_secret_file = xstrdup(secret_path);
+    b = bearer_new(&cfg);
+    CHECK(bearer_authenticate(b, tok, strlen(tok), NOW, &who, &why) == AUTH_UNAVAILABLE,
+          "no key loadable: unavailable (%s)", why);
+    /* The file appears: picked up by the same verifier, with the trailing newline dropped. */
+    char *line = xasprintf("%s\n", (const char *)secret);
+    CHECK(write_file(secret_path, line) == 0, "secret written");
+    enum auth_status st = bearer_authenticate(b, tok, strlen(tok), NOW, &who, &why);
+    CHECK(st == AUTH_OK && who.scopes == SCOPE_READ && who.n_tenants == 1 &&
+          strcmp(who.tenants[0], "acme") == 0, "secret file appeared: accepted (%s)",
+          st == AUTH_OK ? "ok" : why);
+    principal_release(&who);
+    CHECK(bearer_authenticate(b, tok, strlen(tok), NOW + 400, &who, &why) == AUTH_INVALID &&
+          strstr(why, "expired") != NULL, "later: expired (%s)", why);
+    /* Rotated secret: the old token no longer verifies, without a new verifier. */
+    CHECK(write_file(secret_path, "another-secret-that-is-long-enough-for-hs256\n") == 0,
+          "secret rotated");
+    CHECK(bearer_authenticate(b, tok, strlen(tok), NOW, &who, &why) == AUTH_INVALID &&
+          strstr(why, "signature") != NULL, "rotated secret: old token refused (%s)", why);
+    /* A secret too short to be safe is refused; the last good one stays. */
+    CHECK(write_file(secret_path, "short\n") == 0, "short secret written");
+    CHECK(bearer_authenticate(b, tok, strlen(tok), NOW, &who, &why) == AUTH_INVALID &&
+          strstr(why, "signature") != NULL, "short secret ignored, rotated one kept (%s)", why);
+    bearer_free(b);
+
+    /* Both credential kinds at once are ambiguous, before any key or store is touched. */
+    struct credentials both = { "hs_key", "Bearer x.y.z", NULL };
+    CHECK(auth_authenticate(NULL, &cfg, &both, &who, &why) == AUTH_AMBIGUOUS,
+          "X-API-KEY plus Bearer: ambiguous");
+    struct credentials lower = { NULL, "bearer", NULL };
+    CHECK(auth_authenticate(NULL, &cfg, &lower, &who, &why) == AUTH_INVALID &&
+          strstr(why, "missing") != NULL, "Bearer without token: invalid (%s)", why);
+
+    unlink(secret_path);
+    rmdir(dir);
+    free(line);
+    free(tok);
+    free(secret_path);
+    config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -486,5 +574,6 @@ main(void)
     test_claims();
     test_hs256();
     test_public_keys();
+    test_bearer();
     return unit_summary("test_jwt");
 }
