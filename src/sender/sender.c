@@ -53,6 +53,8 @@ enum {
     POSTPONE_S = 10,            /* a delivery put aside for a failing receiver waits this long */
     SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
     MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
+    FLUSH_MAX = 256,            /* finished attempts recorded in one transaction, at most */
+    FLUSH_WAIT_MS = 10,         /* how long a finished attempt may wait for others to join it */
 };
 
 /* A claimed file in active/: an event to fan out, or one retry record. */
@@ -108,6 +110,7 @@ struct sender {
     size_t running;
     struct job *finished, *finished_tail;
     size_t n_finished;
+    long long first_finished_ms;    /* when the oldest unrecorded attempt finished */
     char **names;               /* the last listing of new/ */
     size_t n_names, name_pos;
     bool scan_hint;
@@ -334,6 +337,21 @@ job_postpone(struct sender *sd, struct job *j, long delay, const char *why)
     job_done(sd, j);
 }
 
+/* Adds a job whose attempt ended to the batch waiting to be recorded. */
+static void
+finished_push(struct sender *sd, struct job *j)
+{
+    j->next = NULL;
+    if (sd->finished_tail != NULL) {
+        sd->finished_tail->next = j;
+    } else {
+        sd->finished = j;
+        sd->first_finished_ms = now_ms();
+    }
+    sd->finished_tail = j;
+    sd->n_finished++;
+}
+
 /* Queues an attempt of a delivery to webhook w (copied). */
 static void
 job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt, int tries,
@@ -354,13 +372,7 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
         j->state = JOB_FINISHED;
         j->started_ms = now_ms();
         snprintf(j->result.error, sizeof j->result.error, "the endpoint is not an http(s) URL");
-        j->next = NULL;
-        if (sd->finished_tail != NULL)
-            sd->finished_tail->next = j;
-        else
-            sd->finished = j;
-        sd->finished_tail = j;
-        sd->n_finished++;
+        finished_push(sd, j);
         it->started++;
         return;
     }
@@ -606,13 +618,7 @@ on_done(void *ctx, const struct delivery_result *r, void *arg)
     j->host->degraded = !r->ok || r->duration_ms > SLOW_MS;
     if (r->reused)
         sd->reused++;
-    j->next = NULL;
-    if (sd->finished_tail != NULL)
-        sd->finished_tail->next = j;
-    else
-        sd->finished = j;
-    sd->finished_tail = j;
-    sd->n_finished++;
+    finished_push(sd, j);
 }
 
 /* Starts one queued job; returns 0, or -1 if it failed to start (it is then finished). */
@@ -890,10 +896,18 @@ run(struct sender *sd)
         if (sd->once && !sd->stopping && sd->running == 0 && sd->n_finished == 0 &&
             once_finished(sd))
             break;
-        /* Sleep only when nothing can move without the network or a hint. */
-        bool busy = sd->n_finished > 0 ||
-                    (sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd));
-        int timeout = busy ? 0 : 1000;
+        /*
+         * Group commit: finished attempts wait up to FLUSH_WAIT_MS for others
+         * to share their transaction (one fsync with durability = sync),
+         * while the transfers go on. Sleep only when nothing can move.
+         */
+        bool claimable = sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd);
+        int timeout = claimable ? 0 : 1000;
+        if (sd->n_finished > 0) {
+            long long wait = sd->first_finished_ms + FLUSH_WAIT_MS - now_ms();
+            if (wait < timeout)
+                timeout = wait < 0 ? 0 : (int)wait;
+        }
         bool ready[2] = { false, false };
         if (delivery_run(sd->engine, fds, ready, sd->inotify_fd >= 0 ? 2 : 1, timeout, on_done,
                          sd) != 0)
@@ -903,8 +917,13 @@ run(struct sender *sd)
         if (sd->inotify_fd >= 0 && ready[1])
             inotify_drain(sd);
         size_t before = sd->n_finished;
+        if (before == 0)
+            continue;
+        if (before < FLUSH_MAX && sd->running > 0 && !sd->stopping &&
+            now_ms() - sd->first_finished_ms < FLUSH_WAIT_MS)
+            continue;
         flush_finished(sd);
-        if (sd->n_finished == before && before > 0) {
+        if (sd->n_finished == before) {
             usleep(200000);     /* the store refused: do not spin */
             if (sd->stopping)
                 sd->stop_now = true;

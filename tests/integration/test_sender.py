@@ -364,21 +364,33 @@ def main_flow(s):
 
         s.check(rcv.wait("/fail/dead", 4, 20), "a failing receiver gets 1 + 3 attempts")
         failed_dir = os.path.join(env.spool, "failed")
-        s.check(wait_for(lambda: any(n.endswith(".reason") for n in listdir(failed_dir)), 5),
+
+        def dead_letter_of(hook):
+            """(record, reason) of the dead letter for hook, or None."""
+            for n in listdir(failed_dir):
+                if not n.startswith("dlv-") or n.endswith(".reason"):
+                    continue
+                try:
+                    with open(os.path.join(failed_dir, n), "rb") as f:
+                        rec = json.loads(f.read())
+                    with open(os.path.join(failed_dir, n + ".reason")) as f:
+                        reason = f.read()
+                except (OSError, ValueError):
+                    continue
+                if rec.get("webhookId") == hook["id"]:
+                    return rec, reason
+            return None
+        s.check(wait_for(lambda: dead_letter_of(hook_dead) is not None, 5),
                 "after the last attempt the delivery is in failed/ with a reason")
         time.sleep(1.5)
         s.eq(len(rcv.on("/fail/dead")), 4, "no attempt after the last one")
-        reasons = [n for n in listdir(failed_dir) if n.endswith(".reason")]
-        dead_letters = [n[:-len(".reason")] for n in reasons]
-        if dead_letters:
-            with open(os.path.join(failed_dir, reasons[0])) as f:
-                reason = f.read()
+        found = dead_letter_of(hook_dead)
+        if found:
+            rec, reason = found
             s.check("HTTP 500" in reason and "attempt 4" in reason, "the reason names the "
                     "last attempt and its error", reason)
-            with open(os.path.join(failed_dir, dead_letters[0]), "rb") as f:
-                rec = json.loads(f.read())
             s.eq(rec.get("eventId"), dead_event, "the dead letter names its event")
-            s.eq(rec.get("webhookId"), hook_dead["id"], "the dead letter names its webhook")
+            s.eq(rec.get("tenantId"), "dead", "the dead letter names its tenant")
             s.eq(rec.get("body", "").encode(), rcv.on("/fail/dead")[0]["body"],
                  "the dead letter keeps the exact body")
 
