@@ -185,8 +185,15 @@ spool_list(const char *spool_dir, enum spool_state state, char ***names_out, siz
             continue;
         if (state == SPOOL_FAILED && spool_has_suffix(de->d_name, SPOOL_REASON_SUFFIX))
             continue;
-        if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+        if (de->d_type == DT_UNKNOWN) {
+            /* Some file systems do not say: ask (a file gone meanwhile is skipped). */
+            struct stat st;
+            if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                !S_ISREG(st.st_mode))
+                continue;
+        } else if (de->d_type != DT_REG) {
             continue;
+        }
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             names = xreallocarray(names, cap, sizeof *names);

@@ -244,6 +244,16 @@ test_event_parse(void)
         { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\"}{}", "two objects" },
         { "{\"eventType\":\"Pass:Created\",\"tenantId\":\"acme\",\"data\":\"\xff\"}",
           "invalid UTF-8" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"acme\",\"data\":NaN}", "NaN" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"acme\",\"data\":[-Infinity]}", "Infinity" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"acme\",\"data\":{\"x\":1.}}", "1." },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"acme\",\"data\":{\"x\":[01]}}", "01" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"acme\",\"data\":[1,]}", "trailing comma" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"acme\",\"data\":123456789012345678901}",
+          "integer beyond 64 bits" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"acme\",\"data\":[-9223372036854775809]}",
+          "integer below -2^63" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"acme\",/* c */\"data\":1}", "comment" },
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -341,7 +351,9 @@ test_event_parse(void)
         const char *data, *out;
     } datas[] = {
         { "null", "null" }, { "[]", "[]" }, { "\"text\"", "\"text\"" }, { "0", "0" },
-        { "-1.5e3", "-1.5e3" }, { "false", "false" }, { "{\"a\":{\"b\":{}}}", "{\"a\":{\"b\":{}}}" },
+        { "-1.5e3", "-1.5e3" }, { "false", "false" }, { "[0.5,-0,1E+2,2e-3]", "[0.5,0,1E+2,2e-3]" },
+        { "[9223372036854775807,18446744073709551614,-9223372036854775807]",
+          "[9223372036854775807,18446744073709551614,-9223372036854775807]" }, { "{\"a\":{\"b\":{}}}", "{\"a\":{\"b\":{}}}" },
     };
     for (size_t i = 0; i < sizeof datas / sizeof datas[0]; i++) {
         char json[256], expect[256];
