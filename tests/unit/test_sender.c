@@ -1,0 +1,225 @@
+/*
+ * Unit tests of the sender's own modules: the delivery log in the store
+ * (ordering, per-webhook ranges, limits, pruning), retry records (exact
+ * body round trip, refusals) and the destination key of delivery URLs.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/store.h"
+#include "sender/delivery.h"
+#include "sender/record.h"
+#include "unit.h"
+#include "util/xalloc.h"
+
+static char scratch[] = "/tmp/hookspool-unit-sender-XXXXXX";
+
+static struct delivery_attempt
+attempt_of(const char *tenant, const char *hook, long long t, int n)
+{
+    struct delivery_attempt a;
+
+    memset(&a, 0, sizeof a);
+    a.time_ms = t;
+    snprintf(a.tenant, sizeof a.tenant, "%s", tenant);
+    snprintf(a.webhook_id, sizeof a.webhook_id, "%s", hook);
+    snprintf(a.delivery_id, sizeof a.delivery_id, "d-%s-%lld", hook, t);
+    snprintf(a.event_id, sizeof a.event_id, "e-%d", n);
+    snprintf(a.event_type, sizeof a.event_type, "Pass:Created");
+    a.attempt = n;
+    a.status = n % 2 ? 200 : 0;
+    snprintf(a.error, sizeof a.error, "%s", n % 2 ? "" : "Operation timed out");
+    a.duration_ms = 10 * n;
+    return a;
+}
+
+static void
+test_delivery_log(void)
+{
+    struct config cfg;
+    char err[512] = "";
+
+    config_defaults(&cfg);
+    free(cfg.db_home);
+    cfg.db_home = xasprintf("%s/db", scratch);
+    cfg.durability = DURABILITY_NOSYNC;
+    struct store *s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "store opens: %s", err);
+    if (s == NULL) {
+        config_free(&cfg);
+        return;
+    }
+    /* Out of time order on purpose, over two webhooks, two tenants (one a prefix of the other). */
+    struct delivery_attempt in[] = {
+        attempt_of("acme", "AAAAA", 1000, 1), attempt_of("acme", "BBBBB", 4000, 2),
+        attempt_of("acme", "AAAAA", 3000, 3), attempt_of("acme", "BBBBB", 2000, 4),
+        attempt_of("acme", "AAAAA", 5000, 5), attempt_of("acme2", "AAAAA", 9000, 6),
+        attempt_of("acme", "AAAAA", 5000, 7), /* same millisecond: must not overwrite */
+    };
+    size_t n_in = sizeof in / sizeof in[0];
+    CHECK(store_delivery_append(s, in, n_in) == STORE_OK, "append a batch");
+    CHECK(store_delivery_append(s, in, 0) == STORE_OK, "append nothing");
+
+    struct delivery_attempt *out;
+    size_t n;
+    CHECK(store_delivery_list(s, "acme", NULL, 100, &out, &n) == STORE_OK && n == 6,
+          "tenant listing has its 6 attempts, not acme2's (%zu)", n);
+    for (size_t i = 1; i < n; i++)
+        CHECK(out[i - 1].time_ms >= out[i].time_ms, "newest first at %zu", i);
+    if (n == 6) {
+        CHECK(out[5].time_ms == 1000 && strcmp(out[5].webhook_id, "AAAAA") == 0,
+              "oldest last");
+        CHECK(strcmp(out[2].webhook_id, "BBBBB") == 0 && out[2].time_ms == 4000,
+              "webhooks merged by time");
+    }
+    free(out);
+    CHECK(store_delivery_list(s, "acme", NULL, 3, &out, &n) == STORE_OK && n == 3 &&
+              out[0].time_ms == 5000 && out[2].time_ms == 4000,
+          "limit keeps the newest across webhooks");
+    free(out);
+    CHECK(store_delivery_list(s, "acme", "BBBBB", 100, &out, &n) == STORE_OK && n == 2 &&
+              out[0].time_ms == 4000 && out[1].time_ms == 2000,
+          "one webhook's attempts, newest first");
+    if (n == 2) {
+        CHECK(out[1].attempt == 4 && out[1].status == 0 &&
+                  strcmp(out[1].error, "Operation timed out") == 0 && out[1].duration_ms == 40 &&
+                  strcmp(out[1].event_id, "e-4") == 0 &&
+                  strcmp(out[1].delivery_id, "d-BBBBB-2000") == 0 &&
+                  strcmp(out[1].event_type, "Pass:Created") == 0,
+              "every field survives the round trip");
+    }
+    free(out);
+    CHECK(store_delivery_list(s, "nobody", NULL, 100, &out, &n) == STORE_OK && n == 0,
+          "unknown tenant: empty");
+    free(out);
+
+    size_t removed = 0;
+    CHECK(store_delivery_prune(s, 3000, &removed) == STORE_OK && removed == 2,
+          "prune removes the two attempts before t=3000 (%zu)", removed);
+    CHECK(store_delivery_list(s, "acme", NULL, 100, &out, &n) == STORE_OK && n == 4,
+          "four left for acme");
+    free(out);
+    CHECK(store_delivery_list(s, "acme2", NULL, 100, &out, &n) == STORE_OK && n == 1,
+          "acme2 untouched");
+    free(out);
+    CHECK(store_delivery_prune(s, 0, &removed) == STORE_OK && removed == 0,
+          "pruning nothing");
+
+    /* More than one prune transaction's worth. */
+    enum { MANY = 1200 };
+    struct delivery_attempt *many = xcalloc(MANY, sizeof *many);
+    for (int i = 0; i < MANY; i++)
+        many[i] = attempt_of("bulk", i % 2 ? "CCCCC" : "DDDDD", 100 + i, i);
+    CHECK(store_delivery_append(s, many, MANY) == STORE_OK, "append %d", MANY);
+    CHECK(store_delivery_prune(s, 100 + MANY / 2, &removed) == STORE_OK && removed == MANY / 2,
+          "prune across batches (%zu)", removed);
+    CHECK(store_delivery_list(s, "bulk", "CCCCC", 100000, &out, &n) == STORE_OK &&
+              n == MANY / 4,
+          "the newer half remains (%zu)", n);
+    free(out);
+    free(many);
+    store_close(s);
+    config_free(&cfg);
+}
+
+static void
+test_record(void)
+{
+    static const char body[] = "{\"eventId\":\"e1\",\"data\":{\"s\":\"\\u00e9\\\"\\n/\",\"n\":1.50}}";
+    struct record r, back;
+    char err[256];
+
+    memset(&r, 0, sizeof r);
+    snprintf(r.delivery_id, sizeof r.delivery_id, "0123456789abcdef0123456789abcdef");
+    snprintf(r.webhook_id, sizeof r.webhook_id, "aZ3k9");
+    snprintf(r.tenant, sizeof r.tenant, "acme");
+    snprintf(r.event_id, sizeof r.event_id, "e1");
+    snprintf(r.event_type, sizeof r.event_type, "Pass:Created");
+    snprintf(r.last_error, sizeof r.last_error, "HTTP 500");
+    r.attempt = 3;
+    r.tries = 2;
+    r.body = (char *)body;
+    r.body_len = strlen(body);
+    char *text = record_format(&r);
+    CHECK(record_is(text, strlen(text)), "a record is recognised: %s", text);
+    CHECK(!record_is(body, strlen(body)), "an event is not a record");
+    CHECK(!record_is("{", 1), "a short file is not a record");
+    CHECK(record_parse(&back, text, strlen(text), err, sizeof err) == 0, "parses: %s", err);
+    CHECK(back.body_len == r.body_len && memcmp(back.body, body, r.body_len) == 0,
+          "the body bytes survive exactly");
+    CHECK(back.attempt == 3 && back.tries == 2 && strcmp(back.webhook_id, "aZ3k9") == 0 &&
+              strcmp(back.tenant, "acme") == 0 && strcmp(back.last_error, "HTTP 500") == 0 &&
+              strcmp(back.delivery_id, r.delivery_id) == 0,
+          "the fields survive");
+    record_release(&back);
+    record_release(NULL);
+
+    static const char *const bad[] = {
+        "",
+        "{\"hookspoolDelivery\":1,",
+        "{\"hookspoolDelivery\":1,\"deliveryId\":\"d\"}",
+        "{\"hookspoolDelivery\":1,\"deliveryId\":\"d\",\"webhookId\":\"bad id\",\"tenantId\":\"a\","
+        "\"eventId\":\"e\",\"eventType\":\"t\",\"attempt\":1,\"tries\":0,\"lastError\":\"\","
+        "\"body\":\"{}\"}",
+        "{\"hookspoolDelivery\":1,\"deliveryId\":\"d\",\"webhookId\":\"aZ3k9\",\"tenantId\":\"a\","
+        "\"eventId\":\"e\",\"eventType\":\"t\",\"attempt\":0,\"tries\":0,\"lastError\":\"\","
+        "\"body\":\"{}\"}",
+        "{\"hookspoolDelivery\":1,\"deliveryId\":\"d\",\"webhookId\":\"aZ3k9\",\"tenantId\":\"a\","
+        "\"eventId\":\"e\",\"eventType\":\"t\",\"attempt\":1,\"tries\":0,\"lastError\":\"\","
+        "\"body\":{}}",
+        "{\"hookspoolDelivery\":1,\"deliveryId\":\"d\",\"webhookId\":\"aZ3k9\",\"tenantId\":\"a\","
+        "\"eventId\":\"e\",\"eventType\":\"t\",\"attempt\":1,\"tries\":0,\"lastError\":\"\","
+        "\"body\":\"{}\"} trailing",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(record_parse(&back, bad[i], strlen(bad[i]), err, sizeof err) == -1,
+              "bad record %zu refused", i);
+        record_release(&back);
+    }
+    free(text);
+}
+
+static void
+test_host_key(void)
+{
+    static const struct {
+        const char *url;
+        const char *key;        /* NULL: refused */
+    } cases[] = {
+        { "https://crm.example.com/hooks", "https://crm.example.com:443" },
+        { "http://127.0.0.1:8080/ok/a", "http://127.0.0.1:8080" },
+        { "http://Example.COM/x?y=1", "http://Example.COM:80" },
+        { "https://[::1]:8443/", "https://[::1]:8443" },
+        { "ftp://example.com/", NULL },
+        { "file:///etc/passwd", NULL },
+        { "not a url", NULL },
+    };
+    char key[300];
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = delivery_host_key(cases[i].url, key, sizeof key);
+        if (cases[i].key == NULL)
+            CHECK(rc == -1, "%s refused", cases[i].url);
+        else
+            CHECK(rc == 0 && strcmp(key, cases[i].key) == 0, "%s -> %s (got %s)", cases[i].url,
+                  cases[i].key, rc == 0 ? key : "error");
+    }
+}
+
+int
+main(void)
+{
+    if (mkdtemp(scratch) == NULL)
+        return 1;
+    test_delivery_log();
+    test_record();
+    test_host_key();
+    char *cmd = xasprintf("rm -rf '%s'", scratch);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", scratch);
+    free(cmd);
+    return unit_summary("unit sender");
+}
