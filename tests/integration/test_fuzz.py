@@ -5,7 +5,9 @@ crash, leak, hang or trip a sanitizer within its share of the time
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 import harness as h
 
@@ -13,7 +15,8 @@ suite = h.Suite("fuzz")
 TARGETS = sorted(f[len("fuzz_"):-2] for f in os.listdir(os.path.join(h.SRC, "tests", "fuzz"))
                  if f.startswith("fuzz_") and f.endswith(".c"))
 seconds = int(os.environ.get("HOOKSPOOL_FUZZ_SECONDS", "60"))
-work = os.path.join(h.TMP_ROOT, "fuzz")
+os.makedirs(h.TMP_ROOT, exist_ok=True)
+work = tempfile.mkdtemp(prefix="fuzz-", dir=h.TMP_ROOT)   # kept only if something failed
 env = dict(os.environ, HOOKSPOOL_FUZZ_DIR=work, HOOKSPOOL_BUILD=h.BUILD)
 try:
     r = subprocess.run([os.path.join(h.SRC, "tests", "fuzz", "run.sh"), str(seconds)],
@@ -33,4 +36,8 @@ for t in TARGETS:
 suite.check(len(TARGETS) >= 2, "fuzz targets found", TARGETS)
 suite.check(r is not None and r.returncode == 0, "tests/fuzz/run.sh exits 0",
             r.returncode if r is not None else "timeout")
+if suite.failed == 0 and os.environ.get("HOOKSPOOL_KEEP_TMP") != "1":
+    shutil.rmtree(work, ignore_errors=True)
+else:
+    print("fuzz: work files (crash inputs, corpus) kept in %s" % work)
 suite.done()
