@@ -81,7 +81,8 @@ def check_layout(root, prefix, sysconfdir, localstatedir, cgibindir, unitdir, la
                 service)
     if os.path.exists(os.path.join(h.SRC, "deploy", "systemd", "hookspool-sender.service")):
         sender = read(p(unitdir, "hookspool-sender.service"))
-        suite.check(prefix in sender and "/usr/local" not in sender.replace(prefix, ""),
+        settings = "\n".join(l for l in sender.splitlines() if not l.startswith("#"))
+        suite.check(prefix in settings and "/usr/local" not in settings.replace(prefix, ""),
                     "%s: the sender unit is installed with the configured paths" % label, sender)
     examples = p(prefix, "share", "doc", "hookspool", "deploy")
     fcgid = read(os.path.join(examples, "apache", "fcgid.conf"))
@@ -93,12 +94,47 @@ def check_layout(root, prefix, sysconfdir, localstatedir, cgibindir, unitdir, la
                 "%s: the installed .htaccess names the installed config" % label)
     for f in ["apache/proxy_fcgi.conf", "nginx/hookspool.conf", "lighttpd/hookspool.conf", "htaccess"]:
         suite.check(os.path.isfile(os.path.join(examples, f)), "%s: example %s installed" % (label, f))
+    check_examples_parse(examples, label)
     db = p(localstatedir, "lib", "hookspool")
     spool = p(localstatedir, "spool", "hookspool")
     for d in [db, spool] + [os.path.join(spool, s) for s in SPOOL_DIRS]:
         suite.eq(mode(d), 0o2770, "%s: %s is setgid, group-writable, closed to others" % (label, d))
     # A DESTDIR install changes no ownership: everything belongs to the installer.
     suite.eq(os.stat(db).st_gid, os.getgid(), "%s: DESTDIR install does not chgrp" % label)
+
+
+def check_examples_parse(examples, label):
+    """The installed web server examples, with their installed paths, are
+    accepted by the servers' own configuration checks."""
+    work = tempfile.mkdtemp(prefix="examples-", dir=TMP)
+    mods = "\n".join("LoadModule %s_module /usr/lib/apache2/modules/mod_%s.so" % (m, m)
+                     for m in ["mpm_prefork", "authz_core", "alias", "fcgid", "proxy", "proxy_fcgi"])
+    for name in ["fcgid.conf", "proxy_fcgi.conf"]:
+        conf = os.path.join(work, "httpd-" + name)
+        with open(conf, "w") as f:
+            f.write('ServerRoot "%s"\nServerName localhost\nListen 127.0.0.1:1\nPidFile %s/p\n'
+                    'ErrorLog %s/e.log\n%s\nInclude "%s/apache/%s"\n'
+                    % (work, work, work, mods, examples, name))
+        r = sh(["apache2", "-t", "-f", conf])
+        suite.check(r.returncode == 0, "%s: apache2 -t accepts the installed %s" % (label, name),
+                    r.stdout + r.stderr)
+    shutil.copy("/etc/nginx/fastcgi_params", work)
+    conf = os.path.join(work, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("pid %s/nginx.pid;\nerror_log %s/e.log;\nevents {}\nhttp {\n"
+                "upstream hookspool_api { server unix:/run/hookspool/webhooks.sock; }\n"
+                "server { listen 127.0.0.1:1; include %s/nginx/hookspool.conf; }\n}\n"
+                % (work, work, examples))
+    r = sh(["nginx", "-t", "-p", work, "-c", conf, "-e", os.path.join(work, "e.log")])
+    suite.check(r.returncode == 0, "%s: nginx -t accepts the installed snippet" % label, r.stderr)
+    conf = os.path.join(work, "lighttpd.conf")
+    with open(conf, "w") as f:
+        f.write('server.document-root = "%s"\nserver.port = 1\nvar.hookspool_fcgi = "/bin/true"\n'
+                'var.hookspool_conf = "/dev/null"\nvar.hookspool_socket = "%s/s"\n'
+                'var.hookspool_procs = 1\ninclude "%s/lighttpd/hookspool.conf"\n' % (work, work, examples))
+    r = sh(["lighttpd", "-t", "-f", conf])
+    suite.check(r.returncode == 0, "%s: lighttpd -t accepts the installed include" % label,
+                r.stdout + r.stderr)
 
 
 def check_sample_and_docs(sample_path):
@@ -232,8 +268,9 @@ def main():
                 if make_install(other, root2).returncode == 0:
                     check_layout(root2, "/opt/hookspool", "/etc/opt/hookspool", "/var/opt/hookspool",
                                  "/srv/www/cgi-bin", "/etc/systemd/system", "custom prefix")
-                    leaked = sh(["grep", "-rl", "/usr/local", root2 + "/etc", root2 + "/opt/hookspool/share/doc"])
-                    suite.check(leaked.stdout == "", "nothing installed under a custom prefix names /usr/local",
+                    leaked = sh(["grep", "-rlE", "^[^#]*/usr/local", root2 + "/etc",
+                                 root2 + "/opt/hookspool/share/doc/hookspool/deploy"])
+                    suite.check(leaked.stdout == "", "no installed setting names /usr/local under a custom prefix",
                                 leaked.stdout)
                     r = sh(["make", "-C", other, "uninstall", "DESTDIR=" + root2])
                     left = sh(["find", root2, "-type", "f"]).stdout.split()
