@@ -255,6 +255,10 @@ def api_checks(label, url, key, other_key, location_passes):
     st, _, body = h.request("GET", base + "/" + wid, None, auth)
     suite.check(st == 200 and (h.as_json(body) or {}).get("id") == wid,
                 what("GET reads one webhook"), (st, body[:300]))
+    # Routing from PATH_INFO or REQUEST_URI alike: percent-decoded, query ignored.
+    st, _, body = h.request("GET", url + "/api/ac%6De/webhooks/" + wid + "?pretty=1", None, auth)
+    suite.check(st == 200 and (h.as_json(body) or {}).get("id") == wid,
+                what("a percent-encoded path with a query string routes the same"), (st, body[:300]))
 
     st, _, body = h.request("PUT", base + "/" + wid, {"endpoint": "https://example.com/put",
                                                       "events": ["Customer:*"]}, auth)
