@@ -23,6 +23,7 @@ static const struct {
     { "emit", cmd_emit, "publish an event into the spool" },
     { "requeue", cmd_requeue, "put dead letters (spool failed/) back into the queue" },
     { "sign", cmd_sign, "print the signature of a body" },
+    { "token", cmd_token, "check a bearer token as the API would" },
     { "verify", cmd_verify, "check a signature against a body" },
 };
 

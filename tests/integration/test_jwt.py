@@ -287,6 +287,21 @@ def file_suite(keydir, rsa1, ec1, rsa2):
         expect(url, token(ec1, body=claims(tenants=["globex", "acme"])), 200,
                "tenant array reaches globex", tenant="globex")
 
+        # hookspool token check: the same verdicts without a web server.
+        r = env.cli("token", "check", input=token(rsa1) + "\n")
+        suite.eq((r.returncode, r.stdout.strip()),
+                 (0, "accepted: tenants acme; scopes Webhook.Read,Webhook.Write"),
+                 "token check: accepted token and its grant")
+        r = env.cli("token", "check", input="Bearer " + token(ec1, body=claims(tenants="*")))
+        suite.eq((r.returncode, r.stdout.strip()),
+                 (0, "accepted: tenants * (every tenant); scopes Webhook.Read,Webhook.Write"),
+                 "token check: Bearer prefix, every tenant")
+        r = env.cli("token", "check", input=token(rsa1, body=claims(exp=now - 120)))
+        suite.check(r.returncode == 1 and "refused: The token has expired." in r.stderr,
+                    "token check: expired token refused with the reason", r.stderr)
+        r = env.cli("token", "check", "--bogus")
+        suite.eq(r.returncode, 2, "token check: usage error exits 2")
+
         # Both credential kinds at once: refused as ambiguous (docs/oauth.md).
         key = env.apikey("acme")
         expect(url, None, 200, "API key alone still works", headers={"X-API-KEY": key})
