@@ -89,6 +89,16 @@ http_response_json(struct http_response *r, int status, json_object *o)
 }
 
 void
+http_response_json_text(struct http_response *r, int status, char *text, size_t len)
+{
+    free(r->body);
+    r->status = status;
+    r->content_type = "application/json; charset=utf-8";
+    r->body = text;
+    r->body_len = len;
+}
+
+void
 http_response_problem(struct http_response *r, int status, const char *detail,
                       json_object *errors)
 {

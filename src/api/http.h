@@ -47,6 +47,8 @@ void http_response_release(struct http_response *r);
 void http_response_header(struct http_response *r, const char *name, const char *value);
 /* Sets a JSON body (application/json) from o, which is consumed (put). */
 void http_response_json(struct http_response *r, int status, json_object *o);
+/* Sets a JSON body (application/json) from len bytes of text, which is consumed (freed). */
+void http_response_json_text(struct http_response *r, int status, char *text, size_t len);
 /* The reason phrase for status, e.g. "Not Found". */
 const char *http_reason(int status);
 

@@ -91,6 +91,19 @@ apikey_to_string(const struct apikey *rec)
     return s;
 }
 
+/* The value of one hex digit, or -1 (sscanf here cost more than the rest of a lookup). */
+static int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Copies string member key of o into dst (cap bytes); returns 0 or -1. */
 static int
 get_string(json_object *o, const char *key, char *dst, size_t cap)
@@ -122,10 +135,10 @@ apikey_from_string(struct apikey *rec, const char *data, size_t len)
         get_string(o, "sha256", hex, sizeof hex) != 0 || strlen(hex) != 64)
         goto out;
     for (size_t i = 0; i < 32; i++) {
-        unsigned byte;
-        if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
             goto out;
-        rec->hash[i] = (unsigned char)byte;
+        rec->hash[i] = (unsigned char)(hi << 4 | lo);
     }
     if (!json_object_object_get_ex(o, "scopes", &v))
         goto out;

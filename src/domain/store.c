@@ -287,7 +287,24 @@ struct list_ctx {
     size_t count_only_limit;    /* for counting: stop early at this many; 0 = load all */
     bool count_only;
     u_int32_t lock_flags;       /* DB_RMW to serialise writers of one tenant */
+    struct buf *json;           /* if set: the records as one JSON array, nothing parsed */
 };
+
+/*
+ * True if a stored record starts with its own id and ends an object, as
+ * webhook_to_string writes it: the check that lets the read paths hand
+ * records out verbatim instead of parsing and re-serialising each one.
+ */
+static bool
+record_plausible(const void *id, size_t id_len, const DBT *val)
+{
+    static const char head[] = "{\"id\":\"";
+    const char *v = val->data;
+
+    return val->size > sizeof head + id_len && memcmp(v, head, sizeof head - 1) == 0 &&
+           memcmp(v + sizeof head - 1, id, id_len) == 0 && v[sizeof head - 1 + id_len] == '"' &&
+           v[val->size - 1] == '}';
+}
 
 static void
 list_ctx_clear(struct list_ctx *c)
@@ -308,6 +325,10 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
     int rc = STORE_OK;
 
     list_ctx_clear(c);
+    if (c->json != NULL) {
+        buf_reset(c->json);
+        buf_puts(c->json, "[");
+    }
     int ret = s->webhooks->cursor(s->webhooks, txn, &cur, 0);
     if (ret != 0)
         return store_result(s, ret, "webhook list cursor");
@@ -330,7 +351,16 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
             break;
         }
         bool in_range = key.size >= prefix.len && memcmp(key.data, prefix.data, prefix.len) == 0;
-        if (in_range && !c->count_only) {
+        if (in_range && c->json != NULL) {
+            if (record_plausible((char *)key.data + prefix.len, key.size - prefix.len, &val)) {
+                if (c->n++ > 0)
+                    buf_puts(c->json, ",");
+                buf_append(c->json, val.data, val.size);
+            } else {
+                log_error("store: webhook list: tenant %s: skipping a malformed record",
+                          c->tenant);
+            }
+        } else if (in_range && !c->count_only) {
             if (c->n == cap) {
                 cap = cap ? cap * 2 : 16;
                 c->items = xreallocarray(c->items, cap, sizeof *c->items);
@@ -350,6 +380,8 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
     }
     cur->close(cur);
     buf_release(&prefix);
+    if (c->json != NULL)
+        buf_puts(c->json, "]");
     return rc;
 }
 
@@ -364,6 +396,14 @@ store_webhook_list(struct store *s, const char *tenant, struct webhook **out, si
     *out = c.items;
     *n = c.n;
     return st;
+}
+
+enum store_status
+store_webhook_list_json(struct store *s, const char *tenant, struct buf *out)
+{
+    struct list_ctx c = { .tenant = tenant, .json = out };
+
+    return store_run(s, "webhook list", list_body, &c);
 }
 
 void
@@ -449,6 +489,47 @@ store_webhook_get(struct store *s, const char *tenant, const char *id, struct we
     if (st != STORE_OK && c.loaded)
         webhook_release(out);
     return st;
+}
+
+struct json_ctx {
+    const char *tenant;
+    const char *id;
+    struct buf *out;
+};
+
+static int
+get_json_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct json_ctx *c = ctx;
+    struct buf k;
+    DBT key, val;
+
+    buf_init(&k);
+    webhook_key(&k, c->tenant, c->id);
+    dbt_of(&key, k.data, k.len);
+    dbt_of(&val, NULL, 0);
+    val.flags = DB_DBT_MALLOC;
+    int rc = store_result(s, s->webhooks->get(s->webhooks, txn, &key, &val, 0), "webhook get");
+    if (rc == STORE_OK) {
+        if (record_plausible(c->id, strlen(c->id), &val)) {
+            buf_reset(c->out);
+            buf_append(c->out, val.data, val.size);
+        } else {
+            log_error("store: webhook get: tenant %s id %s: malformed record", c->tenant, c->id);
+            rc = STORE_UNAVAILABLE;
+        }
+        free(val.data);
+    }
+    buf_release(&k);
+    return rc;
+}
+
+enum store_status
+store_webhook_get_json(struct store *s, const char *tenant, const char *id, struct buf *out)
+{
+    struct json_ctx c = { tenant, id, out };
+
+    return store_run(s, "webhook get", get_json_body, &c);
 }
 
 static int

@@ -21,6 +21,7 @@
 #include "domain/apikey.h"
 #include "domain/config.h"
 #include "domain/webhook.h"
+#include "util/buf.h"
 
 enum store_status {
     STORE_OK = 0,
@@ -50,6 +51,16 @@ bool store_needs_restart(const struct store *s);
 /* Loads all of tenant's webhooks, ordered by id, into a new array (*out, *n). */
 enum store_status store_webhook_list(struct store *s, const char *tenant, struct webhook **out,
                                      size_t *n);
+/*
+ * Replaces out's contents with tenant's webhooks as one JSON array, ordered
+ * by id: the stored WebHookWithId records verbatim, with no parsing, for the
+ * API's list (its hottest read). Records that do not look like their own are
+ * skipped and logged.
+ */
+enum store_status store_webhook_list_json(struct store *s, const char *tenant, struct buf *out);
+/* Replaces out's contents with one webhook's stored WebHookWithId JSON, verbatim. */
+enum store_status store_webhook_get_json(struct store *s, const char *tenant, const char *id,
+                                         struct buf *out);
 /* Frees an array from store_webhook_list. */
 void store_webhook_list_free(struct webhook *list, size_t n);
 /* Loads one webhook into *out (initialised by this call on STORE_OK). */
