@@ -200,3 +200,33 @@ def as_json(data):
         return json.loads(data)
     except (ValueError, TypeError):
         return None
+
+
+def env_processes(env):
+    """Pids of the processes still running with HOOKSPOOL_CONF naming env's config."""
+    want = ("HOOKSPOOL_CONF=" + env.conf).encode()
+    pids = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                with open("/proc/%s/environ" % pid, "rb") as f:
+                    if want in f.read().split(b"\0"):
+                        pids.append(int(pid))
+            except OSError:
+                pass
+    return pids
+
+
+def reap_env_processes(env, timeout=10.0):
+    """Waits for env's processes to exit; SIGKILLs and returns those still there."""
+    deadline = time.time() + timeout
+    left = env_processes(env)
+    while left and time.time() < deadline:
+        time.sleep(0.1)
+        left = env_processes(env)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return left

@@ -919,6 +919,10 @@ fastcgi.server += ( "/uri-only.fcgi" => ((
     finally:
         for s in servers:
             s.stop()
+    for e in envs:
+        left = h.reap_env_processes(e)
+        suite.check(not left, "every webhooks.fcgi of %s exits when lighttpd stops (none "
+                    "wedged)" % os.path.basename(e.dir), left)
     for s in servers:
         log = s.log_text() + open(s.errorlog, errors="replace").read()
         bad = [ln for ln in log.splitlines()
