@@ -236,6 +236,8 @@ store_close(struct store *s)
             (*dbs[i])->close(*dbs[i], 0);
     if (s->env != NULL)
         s->env->close(s->env, 0);
+    for (size_t i = 0; i < STORE_APIKEY_MEMO; i++)
+        free(s->apikey_memo[i].raw);
     free(s);
 }
 
@@ -287,7 +289,6 @@ struct list_ctx {
     size_t count_only_limit;    /* for counting: stop early at this many; 0 = load all */
     bool count_only;
     u_int32_t lock_flags;       /* DB_RMW to serialise writers of one tenant */
-    struct buf *json;           /* if set: the records as one JSON array, nothing parsed */
 };
 
 /*
@@ -296,14 +297,14 @@ struct list_ctx {
  * records out verbatim instead of parsing and re-serialising each one.
  */
 static bool
-record_plausible(const void *id, size_t id_len, const DBT *val)
+record_plausible(const void *id, size_t id_len, const void *data, size_t len)
 {
     static const char head[] = "{\"id\":\"";
-    const char *v = val->data;
+    const char *v = data;
 
-    return val->size > sizeof head + id_len && memcmp(v, head, sizeof head - 1) == 0 &&
+    return len > sizeof head + id_len && memcmp(v, head, sizeof head - 1) == 0 &&
            memcmp(v + sizeof head - 1, id, id_len) == 0 && v[sizeof head - 1 + id_len] == '"' &&
-           v[val->size - 1] == '}';
+           v[len - 1] == '}';
 }
 
 static void
@@ -325,10 +326,6 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
     int rc = STORE_OK;
 
     list_ctx_clear(c);
-    if (c->json != NULL) {
-        buf_reset(c->json);
-        buf_puts(c->json, "[");
-    }
     int ret = s->webhooks->cursor(s->webhooks, txn, &cur, 0);
     if (ret != 0)
         return store_result(s, ret, "webhook list cursor");
@@ -351,16 +348,7 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
             break;
         }
         bool in_range = key.size >= prefix.len && memcmp(key.data, prefix.data, prefix.len) == 0;
-        if (in_range && c->json != NULL) {
-            if (record_plausible((char *)key.data + prefix.len, key.size - prefix.len, &val)) {
-                if (c->n++ > 0)
-                    buf_puts(c->json, ",");
-                buf_append(c->json, val.data, val.size);
-            } else {
-                log_error("store: webhook list: tenant %s: skipping a malformed record",
-                          c->tenant);
-            }
-        } else if (in_range && !c->count_only) {
+        if (in_range && !c->count_only) {
             if (c->n == cap) {
                 cap = cap ? cap * 2 : 16;
                 c->items = xreallocarray(c->items, cap, sizeof *c->items);
@@ -380,8 +368,6 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
     }
     cur->close(cur);
     buf_release(&prefix);
-    if (c->json != NULL)
-        buf_puts(c->json, "]");
     return rc;
 }
 
@@ -398,12 +384,93 @@ store_webhook_list(struct store *s, const char *tenant, struct webhook **out, si
     return st;
 }
 
+struct list_json_ctx {
+    const char *tenant;
+    struct buf *out;
+    void *bulk;                 /* the bulk-read buffer, kept across retries */
+    size_t bulk_len;            /* a multiple of 1 KiB, as Berkeley DB requires */
+};
+
+/* Appends the records of one bulk read that are in range; false once past the range. */
+static bool
+append_bulk(struct list_json_ctx *c, DBT *data, const struct buf *prefix, size_t *n)
+{
+    void *p, *k, *v;
+    u_int32_t klen, vlen;
+
+    DB_MULTIPLE_INIT(p, data);
+    for (;;) {
+        DB_MULTIPLE_KEY_NEXT(p, data, k, klen, v, vlen);
+        if (p == NULL)
+            return true;
+        if (klen < prefix->len || memcmp(k, prefix->data, prefix->len) != 0)
+            return false;
+        if (!record_plausible((char *)k + prefix->len, klen - prefix->len, v, vlen)) {
+            log_error("store: webhook list: tenant %s: skipping a malformed record", c->tenant);
+            continue;
+        }
+        if ((*n)++ > 0)
+            buf_puts(c->out, ",");
+        buf_append(c->out, v, vlen);
+    }
+}
+
+/* Copies the tenant's key range into a JSON array, many records per cursor call. */
+static int
+list_json_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct list_json_ctx *c = ctx;
+    struct buf prefix;
+    DBC *cur;
+    DBT key, data;
+    size_t n = 0;
+    int rc = STORE_OK;
+
+    buf_reset(c->out);
+    buf_puts(c->out, "[");
+    int ret = s->webhooks->cursor(s->webhooks, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "webhook list cursor");
+    buf_init(&prefix);
+    webhook_key(&prefix, c->tenant, "");
+    u_int32_t op = DB_SET_RANGE;
+    for (;;) {
+        dbt_of(&key, prefix.data, prefix.len);
+        dbt_of(&data, c->bulk, 0);
+        data.ulen = (u_int32_t)c->bulk_len;
+        data.flags = DB_DBT_USERMEM;
+        ret = cur->get(cur, &key, &data, op | DB_MULTIPLE_KEY);
+        if (ret == DB_BUFFER_SMALL) {
+            /* One record is larger than the buffer: grow it and try again. */
+            c->bulk_len = ((size_t)data.size + 1023) / 1024 * 1024;
+            c->bulk = xrealloc(c->bulk, c->bulk_len);
+            continue;
+        }
+        if (ret == DB_NOTFOUND)
+            break;
+        if (ret != 0) {
+            rc = store_result(s, ret, "webhook list");
+            break;
+        }
+        op = DB_NEXT;
+        if (!append_bulk(c, &data, &prefix, &n))
+            break;
+    }
+    cur->close(cur);
+    buf_release(&prefix);
+    buf_puts(c->out, "]");
+    return rc;
+}
+
 enum store_status
 store_webhook_list_json(struct store *s, const char *tenant, struct buf *out)
 {
-    struct list_ctx c = { .tenant = tenant, .json = out };
+    struct list_json_ctx c = { .tenant = tenant, .out = out, .bulk_len = 64 * 1024 };
 
-    return store_run(s, "webhook list", list_body, &c);
+    c.bulk = xmalloc(c.bulk_len);
+    enum store_status st = store_run(s, "webhook list", list_json_body, &c);
+    free(c.bulk);
+    return st;
 }
 
 void
@@ -511,7 +578,7 @@ get_json_body(struct store *s, DB_TXN *txn, void *ctx)
     val.flags = DB_DBT_MALLOC;
     int rc = store_result(s, s->webhooks->get(s->webhooks, txn, &key, &val, 0), "webhook get");
     if (rc == STORE_OK) {
-        if (record_plausible(c->id, strlen(c->id), &val)) {
+        if (record_plausible(c->id, strlen(c->id), val.data, val.size)) {
             buf_reset(c->out);
             buf_append(c->out, val.data, val.size);
         } else {
@@ -654,6 +721,32 @@ store_apikey_add(struct store *s, const struct apikey *rec)
     return store_run(s, "apikey add", apikey_add_body, &c);
 }
 
+/*
+ * Parses a stored API-key record, remembering the last few: every request
+ * authenticates, and the JSON parse cost more than the lookup. Keyed by the
+ * stored bytes, so a revoked (rewritten) record never matches its old entry.
+ */
+static int
+apikey_parse_memo(struct store *s, const char *raw, size_t len, struct apikey *out)
+{
+    for (size_t i = 0; i < STORE_APIKEY_MEMO; i++) {
+        struct apikey_memo *m = &s->apikey_memo[i];
+        if (m->raw != NULL && m->len == len && memcmp(m->raw, raw, len) == 0) {
+            *out = m->rec;
+            return 0;
+        }
+    }
+    if (apikey_from_string(out, raw, len) != 0)
+        return -1;
+    struct apikey_memo *m = &s->apikey_memo[s->apikey_memo_next++ % STORE_APIKEY_MEMO];
+    free(m->raw);
+    m->raw = xmalloc(len);
+    memcpy(m->raw, raw, len);
+    m->len = len;
+    m->rec = *out;
+    return 0;
+}
+
 static int
 apikey_read(struct store *s, DB_TXN *txn, const char *id, struct apikey *out, u_int32_t flags)
 {
@@ -664,7 +757,7 @@ apikey_read(struct store *s, DB_TXN *txn, const char *id, struct apikey *out, u_
     val.flags = DB_DBT_MALLOC;
     int rc = store_result(s, s->apikeys->get(s->apikeys, txn, &key, &val, flags), "apikey get");
     if (rc == STORE_OK) {
-        if (apikey_from_string(out, val.data, val.size) != 0) {
+        if (apikey_parse_memo(s, val.data, val.size, out) != 0) {
             log_error("store: apikey get: %s: malformed record", id);
             rc = STORE_UNAVAILABLE;
         }

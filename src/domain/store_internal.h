@@ -13,6 +13,14 @@
 /* Result of one try of a transaction body: a store_status or this. */
 enum { STORE_RETRY = -1 };
 
+/* An API-key record as stored and as parsed: a lookup that reads the same bytes skips the parse. */
+enum { STORE_APIKEY_MEMO = 8 };
+struct apikey_memo {
+    char *raw;                  /* NULL: an empty slot */
+    size_t len;
+    struct apikey rec;
+};
+
 struct store {
     DB_ENV *env;
     DB *webhooks;
@@ -21,6 +29,8 @@ struct store {
     bool needs_restart;
     bool lock_timed_out;        /* the last retry was a lock timeout, not a deadlock */
     time_t last_failchk;
+    struct apikey_memo apikey_memo[STORE_APIKEY_MEMO];
+    unsigned apikey_memo_next; /* the slot a miss replaces */
 };
 
 /*
