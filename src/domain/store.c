@@ -59,15 +59,18 @@ store_result(struct store *s, int ret, const char *what)
     }
 }
 
-enum store_status
-store_run(struct store *s, const char *what, store_txn_body body, void *ctx)
+/* store_run and store_read: body in a transaction (or none), retried after deadlocks. */
+static enum store_status
+run_body(struct store *s, const char *what, store_txn_body body, void *ctx, bool in_txn)
 {
     for (int attempt = 0; attempt < MAX_TRIES; attempt++) {
         DB_TXN *txn = NULL;
-        int ret = s->env->txn_begin(s->env, NULL, &txn, 0);
+        int ret = in_txn ? s->env->txn_begin(s->env, NULL, &txn, 0) : 0;
         int rc = ret == 0 ? body(s, txn, ctx) : store_result(s, ret, "txn_begin");
 
-        if (rc == STORE_OK) {
+        if (rc == STORE_OK && txn == NULL) {
+            return STORE_OK;
+        } else if (rc == STORE_OK) {
             ret = txn->commit(txn, 0);
             rc = store_result(s, ret, what);
             if (rc == STORE_OK)
@@ -91,6 +94,18 @@ store_run(struct store *s, const char *what, store_txn_body body, void *ctx)
     }
     log_error("store: %s: gave up after %d deadlocks", what, MAX_TRIES);
     return STORE_UNAVAILABLE;
+}
+
+enum store_status
+store_run(struct store *s, const char *what, store_txn_body body, void *ctx)
+{
+    return run_body(s, what, body, ctx, true);
+}
+
+enum store_status
+store_read(struct store *s, const char *what, store_txn_body body, void *ctx)
+{
+    return run_body(s, what, body, ctx, false);
 }
 
 static int
@@ -468,7 +483,7 @@ store_webhook_list_json(struct store *s, const char *tenant, struct buf *out)
     struct list_json_ctx c = { .tenant = tenant, .out = out, .bulk_len = 64 * 1024 };
 
     c.bulk = xmalloc(c.bulk_len);
-    enum store_status st = store_run(s, "webhook list", list_json_body, &c);
+    enum store_status st = store_read(s, "webhook list", list_json_body, &c);
     free(c.bulk);
     return st;
 }
@@ -596,7 +611,7 @@ store_webhook_get_json(struct store *s, const char *tenant, const char *id, stru
 {
     struct json_ctx c = { tenant, id, out };
 
-    return store_run(s, "webhook get", get_json_body, &c);
+    return store_read(s, "webhook get", get_json_body, &c);
 }
 
 static int
@@ -779,7 +794,7 @@ store_apikey_get(struct store *s, const char *id, struct apikey *out)
 {
     struct apikey_ctx c = { .id = id, .out = out };
 
-    return store_run(s, "apikey get", apikey_get_body, &c);
+    return store_read(s, "apikey get", apikey_get_body, &c);
 }
 
 static int

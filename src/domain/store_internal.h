@@ -42,6 +42,12 @@ typedef int (*store_txn_body)(struct store *s, DB_TXN *txn, void *ctx);
 
 /* Runs body in a transaction, retrying after deadlocks; "what" names it in logs. */
 enum store_status store_run(struct store *s, const char *what, store_txn_body body, void *ctx);
+/*
+ * Runs a read-only body with no transaction (txn NULL: each Berkeley DB
+ * call is atomic on its own), retrying after deadlocks. For the reads every
+ * request makes, where begin and commit cost more than the read itself.
+ */
+enum store_status store_read(struct store *s, const char *what, store_txn_body body, void *ctx);
 
 /* Maps a Berkeley DB return code to a body result, logging real failures. */
 int store_result(struct store *s, int ret, const char *what);
