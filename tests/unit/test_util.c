@@ -60,7 +60,13 @@ test_random_alnum(void)
         if (dev > worst)
             worst = dev;
     }
-    CHECK(worst < 0.01, "character frequencies within 1%% of uniform (worst %.4f)", worst);
+    /*
+     * One standard deviation is about 0.31% of the expected count, so a 1%
+     * bound (3.2 sigma, worst of 62) failed about one run in 14. A modulo
+     * bias (256 % 62) would put 8 characters 20% above the rest: 2% (6.4
+     * sigma) still catches it and never fails by chance.
+     */
+    CHECK(worst < 0.02, "character frequencies within 2%% of uniform (worst %.4f)", worst);
     CHECK(strlen(random_alnum_alphabet) == 62, "alphabet has 62 characters");
 
     char id[6];
