@@ -147,6 +147,13 @@ def check_sample_and_docs(sample_path):
     suite.check(not missing, "the sample documents every key", missing)
     undocumented = [k for k in keys if not re.search(r"^\.BR %s " % k, manpage, re.M)]
     suite.check(not undocumented, "hookspool.conf(5) documents every key", undocumented)
+    # Every hookspool subcommand has its entry in hookspool(1).
+    table = read(os.path.join(h.SRC, "src", "cli", "hookspool.c"))
+    commands = re.findall(r'\{\s*"([a-z]+)",\s*cmd_', table)
+    page = read(os.path.join(h.SRC, "man", "hookspool.1"))
+    suite.check(len(commands) >= 6, "hookspool's command table is found", commands)
+    absent = [c for c in commands if not re.search(r"^\.B %s\b" % c, page, re.M)]
+    suite.check(not absent, "hookspool(1) describes every subcommand", absent)
     # Uncommenting every line gives a configuration the programs accept.
     work = os.path.join(TMP, "sample-check")
     os.makedirs(work)
