@@ -21,6 +21,8 @@
 #include "util/buf.h"
 #include "util/log.h"
 
+enum { REQUEST_DEADLINE_S = 60 };
+
 /* Where the request's environment and body come from. */
 struct transport {
     FCGX_Stream *in;            /* NULL in CGI mode: read stdin */
@@ -100,19 +102,45 @@ serve(struct api_context *ctx, struct transport *t, struct buf *out)
     http_response_release(&res);
 }
 
-/* Answers every request with 503 when the program cannot work at all. */
+/* Answers 503: for a bad configuration until fixed, for the store until it reopens. */
 static void
-render_broken(struct buf *out)
+render_broken(struct buf *out, bool configured)
 {
     struct http_response res;
 
     http_response_init(&res);
-    http_response_problem(&res, 503, "The webhook service is not configured correctly; "
-                          "see the server's error log.", NULL);
-    http_response_header(&res, "Retry-After", "60");
+    http_response_problem(&res, 503, configured
+                              ? "The webhook store is unavailable; try again shortly."
+                              : "The webhook service is not configured correctly; "
+                                "see the server's error log.", NULL);
+    http_response_header(&res, "Retry-After", configured ? "1" : "60");
     buf_reset(out);
     render(&res, false, out);
     http_response_release(&res);
+}
+
+/* Opens the store, logging why not; NULL means "answer 503 and try again later". */
+static struct store *
+open_store(const struct config *cfg)
+{
+    char err[1024] = "";
+    struct store *s = store_open(cfg, err, sizeof err);
+
+    if (s == NULL)
+        log_error("store: %s", err);
+    return s;
+}
+
+/* Answers one request: from the API if the store is (or can be) open, else 503. */
+static void
+answer(struct api_context *ctx, bool configured, struct transport *t, struct buf *out)
+{
+    if (configured && ctx->store == NULL)
+        ctx->store = open_store(ctx->cfg);
+    if (ctx->store != NULL)
+        serve(ctx, t, out);
+    else
+        render_broken(out, configured);
 }
 
 int
@@ -121,7 +149,6 @@ main(int argc, char **argv)
     const char *config_arg = NULL;
     struct config cfg;
     char err[1024] = "";
-    struct store *store = NULL;
     struct buf out;
 
     for (int i = 1; i < argc; i++) {
@@ -138,24 +165,18 @@ main(int argc, char **argv)
     umask(S_IRWXO);
     /* Web servers put a FastCGI or CGI program's stderr into their error log. */
     log_open("webhooks.fcgi", true);
-    if (config_load(&cfg, config_choose_path(config_arg), err, sizeof err) != 0)
+    bool configured = config_load(&cfg, config_choose_path(config_arg), err, sizeof err) == 0;
+    if (!configured)
         log_error("config: %s", err);
-    else {
+    else
         log_set_level(cfg.log_level);
-        store = store_open(&cfg, err, sizeof err);
-        if (store == NULL)
-            log_error("store: %s", err);
-    }
     /* Bearer-token keys stay loaded between requests (domain/bearer.h). */
-    struct api_context ctx = { &cfg, store, store != NULL ? bearer_new(&cfg) : NULL };
+    struct api_context ctx = { &cfg, NULL, configured ? bearer_new(&cfg) : NULL };
     buf_init(&out);
 
     if (FCGX_IsCGI()) {
         struct transport t = { NULL, NULL };
-        if (store != NULL)
-            serve(&ctx, &t, &out);
-        else
-            render_broken(&out);
+        answer(&ctx, configured, &t, &out);
         fwrite(out.data, 1, out.len, stdout);
         fflush(stdout);
     } else {
@@ -164,33 +185,34 @@ main(int argc, char **argv)
             log_error("fastcgi: cannot initialise");
             return 1;
         }
+        if (configured)
+            ctx.store = open_store(&cfg);
         while (FCGX_Accept_r(&request) >= 0) {
             struct transport t = { request.in, request.envp };
-            if (store != NULL)
-                serve(&ctx, &t, &out);
-            else
-                render_broken(&out);
+            /*
+             * A process stuck for good (say, on a mutex a killed process held)
+             * is ended by SIGALRM; the web server starts a fresh one.
+             */
+            alarm(REQUEST_DEADLINE_S);
+            answer(&ctx, configured, &t, &out);
             if (FCGX_PutStr(out.data, (int)out.len, request.out) < 0)
                 log_warn("fastcgi: client went away before the response was written");
             FCGX_Finish_r(&request);
-            if (store != NULL) {
-                store_maintain(store);
-                if (store_needs_restart(store)) {
-                    /* Rejoin (and if need be recover) before taking the next request. */
+            alarm(0);
+            if (ctx.store != NULL) {
+                store_maintain(ctx.store);
+                if (store_needs_restart(ctx.store)) {
+                    /* Detach so recovery can run, and rejoin before the next request. */
                     log_warn("store: the environment needs recovery: reopening it");
-                    store_close(store);
-                    ctx.store = store = store_open(&cfg, err, sizeof err);
-                    if (store == NULL) {
-                        log_error("store: %s", err);
-                        break;
-                    }
+                    store_close(ctx.store);
+                    ctx.store = open_store(&cfg);
                 }
             }
         }
     }
     buf_release(&out);
     bearer_free(ctx.bearer);
-    store_close(store);
+    store_close(ctx.store);
     config_free(&cfg);
     return 0;
 }

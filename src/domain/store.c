@@ -22,6 +22,7 @@ enum {
     MAX_TRIES = 32,
     FAILCHK_INTERVAL = 2,           /* seconds between failchk runs in a long-lived process */
     CHECKPOINT_KBYTES = 1024,
+    RECOVERY_WAIT_MS = 3000,       /* for other processes to detach before recovery */
 };
 
 static void
@@ -169,6 +170,25 @@ open_db(DB_ENV *env, DB **out, const char *name, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * A process that died inside Berkeley DB may hold locks that live processes
+ * are blocked on. Their lock requests time out (LOCK_TIMEOUT_US), but only
+ * a deadlock-detector pass notices that: run passes until every such wait
+ * has expired, so the waiters wake with DB_LOCK_NOTGRANTED. Then panic the
+ * environment, so that every attached process gets DB_RUNRECOVERY from its
+ * next call and detaches.
+ */
+static void
+evict_attached(DB_ENV *env)
+{
+    for (long waited = 0; waited <= LOCK_TIMEOUT_US + 200000; waited += 100000) {
+        if (env->lock_detect(env, 0, DB_LOCK_EXPIRE, NULL) != 0)
+            break;
+        usleep(100000);
+    }
+    env->set_flags(env, DB_PANIC_ENVIRONMENT, 1);
+}
+
 /* Joins the environment and runs failchk; returns 0, DB_RUNRECOVERY or another error. */
 static int
 join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
@@ -176,7 +196,9 @@ join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
     int ret = open_env(out, cfg, 0, err, errlen);
 
     if (ret == 0 && (ret = (*out)->failchk(*out, 0)) != 0) {
-        if (ret != DB_RUNRECOVERY)
+        if (ret == DB_RUNRECOVERY)
+            evict_attached(*out);
+        else
             snprintf(err, errlen, "%s: failchk: %s", cfg->db_home, db_strerror(ret));
         (*out)->close(*out, 0);
         *out = NULL;
@@ -184,34 +206,65 @@ join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
     return ret;
 }
 
+/* Takes the flock "how" on fd, giving up after wait_ms; returns 0 or -1. */
+static int
+lock_within(int fd, int how, int wait_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        if (flock(fd, how | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        if (waited >= wait_ms) {
+            errno = EWOULDBLOCK;
+            return -1;
+        }
+        usleep(20000);
+    }
+}
+
 /*
  * Opens the environment, recovering it only when failchk (or a panic) says
- * it is unusable for everyone. Opening holds a shared lock on store.lock
- * and recovery an exclusive one, so two processes never recover at once
- * and nobody joins an environment that is being rebuilt.
+ * it is unusable for everyone.
+ *
+ * Every process holds a shared flock on db_home/store.lock for as long as
+ * it is attached; recovery needs the exclusive lock. Recovery rebuilds the
+ * regions from the log, so a process still attached to the old regions
+ * could commit into a log that recovery has already read, and that commit
+ * would be lost: hence recovery waits (up to RECOVERY_WAIT_MS) until every
+ * other process has seen the panic and detached. The lock descriptor is
+ * returned in *lock_fd and closed by store_close.
  */
 static int
-open_or_recover(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
+open_or_recover(DB_ENV **out, int *lock_fd, const struct config *cfg, char *err, size_t errlen)
 {
     char *lock_path = xasprintf("%s/store.lock", cfg->db_home);
     int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
     int ret;
 
-    if (lock < 0 || flock(lock, LOCK_SH) != 0) {
-        snprintf(err, errlen, "%s: %s", lock_path, strerror(errno));
+    if (lock < 0 || lock_within(lock, LOCK_SH, RECOVERY_WAIT_MS) != 0) {
         ret = errno;
+        snprintf(err, errlen, "%s: %s", lock_path, strerror(errno));
     } else if ((ret = join_env(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
-        if (flock(lock, LOCK_EX) != 0) {
-            snprintf(err, errlen, "%s: %s", lock_path, strerror(errno));
+        flock(lock, LOCK_UN);
+        if (lock_within(lock, LOCK_EX, RECOVERY_WAIT_MS) != 0) {
             ret = errno;
-        } else if ((ret = join_env(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
-            /* Still broken after waiting our turn: nobody else recovered it. */
-            log_warn("store: %s: running recovery", cfg->db_home);
-            ret = open_env(out, cfg, DB_RECOVER, err, errlen);
+            snprintf(err, errlen, "%s: needs recovery, but other processes are still attached",
+                     cfg->db_home);
+        } else {
+            /* Someone may have recovered it while we waited: look again. */
+            if ((ret = join_env(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
+                log_warn("store: %s: running recovery", cfg->db_home);
+                ret = open_env(out, cfg, DB_RECOVER, err, errlen);
+            }
+            flock(lock, LOCK_SH);   /* attached from now on, like everyone else */
         }
     }
-    if (lock >= 0)
-        close(lock);            /* releases the flock */
+    if (ret != 0 && lock >= 0) {
+        close(lock);
+        lock = -1;
+    }
+    *lock_fd = lock;
     free(lock_path);
     return ret;
 }
@@ -221,12 +274,13 @@ store_open(const struct config *cfg, char *err, size_t errlen)
 {
     struct store *s = xcalloc(1, sizeof *s);
 
+    s->lock_fd = -1;
     if (mkdir(cfg->db_home, 0770) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create: %s", cfg->db_home, strerror(errno));
         free(s);
         return NULL;
     }
-    if (open_or_recover(&s->env, cfg, err, errlen) != 0) {
+    if (open_or_recover(&s->env, &s->lock_fd, cfg, err, errlen) != 0) {
         free(s);
         return NULL;
     }
@@ -251,6 +305,8 @@ store_close(struct store *s)
             (*dbs[i])->close(*dbs[i], 0);
     if (s->env != NULL)
         s->env->close(s->env, 0);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);      /* detached: a recovery may now run */
     for (size_t i = 0; i < STORE_APIKEY_MEMO; i++)
         free(s->apikey_memo[i].raw);
     free(s);

@@ -23,6 +23,7 @@ struct apikey_memo {
 
 struct store {
     DB_ENV *env;
+    int lock_fd;                /* shared flock on store.lock while attached */
     DB *webhooks;
     DB *apikeys;
     DB *deliveries;
