@@ -21,7 +21,8 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-enum { REQUEST_DEADLINE_S = 60 };
+/* Far beyond any healthy request: lock waits time out after 2 s and are retried a few times. */
+enum { REQUEST_DEADLINE_S = 10 };
 
 /* Where the request's environment and body come from. */
 struct transport {
@@ -119,6 +120,33 @@ render_broken(struct buf *out, bool configured)
     http_response_release(&res);
 }
 
+static volatile sig_atomic_t busy, stop_requested;
+
+/* SIGTERM: leave at once when idle, or after the request in progress. */
+static void
+on_sigterm(int sig)
+{
+    if (!busy)
+        _exit(0);
+    stop_requested = 1;
+}
+
+/*
+ * libfcgi's own SIGTERM handler only sets a flag that its accept loop reads
+ * when accept() is interrupted, so a SIGTERM that arrives while a request is
+ * being answered is forgotten and the process outlives its web server.
+ */
+static void
+stop_on_sigterm(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Opens the store, logging why not; NULL means "answer 503 and try again later". */
 static struct store *
 open_store(const struct config *cfg)
@@ -185,20 +213,23 @@ main(int argc, char **argv)
             log_error("fastcgi: cannot initialise");
             return 1;
         }
+        stop_on_sigterm();
+        busy = 1;
         if (configured)
             ctx.store = open_store(&cfg);
-        while (FCGX_Accept_r(&request) >= 0) {
-            struct transport t = { request.in, request.envp };
+        busy = 0;
+        while (!stop_requested && FCGX_Accept_r(&request) >= 0) {
+            busy = 1;
             /*
              * A process stuck for good (say, on a mutex a killed process held)
              * is ended by SIGALRM; the web server starts a fresh one.
              */
             alarm(REQUEST_DEADLINE_S);
+            struct transport t = { request.in, request.envp };
             answer(&ctx, configured, &t, &out);
             if (FCGX_PutStr(out.data, (int)out.len, request.out) < 0)
                 log_warn("fastcgi: client went away before the response was written");
             FCGX_Finish_r(&request);
-            alarm(0);
             if (ctx.store != NULL) {
                 store_maintain(ctx.store);
                 if (store_needs_restart(ctx.store)) {
@@ -208,6 +239,8 @@ main(int argc, char **argv)
                     ctx.store = open_store(&cfg);
                 }
             }
+            alarm(0);
+            busy = 0;
         }
     }
     buf_release(&out);
