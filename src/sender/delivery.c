@@ -113,6 +113,19 @@ delivery_engine_free(struct delivery_engine *e)
     curl_global_cleanup();
 }
 
+void
+delivery_cancel_all(struct delivery_engine *e, void (*cancel)(void *ctx, void *arg), void *arg)
+{
+    while (e->xfers != NULL) {
+        struct xfer *x = e->xfers;
+        void *ctx = x->ctx;
+        xfer_unlink(e, x);
+        curl_multi_remove_handle(e->multi, x->easy);
+        xfer_free(x);
+        cancel(ctx, arg);
+    }
+}
+
 size_t
 delivery_running(const struct delivery_engine *e)
 {

@@ -57,6 +57,10 @@ void delivery_engine_configure(struct delivery_engine *e, const struct config *c
 /* Aborts what is still running (without callbacks) and frees the engine; NULL is allowed. */
 void delivery_engine_free(struct delivery_engine *e);
 
+/* Aborts every request in flight, handing each ctx to cancel instead of a result. */
+void delivery_cancel_all(struct delivery_engine *e, void (*cancel)(void *ctx, void *arg),
+                         void *arg);
+
 /*
  * Starts one POST. Returns 0, or -1 if it could not be started (the reason
  * is written to err; no callback will come for it).

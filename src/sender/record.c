@@ -76,7 +76,8 @@ record_parse(struct record *r, const char *data, size_t len, char *err, size_t e
         !webhook_tenant_valid(r->tenant) ||
         record_string(o, "eventId", r->event_id, sizeof r->event_id) != 0 ||
         record_string(o, "eventType", r->event_type, sizeof r->event_type) != 0 ||
-        record_int(o, "attempt", 1, &r->attempt) != 0 || record_int(o, "tries", 0, &r->tries) != 0 ||
+        record_int(o, "attempt", 1, &r->attempt) != 0 ||
+        record_int(o, "tries", 0, &r->tries) != 0 ||
         record_string(o, "lastError", r->last_error, sizeof r->last_error) != 0 ||
         !json_object_object_get_ex(o, "body", &body) ||
         !json_object_is_type(body, json_type_string)) {

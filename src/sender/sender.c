@@ -15,6 +15,7 @@
  */
 #include "autoconfig.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -28,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "domain/config.h"
@@ -38,12 +38,17 @@
 #include "domain/spool.h"
 #include "domain/store.h"
 #include "domain/webhook.h"
+#include "sender/committer.h"
 #include "sender/delivery.h"
 #include "sender/record.h"
+#include "sender/unlinker.h"
 #include "util/buf.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+
+/* Finished files in active/ waiting for the unlinker (dot files: no spool state). */
+#define DONE_PREFIX ".done."
 
 enum {
     RESCAN_MS = 5000,           /* new/ is listed at least this often (inotify is a hint) */
@@ -53,8 +58,8 @@ enum {
     POSTPONE_S = 10,            /* a delivery put aside for a failing receiver waits this long */
     SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
     MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
-    FLUSH_MAX = 256,            /* finished attempts recorded in one transaction, at most */
-    FLUSH_WAIT_MS = 10,         /* how long a finished attempt may wait for others to join it */
+    CACHE_MS = 50,              /* a tenant's webhook list serves claims this long at most */
+    COMMIT_RETRY_MS = 200,      /* after the delivery log refused a batch */
 };
 
 /* A claimed file in active/: an event to fan out, or one retry record. */
@@ -97,12 +102,23 @@ struct host {
     bool degraded;              /* its last answer was a failure or slow */
 };
 
+/* The webhooks of the tenant whose events are being claimed. */
+struct webhook_cache {
+    bool valid;
+    char tenant[WEBHOOK_TENANT_MAX + 1];
+    struct webhook *hooks;
+    size_t n;
+    long long read_ms;
+};
+
 struct sender {
     struct config cfg;
     const char *config_path;
     bool once;
     struct store *store;
     struct delivery_engine *engine;
+    struct unlinker *unlinker;
+    struct webhook_cache hooks_cache;
     int inotify_fd, signal_fd;
     struct host **hosts;
     size_t n_hosts, host_cursor;
@@ -110,7 +126,9 @@ struct sender {
     size_t running;
     struct job *finished, *finished_tail;
     size_t n_finished;
-    long long first_finished_ms;    /* when the oldest unrecorded attempt finished */
+    struct committer *committer;
+    struct job *committing;     /* the batch the committer is writing */
+    long long commit_retry_ms;  /* no batch before this time (after a refusal) */
     char **names;               /* the last listing of new/ */
     size_t n_names, name_pos;
     bool scan_hint;
@@ -205,10 +223,29 @@ static void
 item_finish(struct sender *sd, struct item *it)
 {
     if (!it->moved && !it->hold) {
-        /* No directory fsync: if the unlink is lost, recovery redelivers (at least once). */
+        /*
+         * A record is renamed out of the way at once (its name comes back with
+         * the next retry of the delivery), then removed off the event loop.
+         * No directory fsync: a removal lost in a crash means one more
+         * delivery, never one less.
+         */
+        static unsigned long seq;
         char *path = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, it->name);
-        if (unlink(path) != 0 && errno != ENOENT)
-            log_error("item_finish: %s: cannot remove: %s", path, strerror(errno));
+        if (!it->is_record) {
+            /* An event file's name never comes back within this process: remove it as is. */
+            unlinker_add(sd->unlinker, path);
+            item_free(it);
+            return;
+        }
+        char *done = xasprintf("%s/active/" DONE_PREFIX "%ld.%lu", sd->cfg.spool_dir,
+                               (long)getpid(), seq++);
+        if (rename(path, done) == 0) {
+            unlinker_add(sd->unlinker, done);
+        } else {
+            if (errno != ENOENT)
+                log_error("item_finish: %s: cannot remove: %s", path, strerror(errno));
+            free(done);
+        }
         free(path);
     }
     item_free(it);
@@ -342,12 +379,10 @@ static void
 finished_push(struct sender *sd, struct job *j)
 {
     j->next = NULL;
-    if (sd->finished_tail != NULL) {
+    if (sd->finished_tail != NULL)
         sd->finished_tail->next = j;
-    } else {
+    else
         sd->finished = j;
-        sd->first_finished_ms = now_ms();
-    }
     sd->finished_tail = j;
     sd->n_finished++;
 }
@@ -420,17 +455,36 @@ item_read(struct sender *sd, const char *name, struct buf *data)
     return 0;
 }
 
+static void
+webhook_cache_clear(struct webhook_cache *c)
+{
+    store_webhook_list_free(c->hooks, c->n);
+    c->hooks = NULL;
+    c->n = 0;
+    c->valid = false;
+}
+
 /* Fans a parsed event out to the tenant's matching webhooks. Returns 0, or -1 to retry later. */
 static int
 item_fan_out(struct sender *sd, struct item *it)
 {
-    struct webhook *hooks;
-    size_t n;
+    struct webhook_cache *c = &sd->hooks_cache;
+    long long now = now_ms();
 
-    if (store_webhook_list(sd->store, it->tenant, &hooks, &n) != STORE_OK)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        const struct webhook *w = &hooks[i];
+    /*
+     * One read of the tenant's webhooks serves the events claimed in one
+     * turn of the loop (a few milliseconds); later attempts re-read.
+     */
+    if (!c->valid || strcmp(c->tenant, it->tenant) != 0 || now - c->read_ms > CACHE_MS) {
+        webhook_cache_clear(c);
+        if (store_webhook_list(sd->store, it->tenant, &c->hooks, &c->n) != STORE_OK)
+            return -1;
+        snprintf(c->tenant, sizeof c->tenant, "%s", it->tenant);
+        c->read_ms = now;
+        c->valid = true;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        const struct webhook *w = &c->hooks[i];
         if (!w->enabled ||
             !pattern_match_any((const char *const *)w->events, w->n_events, it->event_type))
             continue;
@@ -438,19 +492,16 @@ item_fan_out(struct sender *sd, struct item *it)
         delivery_id_make(it->tenant, it->event_id, w->id, did);
         job_add(sd, it, w, 1, 0, did);
     }
-    store_webhook_list_free(hooks, n);
     return 0;
 }
 
-/* True if the event file names its own eventId. */
+/* True if the event file names its own eventId (a cheap look for the member name). */
 static bool
 event_has_id(const struct buf *data)
 {
-    json_object *root = json_tokener_parse(data->data), *id;
-    bool has = root != NULL && json_object_object_get_ex(root, "eventId", &id);
+    static const char member[] = "\"eventId\"";
 
-    json_object_put(root);
-    return has;
+    return memmem(data->data, data->len, member, sizeof member - 1) != NULL;
 }
 
 /* Sets up the item for an event file. Returns 0, 1 if the file was dead-lettered, -1 to retry. */
@@ -601,6 +652,7 @@ claim_some(struct sender *sd, long long now)
             break;              /* store unavailable: the file stays listed for the next turn */
         sd->name_pos++;
     }
+    webhook_cache_clear(&sd->hooks_cache);
 }
 
 /* ---- transfers ---- */
@@ -681,13 +733,13 @@ start_some(struct sender *sd)
 }
 
 /*
- * Records every finished attempt in the delivery log (one transaction),
- * then settles the jobs: a success leaves the spool only now.
+ * Hands every attempt finished since the last batch to the committer (one
+ * transaction in the delivery log), unless it is still writing one.
  */
 static void
-flush_finished(struct sender *sd)
+commit_submit(struct sender *sd, long long now)
 {
-    if (sd->n_finished == 0)
+    if (sd->n_finished == 0 || committer_busy(sd->committer) || now < sd->commit_retry_ms)
         return;
     struct delivery_attempt *log = xcalloc(sd->n_finished, sizeof *log);
     size_t i = 0;
@@ -704,16 +756,53 @@ flush_finished(struct sender *sd)
         snprintf(a->error, sizeof a->error, "%s", j->result.error);
         a->duration_ms = j->result.duration_ms;
     }
-    enum store_status st = store_delivery_append(sd->store, log, sd->n_finished);
-    free(log);
-    if (st != STORE_OK) {
-        log_error("sender: cannot record %zu delivery attempts; will try again",
-                  sd->n_finished);
+    if (committer_submit(sd->committer, log, sd->n_finished) != 0) {
+        free(log);
         return;
     }
-    struct job *j = sd->finished;
+    sd->committing = sd->finished;
     sd->finished = sd->finished_tail = NULL;
     sd->n_finished = 0;
+}
+
+/*
+ * Settles the jobs of a batch the committer finished: a success leaves the
+ * spool only now that it is recorded; a failure is scheduled for a retry.
+ */
+static void
+commit_collect(struct sender *sd)
+{
+    enum store_status st;
+
+    if (!committer_collect(sd->committer, &st))
+        return;
+    struct job *j = sd->committing;
+    sd->committing = NULL;
+    if (st != STORE_OK) {
+        log_error("sender: cannot record delivery attempts in the delivery log; will try again");
+        /* Back to the front of the queue, in order. */
+        struct job *last = j;
+        size_t n = 1;
+        while (last->next != NULL) {
+            last = last->next;
+            n++;
+        }
+        last->next = sd->finished;
+        if (sd->finished == NULL)
+            sd->finished_tail = last;
+        sd->finished = j;
+        sd->n_finished += n;
+        sd->commit_retry_ms = now_ms() + COMMIT_RETRY_MS;
+        if (committer_needs_restart(sd->committer) && !sd->stopping) {
+            log_error("sender: the database environment needs recovery: exiting to be "
+                      "restarted");
+            sd->stopping = true;
+            sd->exit_code = EXIT_FAILURE;
+        }
+        if (sd->stopping)
+            sd->stop_now = true;        /* what is unrecorded stays in active/ */
+        return;
+    }
     while (j != NULL) {
         struct job *next = j->next;
         if (j->result.ok) {
@@ -727,6 +816,50 @@ flush_finished(struct sender *sd)
             job_failed(sd, j);
         }
         j = next;
+    }
+}
+
+/* A job given up without a result: its file stays in active/ for the next start. */
+static void
+job_abandon(struct sender *sd, struct job *j)
+{
+    j->item->hold = true;
+    job_done(sd, j);
+}
+
+static void
+on_cancel(void *ctx, void *arg)
+{
+    struct sender *sd = arg;
+    struct job *j = ctx;
+
+    j->host->running--;
+    sd->running--;
+    job_abandon(sd, j);
+}
+
+/* Second signal or an unusable store: drop everything in memory, leave the files. */
+static void
+abandon_all(struct sender *sd)
+{
+    delivery_cancel_all(sd->engine, on_cancel, sd);
+    struct job *lists[] = { sd->finished, sd->committing };
+    sd->finished = sd->finished_tail = sd->committing = NULL;
+    sd->n_finished = 0;
+    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+        for (struct job *j = lists[k], *next; j != NULL; j = next) {
+            next = j->next;
+            job_abandon(sd, j);
+        }
+    }
+    for (size_t i = 0; i < sd->n_hosts; i++) {
+        struct host *h = sd->hosts[i];
+        for (struct job *j = h->head, *next; j != NULL; j = next) {
+            next = j->next;
+            job_abandon(sd, j);
+        }
+        h->head = h->tail = NULL;
+        h->queued = 0;
     }
 }
 
@@ -880,58 +1013,73 @@ once_finished(struct sender *sd)
 static int
 run(struct sender *sd)
 {
-    int fds[2] = { sd->signal_fd, sd->inotify_fd };
+    int fds[3] = { sd->signal_fd, committer_fd(sd->committer), sd->inotify_fd };
+    size_t n_fds = sd->inotify_fd >= 0 ? 3 : 2;
 
     for (;;) {
         long long now = now_ms();
         housekeeping(sd, now);
+        commit_collect(sd);
         claim_some(sd, now);
         start_some(sd);
         if (sd->stopping && !sd->stop_now)
             put_back_queued(sd);
-        if (sd->stop_now)
+        commit_submit(sd, now);
+        if (sd->stop_now) {
+            /* Still waits for the batch being written: its jobs are settled or kept. */
+            while (committer_busy(sd->committer)) {
+                usleep(10000);
+                commit_collect(sd);
+            }
+            abandon_all(sd);
             break;
-        if (sd->stopping && sd->running == 0 && sd->n_finished == 0)
+        }
+        bool idle = sd->running == 0 && sd->n_finished == 0 &&
+                    !committer_busy(sd->committer);
+        if (sd->stopping && idle)
             break;
-        if (sd->once && !sd->stopping && sd->running == 0 && sd->n_finished == 0 &&
-            once_finished(sd))
+        if (sd->once && !sd->stopping && idle && once_finished(sd))
             break;
-        /*
-         * Group commit: finished attempts wait up to FLUSH_WAIT_MS for others
-         * to share their transaction (one fsync with durability = sync),
-         * while the transfers go on. Sleep only when nothing can move.
-         */
+        /* Sleep only when nothing can move without the network, the committer or a hint. */
         bool claimable = sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd);
         int timeout = claimable ? 0 : 1000;
-        if (sd->n_finished > 0) {
-            long long wait = sd->first_finished_ms + FLUSH_WAIT_MS - now_ms();
+        if (sd->n_finished > 0 && !committer_busy(sd->committer)) {
+            long long wait = sd->commit_retry_ms - now_ms();
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
         }
-        bool ready[2] = { false, false };
-        if (delivery_run(sd->engine, fds, ready, sd->inotify_fd >= 0 ? 2 : 1, timeout, on_done,
-                         sd) != 0)
+        bool ready[3] = { false, false, false };
+        if (delivery_run(sd->engine, fds, ready, n_fds, timeout, on_done, sd) != 0)
             usleep(100000);
         if (ready[0])
             signals_read(sd);
-        if (sd->inotify_fd >= 0 && ready[1])
+        if (n_fds > 2 && ready[2])
             inotify_drain(sd);
-        size_t before = sd->n_finished;
-        if (before == 0)
-            continue;
-        if (before < FLUSH_MAX && sd->running > 0 && !sd->stopping &&
-            now_ms() - sd->first_finished_ms < FLUSH_WAIT_MS)
-            continue;
-        flush_finished(sd);
-        if (sd->n_finished == before) {
-            usleep(200000);     /* the store refused: do not spin */
-            if (sd->stopping)
-                sd->stop_now = true;
-        }
     }
     log_info("sender: exiting: %llu delivered, %llu failed attempts, %llu on reused connections",
              sd->delivered, sd->failed_attempts, sd->reused);
     return sd->exit_code;
+}
+
+/* Removes finished files a killed sender left for its unlinker. */
+static void
+remove_done_files(struct sender *sd)
+{
+    char *dir = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, NULL);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, DONE_PREFIX, sizeof DONE_PREFIX - 1) != 0)
+            continue;
+        char *path = xasprintf("%s/%s", dir, de->d_name);
+        if (unlink(path) != 0 && errno != ENOENT)
+            log_warn("sender: %s: cannot remove: %s", path, strerror(errno));
+        free(path);
+    }
+    if (d != NULL)
+        closedir(d);
+    free(dir);
 }
 
 static void
@@ -989,14 +1137,21 @@ main(int argc, char **argv)
         log_error("sender: %s", err);
         goto out;
     }
-    sd.engine = delivery_engine_new(&sd.cfg);
-    if (sd.engine == NULL)
-        goto out;
+    /* Before any thread starts: every thread blocks the signals, only the signalfd sees them. */
     sd.signal_fd = signals_open();
     if (sd.signal_fd < 0) {
         log_error("sender: signalfd: %s", strerror(errno));
         goto out;
     }
+    sd.committer = committer_start(&sd.cfg, err, sizeof err);
+    if (sd.committer == NULL) {
+        log_error("sender: delivery log: %s", err);
+        goto out;
+    }
+    sd.unlinker = unlinker_start();
+    sd.engine = delivery_engine_new(&sd.cfg);
+    if (sd.engine == NULL)
+        goto out;
     sd.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     char *new_dir = spool_path(sd.cfg.spool_dir, SPOOL_NEW, NULL);
     if (sd.inotify_fd < 0 ||
@@ -1004,6 +1159,7 @@ main(int argc, char **argv)
         log_warn("sender: %s: inotify unavailable (%s); rescanning every %d ms", new_dir,
                  strerror(errno), RESCAN_MS);
     free(new_dir);
+    remove_done_files(&sd);
     /* What a killed sender had claimed goes back into the queue. */
     size_t recovered = 0;
     if (spool_recover_active(sd.cfg.spool_dir, &recovered) != 0)
@@ -1020,6 +1176,8 @@ main(int argc, char **argv)
 out:
     names_clear(&sd);
     delivery_engine_free(sd.engine);
+    committer_stop(sd.committer);
+    unlinker_stop(sd.unlinker);
     for (size_t i = 0; i < sd.n_hosts; i++)
         free(sd.hosts[i]);
     free(sd.hosts);

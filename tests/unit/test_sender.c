@@ -128,7 +128,8 @@ test_delivery_log(void)
 static void
 test_record(void)
 {
-    static const char body[] = "{\"eventId\":\"e1\",\"data\":{\"s\":\"\\u00e9\\\"\\n/\",\"n\":1.50}}";
+    static const char body[] =
+        "{\"eventId\":\"e1\",\"data\":{\"s\":\"\\u00e9\\\"\\n/\",\"n\":1.50}}";
     struct record r, back;
     char err[256];
 

@@ -1,0 +1,174 @@
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "sender/committer.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+struct committer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct store *store;        /* used by the thread only */
+    int fd;                     /* eventfd: a batch is done */
+    /* Under lock: */
+    struct delivery_attempt *batch;
+    size_t n;
+    bool submitted;             /* a batch is in hand (being written or done) */
+    bool done;                  /* ... and it is done */
+    enum store_status status;
+    bool needs_restart;
+    bool stopping;
+};
+
+static void *
+committer_main(void *arg)
+{
+    struct committer *c = arg;
+
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!(c->submitted && !c->done) && !c->stopping)
+            pthread_cond_wait(&c->wake, &c->lock);
+        if (!(c->submitted && !c->done))
+            break;              /* stopping with nothing to write */
+        struct delivery_attempt *batch = c->batch;
+        size_t n = c->n;
+        pthread_mutex_unlock(&c->lock);
+
+        enum store_status st = store_delivery_append(c->store, batch, n);
+        store_maintain(c->store);
+        bool restart = store_needs_restart(c->store);
+
+        pthread_mutex_lock(&c->lock);
+        free(c->batch);
+        c->batch = NULL;
+        c->status = st;
+        c->needs_restart = restart;
+        c->done = true;
+        uint64_t one = 1;
+        if (write(c->fd, &one, sizeof one) != (ssize_t)sizeof one)
+            log_error("committer: eventfd write: %s", strerror(errno));
+        pthread_cond_broadcast(&c->wake);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+struct committer *
+committer_start(const struct config *cfg, char *err, size_t errlen)
+{
+    struct committer *c = xcalloc(1, sizeof *c);
+
+    c->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->fd < 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        free(c);
+        return NULL;
+    }
+    c->store = store_open(cfg, err, errlen);
+    if (c->store == NULL) {
+        close(c->fd);
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    int rc = pthread_create(&c->thread, NULL, committer_main, c);
+    if (rc != 0) {
+        snprintf(err, errlen, "pthread_create: %s", strerror(rc));
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->lock);
+        store_close(c->store);
+        close(c->fd);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int
+committer_fd(const struct committer *c)
+{
+    return c->fd;
+}
+
+bool
+committer_busy(const struct committer *c)
+{
+    return c->submitted;        /* only the loop's thread changes it */
+}
+
+int
+committer_submit(struct committer *c, struct delivery_attempt *a, size_t n)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->submitted) {
+        pthread_mutex_unlock(&c->lock);
+        return -1;
+    }
+    c->batch = a;
+    c->n = n;
+    c->submitted = true;
+    c->done = false;
+    pthread_cond_broadcast(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+bool
+committer_collect(struct committer *c, enum store_status *st)
+{
+    uint64_t count;
+    bool done;
+
+    /* Drain the eventfd; the flag below is the truth. */
+    while (read(c->fd, &count, sizeof count) == (ssize_t)sizeof count)
+        ;
+    pthread_mutex_lock(&c->lock);
+    done = c->submitted && c->done;
+    if (done) {
+        *st = c->status;
+        c->submitted = false;
+        c->done = false;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return done;
+}
+
+bool
+committer_needs_restart(struct committer *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool restart = c->needs_restart;
+    pthread_mutex_unlock(&c->lock);
+    return restart;
+}
+
+void
+committer_stop(struct committer *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->lock);
+    while (c->submitted && !c->done)
+        pthread_cond_wait(&c->wake, &c->lock);
+    c->stopping = true;
+    pthread_cond_broadcast(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->lock);
+    free(c->batch);
+    store_close(c->store);
+    close(c->fd);
+    free(c);
+}

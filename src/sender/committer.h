@@ -1,0 +1,46 @@
+/*
+ * committer - records delivery attempts in the delivery log on a thread of
+ * its own, so that the commit's fsync (durability = sync) never stalls the
+ * transfers of the sender's event loop.
+ *
+ * Group commit: the loop hands over everything that finished since the
+ * last batch whenever the committer is idle; the slower the disk, the
+ * bigger the batches. The thread has its own store handle. Completion is
+ * signalled on an eventfd the loop polls with its other descriptors.
+ */
+#ifndef HOOKSPOOL_COMMITTER_H
+#define HOOKSPOOL_COMMITTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain/config.h"
+#include "domain/store.h"
+
+struct committer;
+
+/* Opens a store handle and starts the thread; NULL with a reason in err. */
+struct committer *committer_start(const struct config *cfg, char *err, size_t errlen);
+
+/* The descriptor that becomes readable when a batch is done. */
+int committer_fd(const struct committer *c);
+
+/* True while a batch is being written. */
+bool committer_busy(const struct committer *c);
+
+/* Hands over n attempts (the array becomes the committer's); -1 if busy. */
+int committer_submit(struct committer *c, struct delivery_attempt *a, size_t n);
+
+/*
+ * If the batch in hand is done, returns true and its outcome in *st (the
+ * committer is then idle again); false while it is still being written.
+ */
+bool committer_collect(struct committer *c, enum store_status *st);
+
+/* True once the committer's store handle reported that recovery is needed. */
+bool committer_needs_restart(struct committer *c);
+
+/* Waits for the batch in hand, stops the thread, closes its store; NULL is allowed. */
+void committer_stop(struct committer *c);
+
+#endif
