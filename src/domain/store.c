@@ -562,23 +562,34 @@ struct one_ctx {
     long max_count;
 };
 
+/* Reads the stored record of tenant's webhook id into *val (malloc'd on STORE_OK). */
+static int
+get_record(struct store *s, DB_TXN *txn, const char *tenant, const char *id, u_int32_t flags,
+           DBT *val)
+{
+    struct buf k;
+    DBT key;
+
+    buf_init(&k);
+    webhook_key(&k, tenant, id);
+    dbt_of(&key, k.data, k.len);
+    dbt_of(val, NULL, 0);
+    val->flags = DB_DBT_MALLOC;
+    int rc = store_result(s, s->webhooks->get(s->webhooks, txn, &key, val, flags), "webhook get");
+    buf_release(&k);
+    return rc;
+}
+
 /* Reads one webhook record into c->w (released first if loaded before). */
 static int
 read_one(struct store *s, DB_TXN *txn, struct one_ctx *c, u_int32_t flags)
 {
-    struct buf k;
-    DBT key, val;
+    DBT val;
 
     if (c->loaded)
         webhook_release(c->w);
     c->loaded = false;
-    buf_init(&k);
-    webhook_key(&k, c->tenant, c->id);
-    dbt_of(&key, k.data, k.len);
-    dbt_of(&val, NULL, 0);
-    val.flags = DB_DBT_MALLOC;
-    int ret = s->webhooks->get(s->webhooks, txn, &key, &val, flags);
-    int rc = store_result(s, ret, "webhook get");
+    int rc = get_record(s, txn, c->tenant, c->id, flags, &val);
     if (rc == STORE_OK) {
         if (webhook_from_string(c->w, val.data, val.size) == 0) {
             c->loaded = true;
@@ -588,7 +599,6 @@ read_one(struct store *s, DB_TXN *txn, struct one_ctx *c, u_int32_t flags)
         }
         free(val.data);
     }
-    buf_release(&k);
     return rc;
 }
 
@@ -639,15 +649,9 @@ static int
 get_json_body(struct store *s, DB_TXN *txn, void *ctx)
 {
     struct json_ctx *c = ctx;
-    struct buf k;
-    DBT key, val;
+    DBT val;
+    int rc = get_record(s, txn, c->tenant, c->id, 0, &val);
 
-    buf_init(&k);
-    webhook_key(&k, c->tenant, c->id);
-    dbt_of(&key, k.data, k.len);
-    dbt_of(&val, NULL, 0);
-    val.flags = DB_DBT_MALLOC;
-    int rc = store_result(s, s->webhooks->get(s->webhooks, txn, &key, &val, 0), "webhook get");
     if (rc == STORE_OK) {
         if (record_plausible(c->id, strlen(c->id), val.data, val.size)) {
             buf_reset(c->out);
@@ -658,7 +662,6 @@ get_json_body(struct store *s, DB_TXN *txn, void *ctx)
         }
         free(val.data);
     }
-    buf_release(&k);
     return rc;
 }
 
