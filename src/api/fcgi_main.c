@@ -243,6 +243,8 @@ main(int argc, char **argv)
             busy = 0;
         }
     }
+    /* A second SIGTERM must not _exit() in the middle of store_close, holding a mutex. */
+    busy = 1;
     buf_release(&out);
     bearer_free(ctx.bearer);
     store_close(ctx.store);
