@@ -58,7 +58,8 @@ enum {
     POSTPONE_S = 10,            /* a delivery put aside for a failing receiver waits this long */
     SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
     MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
-    CACHE_MS = 50,              /* a tenant's webhook list serves claims this long at most */
+    CACHE_MS = 50,
+    CLAIM_TURN = 32,            /* files claimed per turn of the loop, at most */              /* a tenant's webhook list serves claims this long at most */
     COMMIT_RETRY_MS = 200,      /* after the delivery log refused a batch */
 };
 
@@ -647,7 +648,9 @@ claim_some(struct sender *sd, long long now)
         if (spool_list(sd->cfg.spool_dir, SPOOL_NEW, &sd->names, &sd->n_names) != 0)
             log_error("sender: cannot list new/: %s", strerror(errno));
     }
-    while (sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd)) {
+    /* A few at a time, so that the transfers in flight are served in between. */
+    for (int k = 0; k < CLAIM_TURN && sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd);
+         k++) {
         if (claim(sd, sd->names[sd->name_pos]) != 0)
             break;              /* store unavailable: the file stays listed for the next turn */
         sd->name_pos++;
@@ -964,6 +967,30 @@ inotify_drain(struct sender *sd)
     sd->scan_hint = true;
 }
 
+/*
+ * True if the delivery log was not pruned in the last day. A daemon keeps
+ * time itself; --once runs (from cron, every minute) share the mtime of
+ * spool_dir/.pruned, touched here when a prune is due.
+ */
+static bool
+prune_due(struct sender *sd)
+{
+    if (!sd->once)
+        return true;
+    char *stamp = xasprintf("%s/.pruned", sd->cfg.spool_dir);
+    struct stat st;
+    bool due = stat(stamp, &st) != 0 || time(NULL) - st.st_mtime >= PRUNE_MS / 1000;
+    if (due) {
+        int fd = open(stamp, O_WRONLY | O_CREAT | O_CLOEXEC, 0660);
+        if (fd < 0 || futimens(fd, NULL) != 0)
+            log_warn("sender: %s: cannot touch: %s", stamp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    free(stamp);
+    return due;
+}
+
 static void
 housekeeping(struct sender *sd, long long now)
 {
@@ -986,7 +1013,7 @@ housekeeping(struct sender *sd, long long now)
             sd->exit_code = EXIT_FAILURE;
         }
     }
-    if (now - sd->last_prune >= PRUNE_MS) {
+    if (now - sd->last_prune >= PRUNE_MS && prune_due(sd)) {
         sd->last_prune = now;
         size_t removed = 0;
         long long before = now - (long long)sd->cfg.delivery_log_days * 86400 * 1000;
@@ -1169,7 +1196,7 @@ main(int argc, char **argv)
     sd.scan_hint = true;
     long long now = now_ms();
     sd.last_maintain = sd.last_scan = now;
-    sd.last_prune = sd.once ? now : now - PRUNE_MS;
+    sd.last_prune = now - PRUNE_MS;
     log_info("sender: started (spool %s, %ld connections, %ld per host)", sd.cfg.spool_dir,
              sd.cfg.max_connections, sd.cfg.max_connections_per_host);
     rc = run(&sd);
