@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -120,7 +121,8 @@ render_broken(struct buf *out, bool configured)
     http_response_release(&res);
 }
 
-static volatile sig_atomic_t busy, stop_requested;
+static volatile sig_atomic_t busy, stop_requested, busy_seconds;
+static struct store *volatile watched_store;    /* read by on_tick while idle */
 
 /* SIGTERM: leave at once when idle, or after the request in progress. */
 static void
@@ -132,19 +134,59 @@ on_sigterm(int sig)
 }
 
 /*
+ * Once a second. Busy: a request over REQUEST_DEADLINE_S is stuck for good
+ * (say, on a mutex a killed process held), so end the process and let the
+ * web server start a fresh one. Idle: if another process waits to recover
+ * the store, leave (the web server starts a fresh one) so it can.
+ */
+static void
+on_tick(int sig)
+{
+    static const char stuck[] = "webhooks.fcgi: a request ran over its deadline: exiting\n";
+
+    if (busy) {
+        if (++busy_seconds >= REQUEST_DEADLINE_S) {
+            ssize_t ignored = write(STDERR_FILENO, stuck, sizeof stuck - 1);
+            (void)ignored;
+            _exit(1);
+        }
+    } else if (store_recovery_pending(watched_store)) {
+        _exit(0);
+    }
+}
+
+/*
  * libfcgi's own SIGTERM handler only sets a flag that its accept loop reads
  * when accept() is interrupted, so a SIGTERM that arrives while a request is
  * being answered is forgotten and the process outlives its web server.
  */
 static void
-stop_on_sigterm(void)
+install_handlers(void)
 {
     struct sigaction sa;
+    struct itimerval every_second = { { 1, 0 }, { 1, 0 } };
 
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigterm;
     sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_sigterm;
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_tick;
+    sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &every_second, NULL);
+}
+
+/* Marks the process busy (a request, or store work) or idle again. */
+static void
+set_busy(bool on, struct store *store)
+{
+    if (on) {
+        busy_seconds = 0;
+        busy = 1;
+    } else {
+        watched_store = store;
+        busy = 0;
+    }
 }
 
 /* Opens the store, logging why not; NULL means "answer 503 and try again later". */
@@ -213,18 +255,13 @@ main(int argc, char **argv)
             log_error("fastcgi: cannot initialise");
             return 1;
         }
-        stop_on_sigterm();
-        busy = 1;
+        install_handlers();
+        set_busy(true, NULL);
         if (configured)
             ctx.store = open_store(&cfg);
-        busy = 0;
+        set_busy(false, ctx.store);
         while (!stop_requested && FCGX_Accept_r(&request) >= 0) {
-            busy = 1;
-            /*
-             * A process stuck for good (say, on a mutex a killed process held)
-             * is ended by SIGALRM; the web server starts a fresh one.
-             */
-            alarm(REQUEST_DEADLINE_S);
+            set_busy(true, NULL);
             struct transport t = { request.in, request.envp };
             answer(&ctx, configured, &t, &out);
             if (FCGX_PutStr(out.data, (int)out.len, request.out) < 0)
@@ -239,12 +276,11 @@ main(int argc, char **argv)
                     ctx.store = open_store(&cfg);
                 }
             }
-            alarm(0);
-            busy = 0;
+            set_busy(false, ctx.store);
         }
     }
     /* A second SIGTERM must not _exit() in the middle of store_close, holding a mutex. */
-    busy = 1;
+    set_busy(true, NULL);
     buf_release(&out);
     bearer_free(ctx.bearer);
     store_close(ctx.store);

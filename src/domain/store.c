@@ -247,6 +247,9 @@ open_or_recover(DB_ENV **out, int *lock_fd, const struct config *cfg, char *err,
         snprintf(err, errlen, "%s: %s", lock_path, strerror(errno));
     } else if ((ret = join_env(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
         flock(lock, LOCK_UN);
+        /* Ask idle processes to detach (store_recovery_pending), then wait for them. */
+        if (pwrite(lock, "R", 1, 0) != 1)
+            log_warn("store: %s: cannot flag the recovery: %s", lock_path, strerror(errno));
         if (lock_within(lock, LOCK_EX, RECOVERY_WAIT_MS) != 0) {
             ret = errno;
             snprintf(err, errlen, "%s: needs recovery, but other processes are still attached",
@@ -257,6 +260,9 @@ open_or_recover(DB_ENV **out, int *lock_fd, const struct config *cfg, char *err,
                 log_warn("store: %s: running recovery", cfg->db_home);
                 ret = open_env(out, cfg, DB_RECOVER, err, errlen);
             }
+            if (ret == 0 && pwrite(lock, "-", 1, 0) != 1)
+                log_warn("store: %s: cannot clear the recovery flag: %s", lock_path,
+                         strerror(errno));
             flock(lock, LOCK_SH);   /* attached from now on, like everyone else */
         }
     }
@@ -326,6 +332,14 @@ store_maintain(struct store *s)
     int ret = s->env->txn_checkpoint(s->env, CHECKPOINT_KBYTES, 0, 0);
     if (ret != 0)
         store_result(s, ret, "checkpoint");
+}
+
+bool
+store_recovery_pending(const struct store *s)
+{
+    char flag;
+
+    return s != NULL && s->lock_fd >= 0 && pread(s->lock_fd, &flag, 1, 0) == 1 && flag == 'R';
 }
 
 bool

@@ -45,7 +45,13 @@ void store_close(struct store *s);
  * at most every few seconds and checkpoints when enough log has grown.
  */
 void store_maintain(struct store *s);
-/* True once the environment reported DB_RUNRECOVERY: exit and let the process restart. */
+/*
+ * True while another process waits to recover the environment: an idle
+ * process should close the store (or exit) so the recovery can run. Only
+ * reads a byte of db_home/store.lock, so it is safe in a signal handler.
+ */
+bool store_recovery_pending(const struct store *s);
+/* True once the environment reported DB_RUNRECOVERY: close and reopen the store. */
 bool store_needs_restart(const struct store *s);
 
 /* Loads all of tenant's webhooks, ordered by id, into a new array (*out, *n). */
