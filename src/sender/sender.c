@@ -1007,7 +1007,17 @@ housekeeping(struct sender *sd, long long now)
     if (now - sd->last_maintain >= MAINTAIN_MS) {
         sd->last_maintain = now;
         store_maintain(sd->store);
-        if (store_needs_restart(sd->store) && !sd->stopping) {
+        if (store_recovery_pending(sd->store) && !sd->stop_now) {
+            /*
+             * Another process waits to recover the environment and needs every
+             * process detached within seconds: drop what is in memory (the
+             * files stay in active/ for the next start) and exit to be restarted.
+             */
+            log_error("sender: the database environment is being recovered: exiting to be "
+                      "restarted");
+            sd->stopping = sd->stop_now = true;
+            sd->exit_code = EXIT_FAILURE;
+        } else if (store_needs_restart(sd->store) && !sd->stopping) {
             log_error("sender: the database environment needs recovery: exiting to be restarted");
             sd->stopping = true;
             sd->exit_code = EXIT_FAILURE;

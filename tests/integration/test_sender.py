@@ -471,9 +471,25 @@ def main_flow(s):
         s.check(lb and lb[-1]["status"] == 200 and lb[-1]["error"] == "",
                 "a 1 MiB response is read to 64 KiB and the 200 counts", lb)
 
-        # SIGTERM: exit 0, nothing left claimed.
+        # SIGTERM while a request hangs: it is finished (here: times out) and kept for a retry.
+        slow_before = len(rcv.on("/slow/s"))
+        slow_event = emit(env, "slow", "Pass:Created")
+        s.check(rcv.wait("/slow/s", slow_before + 1, 5), "a slow request is in flight")
+        t_term = time.time()
         rc = sender.stop()
         s.eq(rc, 0, "SIGTERM: the sender exits 0")
+        s.check(time.time() - t_term < 4.5, "SIGTERM: exit within delivery_timeout and a bit",
+                "%.1f s" % (time.time() - t_term))
+
+        def deferred_events():
+            out = []
+            for n in listdir(os.path.join(env.spool, "deferred")):
+                with open(os.path.join(env.spool, "deferred", n), "rb") as f:
+                    out.append(json.loads(f.read()).get("eventId"))
+            return out
+        s.check(slow_event in deferred_events(),
+                "SIGTERM: the request in flight is kept in deferred/ for its retry",
+                deferred_events())
         s.eq(listdir(os.path.join(env.spool, "active")), [], "SIGTERM: nothing left in active/")
         s.check("exiting" in sender.text(), "the sender logs its exit")
         sender = None
