@@ -16,10 +16,14 @@
 #include "util/netaddr.h"
 #include "util/xalloc.h"
 
+enum { SPARE_MAX = 256 };     /* easy handles kept for reuse, at most */
+
 struct delivery_engine {
     CURLM *multi;
     struct xfer *xfers;         /* started, not yet reported */
     size_t running;
+    struct xfer *spare;         /* finished transfers kept for reuse (next links them) */
+    size_t n_spare;
     long timeout_ms;
     bool allow_private;
 };
@@ -84,6 +88,46 @@ xfer_free(struct xfer *x)
     free(x);
 }
 
+/* A transfer with an easy handle: a spare one reset, or a new one; NULL on failure. */
+static struct xfer *
+xfer_get(struct delivery_engine *e)
+{
+    struct xfer *x = e->spare;
+
+    if (x != NULL) {
+        e->spare = x->next;
+        e->n_spare--;
+        CURL *easy = x->easy;
+        memset(x, 0, sizeof *x);
+        x->easy = easy;
+        curl_easy_reset(easy);
+        return x;
+    }
+    x = xcalloc(1, sizeof *x);
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* Keeps a finished transfer's easy handle for the next one (saves setting one up). */
+static void
+xfer_put(struct delivery_engine *e, struct xfer *x)
+{
+    if (e->n_spare >= SPARE_MAX) {
+        xfer_free(x);
+        return;
+    }
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    x->prev = NULL;
+    x->next = e->spare;
+    e->spare = x;
+    e->n_spare++;
+}
+
 static void
 xfer_unlink(struct delivery_engine *e, struct xfer *x)
 {
@@ -106,6 +150,11 @@ delivery_engine_free(struct delivery_engine *e)
         struct xfer *x = e->xfers;
         xfer_unlink(e, x);
         curl_multi_remove_handle(e->multi, x->easy);
+        xfer_free(x);
+    }
+    while (e->spare != NULL) {
+        struct xfer *x = e->spare;
+        e->spare = x->next;
         xfer_free(x);
     }
     curl_multi_cleanup(e->multi);
@@ -188,18 +237,16 @@ int
 delivery_start(struct delivery_engine *e, const struct delivery_request *req, char *err,
                size_t errlen)
 {
-    struct xfer *x = xcalloc(1, sizeof *x);
+    struct xfer *x = xfer_get(e);
     char attempt[16];
     CURLcode rc = CURLE_OK;
 
-    x->ctx = req->ctx;
-    x->allow_private = e->allow_private;
-    x->easy = curl_easy_init();
-    if (x->easy == NULL) {
+    if (x == NULL) {
         snprintf(err, errlen, "curl_easy_init failed");
-        xfer_free(x);
         return -1;
     }
+    x->ctx = req->ctx;
+    x->allow_private = e->allow_private;
     snprintf(attempt, sizeof attempt, "%d", req->attempt);
     /* "Name:" with no value removes a header libcurl would add on its own. */
     x->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -325,7 +372,7 @@ delivery_run(struct delivery_engine *e, const int *fds, bool *ready, size_t n_fd
         curl_multi_remove_handle(e->multi, x->easy);
         xfer_unlink(e, x);
         void *ctx = x->ctx;
-        xfer_free(x);
+        xfer_put(e, x);
         done(ctx, &r, arg);
     }
     return 0;

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "domain/config.h"
@@ -59,7 +60,8 @@ enum {
     SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
     MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
     CACHE_MS = 50,
-    CLAIM_TURN = 32,            /* files claimed per turn of the loop, at most */              /* a tenant's webhook list serves claims this long at most */
+    CLAIM_TURN = 32,            /* files claimed per turn of the loop, at most */
+    ENDPOINT_MEMO = 16,         /* endpoint URLs whose destination is remembered */              /* a tenant's webhook list serves claims this long at most */
     COMMIT_RETRY_MS = 200,      /* after the delivery log refused a batch */
 };
 
@@ -80,12 +82,19 @@ struct item {
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
 
+/* What an attempt needs of its webhook. */
+struct job_hook {
+    char id[WEBHOOK_ID_LEN + 1];
+    char *endpoint;
+    char secret[WEBHOOK_SECRET_LEN + 1];
+};
+
 /* One delivery (event x webhook) and its current attempt. */
 struct job {
     struct job *next;           /* in a host queue or in the finished batch */
     struct item *item;
     struct host *host;
-    struct webhook hook;        /* as re-read for this attempt */
+    struct job_hook hook;       /* as re-read for this attempt */
     char delivery_id[DELIVERY_ID_MAX + 1];
     int attempt;                /* this attempt's number */
     int tries;                  /* failed tries before this one in the current round */
@@ -101,6 +110,12 @@ struct host {
     struct job *head, *tail;
     size_t queued, running;
     bool degraded;              /* its last answer was a failure or slow */
+};
+
+/* An endpoint URL and its destination. */
+struct endpoint_memo {
+    char *endpoint;
+    struct host *host;
 };
 
 /* The webhooks of the tenant whose events are being claimed. */
@@ -120,6 +135,8 @@ struct sender {
     struct delivery_engine *engine;
     struct unlinker *unlinker;
     struct webhook_cache hooks_cache;
+    struct endpoint_memo endpoints[ENDPOINT_MEMO];
+    size_t endpoint_next;
     int inotify_fd, signal_fd;
     struct host **hosts;
     size_t n_hosts, host_cursor;
@@ -255,7 +272,8 @@ item_finish(struct sender *sd, struct item *it)
 static void
 job_free(struct sender *sd, struct job *j)
 {
-    webhook_release(&j->hook);
+    free(j->hook.endpoint);
+    OPENSSL_cleanse(j->hook.secret, sizeof j->hook.secret);
     free(j);
     sd->jobs_live--;
 }
@@ -282,6 +300,28 @@ host_get(struct sender *sd, const char *key)
     sd->hosts = xreallocarray(sd->hosts, sd->n_hosts + 1, sizeof *sd->hosts);
     sd->hosts[sd->n_hosts++] = h;
     return h;
+}
+
+/*
+ * The destination of an endpoint, or NULL if it is not an http(s) URL. The
+ * last few endpoints seen are remembered, so the URL is not parsed again
+ * for every delivery.
+ */
+static struct host *
+host_of(struct sender *sd, const char *endpoint, char *key, size_t cap)
+{
+    for (size_t i = 0; i < ENDPOINT_MEMO; i++) {
+        struct endpoint_memo *m = &sd->endpoints[i];
+        if (m->endpoint != NULL && strcmp(m->endpoint, endpoint) == 0)
+            return m->host;
+    }
+    if (delivery_host_key(endpoint, key, cap) != 0)
+        return NULL;
+    struct endpoint_memo *m = &sd->endpoints[sd->endpoint_next++ % ENDPOINT_MEMO];
+    free(m->endpoint);
+    m->endpoint = xstrdup(endpoint);
+    m->host = host_get(sd, key);
+    return m->host;
 }
 
 /*
@@ -396,14 +436,17 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
     struct job *j = xcalloc(1, sizeof *j);
     char key[300];
 
-    webhook_copy(&j->hook, w);
+    memcpy(j->hook.id, w->id, sizeof j->hook.id);
+    memcpy(j->hook.secret, w->secret, sizeof j->hook.secret);
+    j->hook.endpoint = xstrdup(w->endpoint);
     j->item = it;
     j->attempt = attempt;
     j->tries = tries;
     snprintf(j->delivery_id, sizeof j->delivery_id, "%s", delivery_id);
     it->pending++;
     sd->jobs_live++;
-    if (delivery_host_key(w->endpoint, key, sizeof key) != 0) {
+    struct host *h = host_of(sd, w->endpoint, key, sizeof key);
+    if (h == NULL) {
         /* The API only stores http(s) URLs; a bad one fails like an attempt, not silently. */
         j->state = JOB_FINISHED;
         j->started_ms = now_ms();
@@ -412,7 +455,6 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
         it->started++;
         return;
     }
-    struct host *h = host_get(sd, key);
     j->host = h;
     /* A failing receiver may not fill memory: beyond a small queue its deliveries wait on disk. */
     if (h->degraded && h->queued >= (size_t)sd->cfg.max_connections_per_host * 2) {
@@ -1217,6 +1259,8 @@ out:
     unlinker_stop(sd.unlinker);
     for (size_t i = 0; i < sd.n_hosts; i++)
         free(sd.hosts[i]);
+    for (size_t i = 0; i < ENDPOINT_MEMO; i++)
+        free(sd.endpoints[i].endpoint);
     free(sd.hosts);
     if (sd.inotify_fd >= 0)
         close(sd.inotify_fd);
