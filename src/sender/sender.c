@@ -59,9 +59,9 @@ enum {
     POSTPONE_S = 10,            /* a delivery put aside for a failing receiver waits this long */
     SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
     MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
-    CACHE_MS = 50,
+    CACHE_MS = 50,              /* a tenant's webhook list serves claims this long at most */
     CLAIM_TURN = 32,            /* files claimed per turn of the loop, at most */
-    ENDPOINT_MEMO = 16,         /* endpoint URLs whose destination is remembered */              /* a tenant's webhook list serves claims this long at most */
+    ENDPOINT_MEMO = 16,         /* endpoint URLs whose destination is remembered */
     COMMIT_RETRY_MS = 200,      /* after the delivery log refused a batch */
 };
 
