@@ -23,17 +23,8 @@ static const char deliveries_usage[] =
 static void
 print_json(const struct delivery_attempt *a)
 {
-    json_object *o = json_object_new_object();
+    json_object *o = store_delivery_to_json(a);
 
-    json_object_object_add(o, "time", json_object_new_int64(a->time_ms));
-    json_object_object_add(o, "webhookId", json_object_new_string(a->webhook_id));
-    json_object_object_add(o, "deliveryId", json_object_new_string(a->delivery_id));
-    json_object_object_add(o, "attempt", json_object_new_int(a->attempt));
-    json_object_object_add(o, "status", json_object_new_int(a->status));
-    json_object_object_add(o, "durationMs", json_object_new_int64(a->duration_ms));
-    json_object_object_add(o, "eventType", json_object_new_string(a->event_type));
-    json_object_object_add(o, "eventId", json_object_new_string(a->event_id));
-    json_object_object_add(o, "error", json_object_new_string(a->error));
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);

@@ -132,6 +132,12 @@ enum store_status store_delivery_append(struct store *s, const struct delivery_a
 enum store_status store_delivery_list(struct store *s, const char *tenant,
                                       const char *webhook_id, size_t limit,
                                       struct delivery_attempt **out, size_t *n);
+/*
+ * The attempt as a JSON object (the stored form): time (Unix ms), tenantId,
+ * webhookId, deliveryId, eventId, eventType, attempt, status, error,
+ * durationMs. The caller puts the reference.
+ */
+json_object *store_delivery_to_json(const struct delivery_attempt *a);
 /* Deletes attempts older than before_ms (Unix ms), in small transactions; counts them. */
 enum store_status store_delivery_prune(struct store *s, long long before_ms, size_t *removed);
 

@@ -86,8 +86,8 @@ delivery_key_time(const unsigned char *k, size_t len)
     return (long long)~get_be(k + off, 8);
 }
 
-static char *
-delivery_encode(const struct delivery_attempt *a)
+json_object *
+store_delivery_to_json(const struct delivery_attempt *a)
 {
     json_object *o = json_object_new_object();
 
@@ -101,7 +101,15 @@ delivery_encode(const struct delivery_attempt *a)
     json_object_object_add(o, "status", json_object_new_int(a->status));
     json_object_object_add(o, "error", json_object_new_string(a->error));
     json_object_object_add(o, "durationMs", json_object_new_int64(a->duration_ms));
+    return o;
+}
+
+static char *
+delivery_encode(const struct delivery_attempt *a)
+{
+    json_object *o = store_delivery_to_json(a);
     char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+
     json_object_put(o);
     return s;
 }

@@ -104,11 +104,17 @@ struct job {
     struct delivery_result result;
 };
 
+/* A FIFO of jobs linked through their next member. */
+struct job_list {
+    struct job *head, *tail;
+    size_t n;
+};
+
 /* A destination, scheme://host:port, with its queue of jobs. */
 struct host {
     char key[300];
-    struct job *head, *tail;
-    size_t queued, running;
+    struct job_list queue;
+    size_t running;
     bool degraded;              /* its last answer was a failure or slow */
 };
 
@@ -142,8 +148,7 @@ struct sender {
     size_t n_hosts, host_cursor;
     size_t jobs_live;           /* jobs in memory, any state */
     size_t running;
-    struct job *finished, *finished_tail;
-    size_t n_finished;
+    struct job_list finished;   /* attempts ended, not yet handed to the committer */
     struct committer *committer;
     struct job *committing;     /* the batch the committer is writing */
     long long commit_retry_ms;  /* no batch before this time (after a refusal) */
@@ -415,17 +420,49 @@ job_postpone(struct sender *sd, struct job *j, long delay, const char *why)
     job_done(sd, j);
 }
 
+static void
+job_list_push(struct job_list *l, struct job *j)
+{
+    j->next = NULL;
+    if (l->tail != NULL)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+    l->n++;
+}
+
+static struct job *
+job_list_pop(struct job_list *l)
+{
+    struct job *j = l->head;
+
+    if (j != NULL) {
+        l->head = j->next;
+        if (l->head == NULL)
+            l->tail = NULL;
+        l->n--;
+        j->next = NULL;
+    }
+    return j;
+}
+
+/* Empties l, returning its jobs as a chain. */
+static struct job *
+job_list_take(struct job_list *l)
+{
+    struct job *chain = l->head;
+
+    l->head = l->tail = NULL;
+    l->n = 0;
+    return chain;
+}
+
 /* Adds a job whose attempt ended to the batch waiting to be recorded. */
 static void
 finished_push(struct sender *sd, struct job *j)
 {
-    j->next = NULL;
-    if (sd->finished_tail != NULL)
-        sd->finished_tail->next = j;
-    else
-        sd->finished = j;
-    sd->finished_tail = j;
-    sd->n_finished++;
+    job_list_push(&sd->finished, j);
 }
 
 /* Queues an attempt of a delivery to webhook w (copied). */
@@ -457,18 +494,12 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
     }
     j->host = h;
     /* A failing receiver may not fill memory: beyond a small queue its deliveries wait on disk. */
-    if (h->degraded && h->queued >= (size_t)sd->cfg.max_connections_per_host * 2) {
+    if (h->degraded && h->queue.n >= (size_t)sd->cfg.max_connections_per_host * 2) {
         job_postpone(sd, j, POSTPONE_S, "postponed: the receiver is failing or slow");
         return;
     }
     j->state = JOB_QUEUED;
-    j->next = NULL;
-    if (h->tail != NULL)
-        h->tail->next = j;
-    else
-        h->head = j;
-    h->tail = j;
-    h->queued++;
+    job_list_push(&h->queue, j);
 }
 
 /* ---- claiming ---- */
@@ -761,15 +792,9 @@ start_some(struct sender *sd)
         progress = false;
         for (size_t k = 0; k < sd->n_hosts && sd->running < total; k++) {
             struct host *h = sd->hosts[(sd->host_cursor + k) % sd->n_hosts];
-            if (h->head == NULL || h->running >= per_host)
+            if (h->queue.n == 0 || h->running >= per_host)
                 continue;
-            struct job *j = h->head;
-            h->head = j->next;
-            if (h->head == NULL)
-                h->tail = NULL;
-            h->queued--;
-            j->next = NULL;
-            job_start(sd, j);
+            job_start(sd, job_list_pop(&h->queue));
             progress = true;
         }
         if (sd->n_hosts > 0)
@@ -784,11 +809,11 @@ start_some(struct sender *sd)
 static void
 commit_submit(struct sender *sd, long long now)
 {
-    if (sd->n_finished == 0 || committer_busy(sd->committer) || now < sd->commit_retry_ms)
+    if (sd->finished.n == 0 || committer_busy(sd->committer) || now < sd->commit_retry_ms)
         return;
-    struct delivery_attempt *log = xcalloc(sd->n_finished, sizeof *log);
+    struct delivery_attempt *log = xcalloc(sd->finished.n, sizeof *log);
     size_t i = 0;
-    for (struct job *j = sd->finished; j != NULL; j = j->next, i++) {
+    for (struct job *j = sd->finished.head; j != NULL; j = j->next, i++) {
         struct delivery_attempt *a = &log[i];
         a->time_ms = j->started_ms;
         snprintf(a->tenant, sizeof a->tenant, "%s", j->item->tenant);
@@ -801,13 +826,11 @@ commit_submit(struct sender *sd, long long now)
         snprintf(a->error, sizeof a->error, "%s", j->result.error);
         a->duration_ms = j->result.duration_ms;
     }
-    if (committer_submit(sd->committer, log, sd->n_finished) != 0) {
+    if (committer_submit(sd->committer, log, sd->finished.n) != 0) {
         free(log);
         return;
     }
-    sd->committing = sd->finished;
-    sd->finished = sd->finished_tail = NULL;
-    sd->n_finished = 0;
+    sd->committing = job_list_take(&sd->finished);
 }
 
 /*
@@ -825,18 +848,18 @@ commit_collect(struct sender *sd)
     sd->committing = NULL;
     if (st != STORE_OK) {
         log_error("sender: cannot record delivery attempts in the delivery log; will try again");
-        /* Back to the front of the queue, in order. */
-        struct job *last = j;
-        size_t n = 1;
-        while (last->next != NULL) {
-            last = last->next;
-            n++;
+        /* Back to the front of the batch, in order. */
+        struct job_list retry = { NULL, NULL, 0 };
+        for (struct job *next; j != NULL; j = next) {
+            next = j->next;
+            job_list_push(&retry, j);
         }
-        last->next = sd->finished;
-        if (sd->finished == NULL)
-            sd->finished_tail = last;
-        sd->finished = j;
-        sd->n_finished += n;
+        for (struct job *later = job_list_take(&sd->finished), *next; later != NULL;
+             later = next) {
+            next = later->next;
+            job_list_push(&retry, later);
+        }
+        sd->finished = retry;
         sd->commit_retry_ms = now_ms() + COMMIT_RETRY_MS;
         if (committer_needs_restart(sd->committer) && !sd->stopping) {
             log_error("sender: the database environment needs recovery: exiting to be "
@@ -888,9 +911,8 @@ static void
 abandon_all(struct sender *sd)
 {
     delivery_cancel_all(sd->engine, on_cancel, sd);
-    struct job *lists[] = { sd->finished, sd->committing };
-    sd->finished = sd->finished_tail = sd->committing = NULL;
-    sd->n_finished = 0;
+    struct job *lists[] = { job_list_take(&sd->finished), sd->committing };
+    sd->committing = NULL;
     for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
         for (struct job *j = lists[k], *next; j != NULL; j = next) {
             next = j->next;
@@ -899,12 +921,10 @@ abandon_all(struct sender *sd)
     }
     for (size_t i = 0; i < sd->n_hosts; i++) {
         struct host *h = sd->hosts[i];
-        for (struct job *j = h->head, *next; j != NULL; j = next) {
+        for (struct job *j = job_list_take(&h->queue), *next; j != NULL; j = next) {
             next = j->next;
             job_abandon(sd, j);
         }
-        h->head = h->tail = NULL;
-        h->queued = 0;
     }
 }
 
@@ -915,9 +935,7 @@ put_back_queued(struct sender *sd)
     names_clear(sd);
     for (size_t i = 0; i < sd->n_hosts; i++) {
         struct host *h = sd->hosts[i];
-        struct job *j = h->head;
-        h->head = h->tail = NULL;
-        h->queued = 0;
+        struct job *j = job_list_take(&h->queue);
         while (j != NULL) {
             struct job *next = j->next;
             struct item *it = j->item;
@@ -1113,7 +1131,7 @@ run(struct sender *sd)
             abandon_all(sd);
             break;
         }
-        bool idle = sd->running == 0 && sd->n_finished == 0 &&
+        bool idle = sd->running == 0 && sd->finished.n == 0 &&
                     !committer_busy(sd->committer);
         if (sd->stopping && idle)
             break;
@@ -1122,7 +1140,7 @@ run(struct sender *sd)
         /* Sleep only when nothing can move without the network, the committer or a hint. */
         bool claimable = sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd);
         int timeout = claimable ? 0 : 1000;
-        if (sd->n_finished > 0 && !committer_busy(sd->committer)) {
+        if (sd->finished.n > 0 && !committer_busy(sd->committer)) {
             long long wait = sd->commit_retry_ms - now_ms();
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
