@@ -4,20 +4,10 @@
 # and npm, and playwright-core from tests/e2e/package-lock.json.
 set -e
 src=$(cd "$(dirname "$0")/../.." && pwd)
-missing=""
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
+missing="chromium"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
-if [ -n "$missing" ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "deps (ui): missing Debian packages:$missing (run as root or install them)" >&2
-        exit 1
-    fi
-    echo "deps (ui): installing$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || true
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+"$src/tests/deps.sh" $missing
 if [ ! -d "$src/tests/e2e/node_modules/playwright-core" ]; then
     echo "deps (ui): npm ci in tests/e2e"
     # playwright-core downloads no browser; the test uses /usr/bin/chromium.
