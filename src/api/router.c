@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/router.h"
+#include "util/hex.h"
 #include "util/xalloc.h"
 
 enum { MAX_SEGMENTS = 8, MAX_PATH = 4096 };
@@ -56,18 +57,6 @@ router_allow_header(unsigned allowed, char *out, size_t cap)
     }
 }
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes %XX in place; returns -1 on a bad escape or an encoded NUL. */
 static int
 percent_decode(char *s)
@@ -79,7 +68,7 @@ percent_decode(char *s)
             *out++ = *p;
             continue;
         }
-        int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+        int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
             return -1;
         *out++ = (char)(hi * 16 + lo);

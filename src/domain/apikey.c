@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "domain/apikey.h"
+#include "util/hex.h"
 #include "util/random.h"
 #include "util/xalloc.h"
 
@@ -77,8 +78,7 @@ apikey_to_string(const struct apikey *rec)
     char hex[65];
     json_object *o = json_object_new_object();
 
-    for (size_t i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", rec->hash[i]);
+    hex_encode(rec->hash, sizeof rec->hash, hex);
     json_object_object_add(o, "id", json_object_new_string(rec->id));
     json_object_object_add(o, "tenant", json_object_new_string(rec->tenant));
     json_object_object_add(o, "scopes", json_object_new_int((int)rec->scopes));
@@ -89,19 +89,6 @@ apikey_to_string(const struct apikey *rec)
     char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return s;
-}
-
-/* The value of one hex digit, or -1 (sscanf here cost more than the rest of a lookup). */
-static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Copies string member key of o into dst (cap bytes); returns 0 or -1. */
@@ -134,12 +121,8 @@ apikey_from_string(struct apikey *rec, const char *data, size_t len)
         get_string(o, "label", rec->label, sizeof rec->label) != 0 ||
         get_string(o, "sha256", hex, sizeof hex) != 0 || strlen(hex) != 64)
         goto out;
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            goto out;
-        rec->hash[i] = (unsigned char)(hi << 4 | lo);
-    }
+    if (hex_decode(hex, rec->hash, sizeof rec->hash) != 0)
+        goto out;
     if (!json_object_object_get_ex(o, "scopes", &v))
         goto out;
     rec->scopes = (unsigned)json_object_get_int(v);

@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 
 #include "domain/signature.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 enum { MAC_LEN = 32, HEX_LEN = 2 * MAC_LEN, BASE64_LEN = 44 };
@@ -30,19 +31,6 @@ signature_mac(const char *secret, const void *body, size_t len, unsigned char ma
     return 0;
 }
 
-/* Lowercase hex of mac into out (HEX_LEN + 1 bytes). */
-static void
-signature_hex(const unsigned char mac[MAC_LEN], char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < MAC_LEN; i++) {
-        out[2 * i] = digits[mac[i] >> 4];
-        out[2 * i + 1] = digits[mac[i] & 0x0f];
-    }
-    out[HEX_LEN] = '\0';
-}
-
 int
 signature_compute(const char *secret, const void *body, size_t len,
                   enum signature_encoding enc, char out[SIGNATURE_MAX])
@@ -55,7 +43,7 @@ signature_compute(const char *secret, const void *body, size_t len,
     if (enc == SIGNATURE_BASE64)
         EVP_EncodeBlock((unsigned char *)out, mac, MAC_LEN);  /* 44 chars and a NUL */
     else
-        signature_hex(mac, out);
+        hex_encode(mac, MAC_LEN, out);
     OPENSSL_cleanse(mac, sizeof mac);
     return 0;
 }
@@ -77,7 +65,7 @@ signature_verify(const char *secret, const void *body, size_t len, const char *p
     if (signature_mac(secret, body, len, mac) != 0)
         return false;
     if (plen == HEX_LEN) {
-        signature_hex(mac, expected);
+        hex_encode(mac, MAC_LEN, expected);
         for (size_t i = 0; i < HEX_LEN; i++) {
             char c = presented[i];
             given[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
