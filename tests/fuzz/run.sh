@@ -25,14 +25,14 @@ else
     printf '#define _GNU_SOURCE 1\n#define PACKAGE_VERSION "fuzz"\n' >"$work/include/autoconfig.h"
 fi
 
-# src/util and src/domain, instrumented, in one archive: each target links
+# src/util, src/domain and the router, instrumented, in one archive: each target links
 # only the objects it uses (so no Berkeley DB or libcurl unless it needs them).
 rm -rf "$work/obj"
 mkdir -p "$work/obj"
 cflags="-g -O1 -std=gnu11 -fno-sanitize-recover=undefined -I$work/include -I$src/src
   $(pkg-config --cflags json-c libcrypto libcurl)"
 export cflags work
-if ! ls "$src"/src/util/*.c "$src"/src/domain/*.c | xargs -P "$(nproc)" -I{} sh -c \
+if ! ls "$src"/src/util/*.c "$src"/src/domain/*.c "$src"/src/api/router.c | xargs -P "$(nproc)" -I{} sh -c \
         'clang -c $cflags -fsanitize=fuzzer-no-link,address,undefined "{}" \
          -o "$work/obj/$(basename "$(dirname "{}")")_$(basename "{}" .c).o"' \
         >"$work/build_lib.log" 2>&1 ||
