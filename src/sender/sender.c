@@ -378,6 +378,17 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
     return rc;
 }
 
+/*
+ * The time, in whole seconds (a file's mtime as spool_release_due compares
+ * it), from which something delay seconds from now is due: rounded up, so
+ * it never comes early.
+ */
+static time_t
+due_in(long delay)
+{
+    return (time_t)((now_ms() + delay * 1000 + 999) / 1000);
+}
+
 /* A random extra of up to a tenth of delay (at least a second), so retries spread out. */
 static long
 jitter(long delay)
@@ -407,7 +418,7 @@ job_failed(struct sender *sd, struct job *j)
         long delay = jitter(sd->cfg.retry_schedule[tries - 1]);
         log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
                  "%lds", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why, delay);
-        job_persist(sd, j, j->attempt + 1, tries, why, time(NULL) + delay, NULL);
+        job_persist(sd, j, j->attempt + 1, tries, why, due_in(delay), NULL);
     }
     job_done(sd, j);
 }
@@ -416,7 +427,7 @@ job_failed(struct sender *sd, struct job *j)
 static void
 job_postpone(struct sender *sd, struct job *j, long delay, const char *why)
 {
-    job_persist(sd, j, j->attempt, j->tries, why, time(NULL) + delay, NULL);
+    job_persist(sd, j, j->attempt, j->tries, why, due_in(delay), NULL);
     job_done(sd, j);
 }
 
