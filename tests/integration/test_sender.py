@@ -328,7 +328,7 @@ def main_flow(s):
         t0 = time.time()
         emit(env, "other", "Pass:Created")
         s.check(rcv.wait("/ok/other", 1, 5), "a fast receiver is served while a slow one hangs")
-        s.check(time.time() - t0 < 1.5, "...within 1.5 s (slow one sleeps 4 s)",
+        s.check(time.time() - t0 < 1.8, "...within 1.8 s (the slow one hangs 2 s, to the timeout)",
                 "%.2f s" % (time.time() - t0))
         # Endpoint change and disable between attempts.
         moving = Api(srv, env, "moving")
