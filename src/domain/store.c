@@ -31,6 +31,17 @@ store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
     log_error("berkeley db: %s", msg);
 }
 
+/*
+ * Informational messages (failchk freeing a dead process's locks, ...) go
+ * to the log: by default Berkeley DB prints them on stdout, which is the
+ * output of CLI commands such as "apikey create" and "deliveries --json".
+ */
+static void
+store_msgcall(const DB_ENV *env, const char *msg)
+{
+    log_info("berkeley db: %s", msg);
+}
+
 /* Tells failchk whether the process that owns a lock or transaction still runs. */
 static int
 store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
@@ -120,6 +131,7 @@ open_env(DB_ENV **out, const struct config *cfg, u_int32_t extra_flags, char *er
         return ret;
     }
     env->set_errcall(env, store_errcall);
+    env->set_msgcall(env, store_msgcall);
     if ((ret = env->set_thread_count(env, THREAD_COUNT)) != 0 ||
         (ret = env->set_isalive(env, store_is_alive)) != 0 ||
         (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
