@@ -627,11 +627,90 @@ def kill_flow(s, n_events=2000):
     return env
 
 
+def flood_flow(s):
+    """A receiver that hangs until the timeout, flooded with deliveries, must not hold up
+    another one; once it is failing, new deliveries to it wait on disk, not in memory;
+    SIGTERM then accounts for every delivery exactly once."""
+    bad, good = Receiver(slow_seconds=3.0), Receiver()
+    env = h.Env("sender-flood", allow_private_targets="yes", retry_schedule="60s",
+                delivery_timeout="2", max_connections_per_host="2", log_level="info")
+    srv = sender = None
+    try:
+        srv = h.lighttpd(env, procs=1)
+        Api(srv, env, "flood").create(bad.url + "/slow/flood", ["*"])
+        Api(srv, env, "calm").create(good.url + "/ok/calm", ["*"])
+        srv.stop()
+        srv = None
+        os.makedirs(os.path.join(env.spool, "tmp"), exist_ok=True)
+        os.makedirs(os.path.join(env.spool, "new"), exist_ok=True)
+        for i in range(60):
+            drop_file(env, "flood-%03d.json" % i, json.dumps({
+                "eventId": "flood-%03d" % i, "eventType": "Load:Created",
+                "tenantId": "flood"}).encode())
+        sender = Sender(env)
+        s.check(bad.wait("/slow/flood", 2, 5), "flood: the hanging receiver gets its 2 "
+                "connections' worth")
+        t0 = time.time()
+        for i in range(20):
+            drop_file(env, "calm-%03d.json" % i, json.dumps({
+                "eventId": "calm-%03d" % i, "eventType": "Load:Created",
+                "tenantId": "calm"}).encode())
+        s.check(good.wait("/ok/calm", 20, 5), "flood: another receiver gets all 20 deliveries")
+        s.check(time.time() - t0 < 1.8, "flood: ...without waiting for the flooded one",
+                "%.2f s" % (time.time() - t0))
+        s.check(len(bad.on("/slow/flood")) <= 4, "flood: the hanging receiver never has more "
+                "than max_connections_per_host requests at once",
+                len(bad.on("/slow/flood")))
+        # After its first timeouts the receiver is failing: new deliveries wait on disk.
+        s.check(wait_for(lambda: len(deliveries(env, "flood")) >= 2, 6),
+                "flood: timeouts are recorded")
+        for i in range(60, 70):
+            drop_file(env, "flood-%03d.json" % i, json.dumps({
+                "eventId": "flood-%03d" % i, "eventType": "Load:Created",
+                "tenantId": "flood"}).encode())
+
+        def parked():
+            out = {}
+            for n in listdir(os.path.join(env.spool, "deferred")):
+                with open(os.path.join(env.spool, "deferred", n), "rb") as f:
+                    rec = json.loads(f.read())
+                out[rec["eventId"]] = rec
+            return out
+        s.check(wait_for(lambda: sum(1 for r in parked().values()
+                                     if r["lastError"].startswith("postponed")) >= 10, 5),
+                "flood: deliveries to a failing receiver are parked in deferred/, not queued",
+                sorted(parked()))
+        postponed = [r for r in parked().values() if r["lastError"].startswith("postponed")]
+        s.check(all(r["attempt"] == 1 and r["tries"] == 0 for r in postponed),
+                "flood: a parked delivery keeps attempt 1 (it was not tried)")
+        t_term = time.time()
+        s.eq(sender.stop(), 0, "flood: SIGTERM exits 0")
+        s.check(time.time() - t_term < 4.5, "flood: ...after at most the requests in flight",
+                "%.1f s" % (time.time() - t_term))
+        sender = None
+        s.eq(listdir(os.path.join(env.spool, "active")), [], "flood: nothing left in active/")
+        # Every flood event is now exactly once: a retry record or an untouched file in new/.
+        in_new = {n[:-len(".json")] for n in listdir(os.path.join(env.spool, "new"))}
+        recs = parked()
+        everything = sorted(list(in_new) + [e for e in recs if e.startswith("flood-")])
+        s.eq(everything, ["flood-%03d" % i for i in range(70)],
+             "flood: after SIGTERM every delivery is kept exactly once (deferred/ or new/)")
+    finally:
+        if sender is not None:
+            sender.stop()
+        if srv is not None:
+            srv.stop()
+        bad.stop()
+        good.stop()
+    return env
+
+
 def main():
     s = h.Suite("sender")
     envs = []
     try:
         envs.append(main_flow(s))
+        envs.append(flood_flow(s))
         envs.append(kill_flow(s))
     finally:
         for e in envs:
