@@ -22,8 +22,12 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-/* Far beyond any healthy request: lock waits time out after 2 s and are retried a few times. */
-enum { REQUEST_DEADLINE_S = 10 };
+/*
+ * Far beyond any healthy request (lock waits time out after 2 s and are
+ * retried), and beyond a disk stalling an fsync for a while: ending a process
+ * inside Berkeley DB costs everyone a recovery.
+ */
+enum { REQUEST_DEADLINE_S = 30 };
 
 /* Where the request's environment and body come from. */
 struct transport {
