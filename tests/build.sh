@@ -12,4 +12,4 @@ if [ ! -f Makefile ] || [ "$(cat .options 2>/dev/null)" != "$*" ]; then
     echo "$*" >.options
 fi
 make -j"$(nproc)" >make.out 2>&1 || { cat make.out; exit 1; }
-make -j"$(nproc)" check TESTS= >>make.out 2>&1 || { cat make.out; exit 1; }
+make -j"$(nproc)" check TESTS= HOOKSPOOL_SKIP_INTEGRATION=1 >>make.out 2>&1 || { cat make.out; exit 1; }
