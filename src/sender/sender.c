@@ -39,6 +39,7 @@
 #include "domain/spool.h"
 #include "domain/store.h"
 #include "domain/webhook.h"
+#include "sender/claimer.h"
 #include "sender/committer.h"
 #include "sender/delivery.h"
 #include "sender/record.h"
@@ -63,6 +64,7 @@ enum {
     CLAIM_TURN = 32,            /* files claimed per turn of the loop, at most */
     ENDPOINT_MEMO = 16,         /* endpoint URLs whose destination is remembered */
     COMMIT_RETRY_MS = 200,      /* after the delivery log refused a batch */
+    STORE_PAUSE_MS = 1000,      /* no claims this long after the store did not answer */
 };
 
 /* A claimed file in active/: an event to fan out, or one retry record. */
@@ -152,12 +154,11 @@ struct sender {
     struct committer *committer;
     struct job *committing;     /* the batch the committer is writing */
     long long commit_retry_ms;  /* no batch before this time (after a refusal) */
-    char **names;               /* the last listing of new/ */
-    size_t n_names, name_pos;
-    bool scan_hint;
+    struct claimer *claimer;    /* NULL once stopping */
+    long long claim_pause_until;    /* the store refused: claim nothing before this */
     bool stopping, stop_now;
     int exit_code;
-    long long last_scan, last_release, last_maintain, last_prune;
+    long long last_release, last_maintain, last_prune;
     unsigned long long delivered, failed_attempts, reused;
 };
 
@@ -218,27 +219,6 @@ item_free(struct item *it)
     free(it->name);
     free(it->body);
     free(it);
-}
-
-/*
- * Renames from/name to to/name without syncing the directory: for the hot
- * path (claiming, finishing), where a rename lost in a power failure only
- * means the file is delivered once more, never lost. Returns 0, 1 if
- * from/name is gone, or -1 (errno).
- */
-static int
-spool_rename_fast(struct sender *sd, const char *name, enum spool_state from,
-                  enum spool_state to)
-{
-    char *src = spool_path(sd->cfg.spool_dir, from, name);
-    char *dst = spool_path(sd->cfg.spool_dir, to, name);
-    int rc = rename(src, dst);
-    int saved = errno;
-
-    free(src);
-    free(dst);
-    errno = saved;
-    return rc == 0 ? 0 : saved == ENOENT ? 1 : -1;
 }
 
 /* The last job of an item is done: the file leaves active/ unless it must stay. */
@@ -515,31 +495,6 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
 
 /* ---- claiming ---- */
 
-/* Reads a claimed file; on failure the file is dead-lettered or left. Returns 0 or -1. */
-static int
-item_read(struct sender *sd, const char *name, struct buf *data)
-{
-    char *path = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, name);
-    int rc = fileio_read(path, (size_t)sd->cfg.max_event_bytes, data);
-    int saved = errno;
-
-    free(path);
-    if (rc == -2) {
-        char reason[128];
-        snprintf(reason, sizeof reason, "the event is larger than max_event_bytes (%ld)",
-                 sd->cfg.max_event_bytes);
-        log_warn("sender: %s: %s", name, reason);
-        spool_fail(sd->cfg.spool_dir, name, reason);
-        return -1;
-    }
-    if (rc != 0) {
-        log_error("sender: %s: cannot read: %s", name, strerror(saved));
-        spool_move(sd->cfg.spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
-        return -1;
-    }
-    return 0;
-}
-
 static void
 webhook_cache_clear(struct webhook_cache *c)
 {
@@ -668,31 +623,19 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     return 0;
 }
 
-/* Claims new/name and turns it into jobs. Returns 0, or -1 if the store is unavailable. */
+/* Turns a claimed file into jobs. Returns 0, or -1 if the store is unavailable. */
 static int
-claim(struct sender *sd, const char *name)
+claim(struct sender *sd, struct claimed *f)
 {
-    struct buf data;
-    int rc = spool_rename_fast(sd, name, SPOOL_NEW, SPOOL_ACTIVE);
-
-    if (rc == 1)
-        return 0;               /* another sender got it */
-    if (rc != 0) {
-        log_error("sender: %s: cannot claim: %s", name, strerror(errno));
-        return 0;
-    }
-    buf_init(&data);
-    if (item_read(sd, name, &data) != 0) {
-        buf_release(&data);
-        return 0;
-    }
+    const char *name = f->name;
     struct item *it = xcalloc(1, sizeof *it);
+    int rc;
+
     it->name = xstrdup(name);
-    it->is_record = record_is(data.data, data.len);
+    it->is_record = record_is(f->data.data, f->data.len);
     /* One extra count while jobs are added, so none of them can finish the item early. */
     it->pending = 1;
-    rc = it->is_record ? item_from_record(sd, it, &data) : item_from_event(sd, it, &data);
-    buf_release(&data);
+    rc = it->is_record ? item_from_record(sd, it, &f->data) : item_from_event(sd, it, &f->data);
     if (rc == 0 && !it->is_record)
         rc = item_fan_out(sd, it);
     if (rc < 0) {
@@ -711,33 +654,25 @@ claim(struct sender *sd, const char *name)
     return 0;
 }
 
-static void
-names_clear(struct sender *sd)
-{
-    spool_names_free(sd->names, sd->n_names);
-    sd->names = NULL;
-    sd->n_names = sd->name_pos = 0;
-}
-
-/* Claims files from new/ while there is room. */
+/* Takes claimed files from the claimer while there is room. */
 static void
 claim_some(struct sender *sd, long long now)
 {
-    if (sd->stopping)
+    struct claimed f;
+
+    if (sd->claimer == NULL || now < sd->claim_pause_until)
         return;
-    if (sd->name_pos >= sd->n_names && (sd->scan_hint || now - sd->last_scan >= RESCAN_MS)) {
-        names_clear(sd);
-        sd->scan_hint = false;
-        sd->last_scan = now;
-        if (spool_list(sd->cfg.spool_dir, SPOOL_NEW, &sd->names, &sd->n_names) != 0)
-            log_error("sender: cannot list new/: %s", strerror(errno));
-    }
     /* A few at a time, so that the transfers in flight are served in between. */
-    for (int k = 0; k < CLAIM_TURN && sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd);
-         k++) {
-        if (claim(sd, sd->names[sd->name_pos]) != 0)
-            break;              /* store unavailable: the file stays listed for the next turn */
-        sd->name_pos++;
+    for (int k = 0; k < CLAIM_TURN && sd->jobs_live < max_jobs(sd); k++) {
+        if (!claimer_pop(sd->claimer, &f))
+            break;
+        int rc = claim(sd, &f);
+        claimed_release(&f);
+        if (rc != 0) {
+            sd->claim_pause_until = now + STORE_PAUSE_MS;
+            claimer_hint(sd->claimer);      /* the file went back into new/ */
+            break;
+        }
     }
     webhook_cache_clear(&sd->hooks_cache);
 }
@@ -921,6 +856,8 @@ on_cancel(void *ctx, void *arg)
 static void
 abandon_all(struct sender *sd)
 {
+    claimer_stop(sd->claimer);
+    sd->claimer = NULL;
     delivery_cancel_all(sd->engine, on_cancel, sd);
     struct job *lists[] = { job_list_take(&sd->finished), sd->committing };
     sd->committing = NULL;
@@ -943,7 +880,8 @@ abandon_all(struct sender *sd)
 static void
 put_back_queued(struct sender *sd)
 {
-    names_clear(sd);
+    claimer_stop(sd->claimer);          /* what it claimed ahead goes back to new/ */
+    sd->claimer = NULL;
     for (size_t i = 0; i < sd->n_hosts; i++) {
         struct host *h = sd->hosts[i];
         struct job *j = job_list_take(&h->queue);
@@ -1007,6 +945,8 @@ reload(struct sender *sd)
     sd->cfg = cfg;
     log_set_level(sd->cfg.log_level);
     delivery_engine_configure(sd->engine, &sd->cfg);
+    if (sd->claimer != NULL)
+        claimer_set_max_bytes(sd->claimer, (size_t)sd->cfg.max_event_bytes);
     log_info("sender: reloaded %s", sd->config_path);
 }
 
@@ -1035,7 +975,8 @@ inotify_drain(struct sender *sd)
 
     while (read(sd->inotify_fd, buf, sizeof buf) > 0)
         ;
-    sd->scan_hint = true;
+    if (sd->claimer != NULL)
+        claimer_hint(sd->claimer);
 }
 
 /*
@@ -1072,8 +1013,8 @@ housekeeping(struct sender *sd, long long now)
         size_t moved = 0;
         if (spool_release_due(sd->cfg.spool_dir, time(NULL), &moved) != 0)
             log_error("sender: cannot release due deliveries: %s", strerror(errno));
-        if (moved > 0)
-            sd->scan_hint = true;
+        if (moved > 0 && sd->claimer != NULL)
+            claimer_hint(sd->claimer);
     }
     if (now - sd->last_maintain >= MAINTAIN_MS) {
         sd->last_maintain = now;
@@ -1108,21 +1049,12 @@ housekeeping(struct sender *sd, long long now)
 static bool
 once_finished(struct sender *sd)
 {
-    if (sd->jobs_live > 0 || sd->name_pos < sd->n_names)
-        return false;
-    /* Look once more: new files may have arrived while we worked. */
-    names_clear(sd);
-    sd->last_scan = now_ms();
-    if (spool_list(sd->cfg.spool_dir, SPOOL_NEW, &sd->names, &sd->n_names) != 0)
-        return true;
-    return sd->n_names == 0;
+    return sd->jobs_live == 0 && (sd->claimer == NULL || claimer_drained(sd->claimer));
 }
 
 static int
 run(struct sender *sd)
 {
-    int fds[3] = { sd->signal_fd, committer_fd(sd->committer), sd->inotify_fd };
-    size_t n_fds = sd->inotify_fd >= 0 ? 3 : 2;
 
     for (;;) {
         long long now = now_ms();
@@ -1148,21 +1080,35 @@ run(struct sender *sd)
             break;
         if (sd->once && !sd->stopping && idle && once_finished(sd))
             break;
-        /* Sleep only when nothing can move without the network, the committer or a hint. */
-        bool claimable = sd->name_pos < sd->n_names && sd->jobs_live < max_jobs(sd);
-        int timeout = claimable ? 0 : 1000;
+        /*
+         * Sleep until the network, a signal, the committer, inotify or the
+         * claimer (while there is room for more jobs) has something.
+         */
+        int fds[4] = { sd->signal_fd, committer_fd(sd->committer), -1, -1 };
+        size_t n_fds = 2, inotify_at = 0, claimer_at = 0;
+        if (sd->inotify_fd >= 0) {
+            inotify_at = n_fds;
+            fds[n_fds++] = sd->inotify_fd;
+        }
+        if (sd->claimer != NULL && sd->jobs_live < max_jobs(sd) &&
+            now_ms() >= sd->claim_pause_until) {
+            claimer_at = n_fds;
+            fds[n_fds++] = claimer_fd(sd->claimer);
+        }
+        int timeout = 1000;
         if (sd->finished.n > 0 && !committer_busy(sd->committer)) {
             long long wait = sd->commit_retry_ms - now_ms();
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
         }
-        bool ready[3] = { false, false, false };
+        bool ready[4] = { false, false, false, false };
         if (delivery_run(sd->engine, fds, ready, n_fds, timeout, on_done, sd) != 0)
             usleep(100000);
         if (ready[0])
             signals_read(sd);
-        if (n_fds > 2 && ready[2])
+        if (inotify_at > 0 && ready[inotify_at])
             inotify_drain(sd);
+        (void)claimer_at;       /* its files are taken at the top of the loop */
     }
     log_info("sender: exiting: %llu delivered, %llu failed attempts, %llu on reused connections",
              sd->delivered, sd->failed_attempts, sd->reused);
@@ -1274,15 +1220,17 @@ main(int argc, char **argv)
         log_error("sender: cannot put active/ back into new/: %s", strerror(errno));
     else if (recovered > 0)
         log_info("sender: put %zu interrupted files back into new/", recovered);
-    sd.scan_hint = true;
+    sd.claimer = claimer_start(sd.cfg.spool_dir, (size_t)sd.cfg.max_event_bytes, RESCAN_MS);
+    if (sd.claimer == NULL)
+        goto out;
     long long now = now_ms();
-    sd.last_maintain = sd.last_scan = now;
+    sd.last_maintain = now;
     sd.last_prune = now - PRUNE_MS;
     log_info("sender: started (spool %s, %ld connections, %ld per host)", sd.cfg.spool_dir,
              sd.cfg.max_connections, sd.cfg.max_connections_per_host);
     rc = run(&sd);
 out:
-    names_clear(&sd);
+    claimer_stop(sd.claimer);
     delivery_engine_free(sd.engine);
     committer_stop(sd.committer);
     unlinker_stop(sd.unlinker);

@@ -1,0 +1,267 @@
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "domain/spool.h"
+#include "sender/claimer.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+enum { QUEUE_MAX = 64 };        /* files claimed ahead of the event loop, at most */
+
+struct claimer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    char *spool_dir;
+    int fd;                     /* eventfd: files are waiting */
+    int rescan_ms;
+    /* Under lock: */
+    size_t max_bytes;
+    struct claimed queue[QUEUE_MAX];
+    size_t head, n;
+    bool hint;
+    bool listed_empty;          /* the last listing, made after the last hint, was empty */
+    bool busy;                  /* claiming a file outside the lock */
+    bool stopping;
+};
+
+void
+claimed_release(struct claimed *f)
+{
+    free(f->name);
+    buf_release(&f->data);
+    f->name = NULL;
+}
+
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Claims new/name and reads it. Returns 0 with *out filled, or -1 if there
+ * is nothing to hand over (gone, dead-lettered, or put back).
+ */
+static int
+claim_one(const char *spool_dir, const char *name, size_t max_bytes, struct claimed *out)
+{
+    char *src = spool_path(spool_dir, SPOOL_NEW, name);
+    char *dst = spool_path(spool_dir, SPOOL_ACTIVE, name);
+    /* No directory fsync: a claim lost in a crash leaves the file in new/, to be claimed again. */
+    int rc = rename(src, dst);
+    int saved = errno;
+
+    free(src);
+    if (rc != 0) {
+        if (saved != ENOENT)    /* ENOENT: another sender got it */
+            log_error("claimer: %s: cannot claim: %s", name, strerror(saved));
+        free(dst);
+        return -1;
+    }
+    buf_init(&out->data);
+    rc = fileio_read(dst, max_bytes, &out->data);
+    saved = errno;
+    free(dst);
+    if (rc == 0) {
+        out->name = xstrdup(name);
+        return 0;
+    }
+    buf_release(&out->data);
+    if (rc == -2) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "the event is larger than max_event_bytes (%zu)",
+                 max_bytes);
+        log_warn("sender: %s: %s", name, reason);
+        if (spool_fail(spool_dir, name, reason) != 0)
+            log_error("sender: %s: cannot move to failed/: %s", name, strerror(errno));
+    } else {
+        log_error("sender: %s: cannot read: %s", name, strerror(saved));
+        spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
+    }
+    return -1;
+}
+
+static void *
+claimer_main(void *arg)
+{
+    struct claimer *c = arg;
+    char **names = NULL;
+    size_t n_names = 0, pos = 0;
+    long long last_list = 0;
+    bool yielded = false;       /* the current listing gave at least one file */
+
+    pthread_mutex_lock(&c->lock);
+    while (!c->stopping) {
+        /* A used-up listing that yielded files is followed by another at once. */
+        if (c->n == QUEUE_MAX || (pos == n_names && !yielded && !c->hint &&
+                                  mono_ms() - last_list < c->rescan_ms)) {
+            /* Full, or nothing listed and no reason to look yet: sleep a while. */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&c->wake, &c->lock, &until);
+            continue;
+        }
+        if (pos == n_names) {
+            c->hint = false;
+            c->busy = true;
+            pthread_mutex_unlock(&c->lock);
+            spool_names_free(names, n_names);
+            names = NULL;
+            n_names = pos = 0;
+            yielded = false;
+            if (spool_list(c->spool_dir, SPOOL_NEW, &names, &n_names) != 0)
+                log_error("claimer: cannot list new/: %s", strerror(errno));
+            last_list = mono_ms();
+            pthread_mutex_lock(&c->lock);
+            c->busy = false;
+            c->listed_empty = n_names == 0 && !c->hint;
+            continue;
+        }
+        size_t max_bytes = c->max_bytes;
+        c->busy = true;
+        pthread_mutex_unlock(&c->lock);
+        struct claimed f = { NULL, { NULL, 0, 0 } };
+        int rc = claim_one(c->spool_dir, names[pos++], max_bytes, &f);
+        pthread_mutex_lock(&c->lock);
+        c->busy = false;
+        if (rc == 0) {
+            yielded = true;
+            c->queue[(c->head + c->n) % QUEUE_MAX] = f;
+            c->n++;
+            uint64_t one = 1;
+            if (write(c->fd, &one, sizeof one) != (ssize_t)sizeof one)
+                log_error("claimer: eventfd write: %s", strerror(errno));
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    spool_names_free(names, n_names);
+    return NULL;
+}
+
+struct claimer *
+claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms)
+{
+    struct claimer *c = xcalloc(1, sizeof *c);
+
+    c->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->fd < 0) {
+        log_error("claimer_start: eventfd: %s", strerror(errno));
+        free(c);
+        return NULL;
+    }
+    c->spool_dir = xstrdup(spool_dir);
+    c->max_bytes = max_bytes;
+    c->rescan_ms = rescan_ms;
+    c->hint = true;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    int rc = pthread_create(&c->thread, NULL, claimer_main, c);
+    if (rc != 0) {
+        log_error("claimer_start: pthread_create: %s", strerror(rc));
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->lock);
+        close(c->fd);
+        free(c->spool_dir);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int
+claimer_fd(const struct claimer *c)
+{
+    return c->fd;
+}
+
+bool
+claimer_pop(struct claimer *c, struct claimed *out)
+{
+    uint64_t count;
+    bool got = false;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->n > 0) {
+        *out = c->queue[c->head];
+        c->head = (c->head + 1) % QUEUE_MAX;
+        c->n--;
+        got = true;
+        pthread_cond_signal(&c->wake);      /* room again */
+    }
+    if (c->n == 0) {
+        /* Drain the eventfd; a later push writes it again. */
+        while (read(c->fd, &count, sizeof count) == (ssize_t)sizeof count)
+            ;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return got;
+}
+
+void
+claimer_hint(struct claimer *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->hint = true;
+    c->listed_empty = false;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+}
+
+bool
+claimer_drained(struct claimer *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool drained = c->listed_empty && c->n == 0 && !c->busy && !c->hint;
+    pthread_mutex_unlock(&c->lock);
+    return drained;
+}
+
+void
+claimer_set_max_bytes(struct claimer *c, size_t max_bytes)
+{
+    pthread_mutex_lock(&c->lock);
+    c->max_bytes = max_bytes;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void
+claimer_stop(struct claimer *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stopping = true;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    for (size_t i = 0; i < c->n; i++) {
+        struct claimed *f = &c->queue[(c->head + i) % QUEUE_MAX];
+        if (spool_move(c->spool_dir, f->name, SPOOL_ACTIVE, SPOOL_NEW) < 0)
+            log_error("claimer: %s: cannot put back into new/: %s", f->name, strerror(errno));
+        claimed_release(f);
+    }
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->lock);
+    close(c->fd);
+    free(c->spool_dir);
+    free(c);
+}

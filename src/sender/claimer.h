@@ -1,0 +1,52 @@
+/*
+ * claimer - claims files from new/ into active/ (by rename) and reads
+ * them, on a thread of its own, so that the sender's event loop spends its
+ * time on transfers. The files it has read wait in a short queue (a claimed
+ * file is in active/, so a crash leaves nothing unaccounted for); the loop
+ * takes them with claimer_pop.
+ *
+ * new/ is listed again when the last listing is used up and a hint came
+ * (inotify, released retries) or RESCAN seconds passed. A file over the
+ * size limit is dead-lettered here; one that cannot be read goes back.
+ */
+#ifndef HOOKSPOOL_CLAIMER_H
+#define HOOKSPOOL_CLAIMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+
+/* A claimed file: its name in active/ and its contents. */
+struct claimed {
+    char *name;
+    struct buf data;
+};
+
+struct claimer;
+
+/* Starts the thread; max_bytes is max_event_bytes. NULL if it could not start (logged). */
+struct claimer *claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms);
+
+/* The descriptor that becomes readable when claimed files are waiting. */
+int claimer_fd(const struct claimer *c);
+
+/* Takes the oldest claimed file into *out (caller releases it); false if none. */
+bool claimer_pop(struct claimer *c, struct claimed *out);
+
+/* Tells the claimer that new/ may hold new files. */
+void claimer_hint(struct claimer *c);
+
+/* True if nothing is waiting and a listing made after the last hint found new/ empty. */
+bool claimer_drained(struct claimer *c);
+
+/* Sets the size limit (after SIGHUP). */
+void claimer_set_max_bytes(struct claimer *c, size_t max_bytes);
+
+/* Stops the thread and puts every claimed file still waiting back into new/; NULL is allowed. */
+void claimer_stop(struct claimer *c);
+
+/* Releases a claimed file's memory. */
+void claimed_release(struct claimed *f);
+
+#endif
