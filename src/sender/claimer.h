@@ -5,9 +5,10 @@
  * file is in active/, so a crash leaves nothing unaccounted for); the loop
  * takes them with claimer_pop.
  *
- * new/ is listed again when the last listing is used up and a hint came
- * (inotify, released retries) or RESCAN seconds passed. A file over the
- * size limit is dead-lettered here; one that cannot be read goes back.
+ * new/ is listed again as soon as a listing that yielded files is used up;
+ * after one that did not, on a hint (inotify, released retries) or when
+ * rescan_ms have passed. A file over the size limit is dead-lettered here;
+ * one that cannot be read goes back.
  */
 #ifndef HOOKSPOOL_CLAIMER_H
 #define HOOKSPOOL_CLAIMER_H
