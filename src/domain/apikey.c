@@ -20,8 +20,13 @@ hash_key(const char *key, unsigned char out[32])
 {
     unsigned int len = 32;
 
-    /* EVP_Digest fails only on allocation failure; treat that like xmalloc does. */
-    if (EVP_Digest(key, strlen(key), out, &len, EVP_sha256(), NULL) != 1)
+    /* Fetched once: EVP_sha256() looks the implementation up again on every call. */
+    static EVP_MD *sha256;
+
+    if (sha256 == NULL)
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    /* These fail only on allocation failure; treat that like xmalloc does. */
+    if (sha256 == NULL || EVP_Digest(key, strlen(key), out, &len, sha256, NULL) != 1)
         abort();
 }
 

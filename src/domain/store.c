@@ -85,8 +85,10 @@ run_body(struct store *s, const char *what, store_txn_body body, void *ctx, bool
         } else if (rc == STORE_OK) {
             ret = txn->commit(txn, 0);
             rc = store_result(s, ret, what);
-            if (rc == STORE_OK)
+            if (rc == STORE_OK) {
+                s->wrote = true;
                 return STORE_OK;
+            }
             if (rc != STORE_RETRY)
                 return STORE_UNAVAILABLE;
         } else if (txn != NULL) {
@@ -341,9 +343,13 @@ store_maintain(struct store *s)
         if (ret != 0)
             store_result(s, ret, "failchk");
     }
-    int ret = s->env->txn_checkpoint(s->env, CHECKPOINT_KBYTES, 0, 0);
-    if (ret != 0)
-        store_result(s, ret, "checkpoint");
+    /* Only a process that wrote can have grown the log; reads skip the region lock. */
+    if (s->wrote) {
+        s->wrote = false;
+        int ret = s->env->txn_checkpoint(s->env, CHECKPOINT_KBYTES, 0, 0);
+        if (ret != 0)
+            store_result(s, ret, "checkpoint");
+    }
 }
 
 bool

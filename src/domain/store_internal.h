@@ -28,6 +28,7 @@ struct store {
     DB *apikeys;
     DB *deliveries;
     bool needs_restart;
+    bool wrote;                 /* committed since the last checkpoint check */
     bool lock_timed_out;        /* the last retry was a lock timeout, not a deadlock */
     time_t last_failchk;
     struct apikey_memo apikey_memo[STORE_APIKEY_MEMO];
