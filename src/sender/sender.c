@@ -9,9 +9,12 @@
  * sender leaves files in active/; the next one puts them back into new/.
  *
  * One event loop: a libcurl multi handle (src/sender/delivery.h) with
- * inotify on new/ and a signalfd as extra descriptors. Transfers are
- * scheduled per destination (scheme://host:port) so a slow or dead
- * receiver only ever holds max_connections_per_host of them.
+ * inotify on new/, a signalfd and the helper threads' eventfds as extra
+ * descriptors. Helpers: the claimer (claims and reads files ahead of the
+ * loop), the committer (records attempts, group commit) and the unlinker
+ * (removes finished files). Transfers are scheduled per destination
+ * (scheme://host:port) so a slow or dead receiver only ever holds
+ * max_connections_per_host of them.
  */
 #include "autoconfig.h"
 
