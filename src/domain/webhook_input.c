@@ -101,6 +101,13 @@ utf8_length(const char *s)
     return n;
 }
 
+/* True if the JSON string v holds a NUL (\u0000), which C strings would cut at. */
+static bool
+has_nul(json_object *v)
+{
+    return (size_t)json_object_get_string_len(v) != strlen(json_object_get_string(v));
+}
+
 static void
 apply_description(struct webhook *w, json_object *v, json_object **errors)
 {
@@ -109,6 +116,8 @@ apply_description(struct webhook *w, json_object *v, json_object **errors)
         w->description = NULL;
     } else if (!json_object_is_type(v, json_type_string)) {
         add_error(errors, "description", "The description must be a string or null.");
+    } else if (has_nul(v)) {
+        add_error(errors, "description", "The description must not contain NUL characters.");
     } else if (utf8_length(json_object_get_string(v)) > WEBHOOK_DESCRIPTION_MAX) {
         add_error(errors, "description", "The description must be at most 1024 characters.");
     } else {
@@ -142,7 +151,7 @@ apply_events(struct webhook *w, json_object *v, json_object **errors)
             snprintf(msg, sizeof msg, "Event pattern %zu must be a string.", i);
             add_error(errors, "events", msg);
             ok = false;
-        } else if (!webhook_pattern_valid(json_object_get_string(e))) {
+        } else if (has_nul(e) || !webhook_pattern_valid(json_object_get_string(e))) {
             snprintf(msg, sizeof msg,
                      "Event pattern %zu must be 1 to 128 characters of A-Z, a-z, 0-9, '.', "
                      "'_', ':', '*' and '-'.", i);
@@ -166,7 +175,7 @@ apply_endpoint(struct webhook *w, json_object *v, const struct endpoint_policy *
         return;
     }
     const char *url = json_object_get_string(v);
-    if ((size_t)json_object_get_string_len(v) != strlen(url)) {
+    if (has_nul(v)) {
         add_error(errors, "endpoint", "The endpoint must not contain NUL characters.");
         return;
     }
