@@ -126,7 +126,11 @@ render_broken(struct buf *out, bool configured)
 }
 
 static volatile sig_atomic_t busy, stop_requested, busy_seconds;
-static struct store *volatile watched_store;    /* read by on_tick while idle */
+/*
+ * The open store, for on_tick; NULL while it is being closed or opened, so
+ * a process waiting to recover the store is not ended by its own flag.
+ */
+static struct store *volatile watched_store;
 
 /* SIGTERM: leave at once when idle, or after the request in progress. */
 static void
@@ -138,25 +142,29 @@ on_sigterm(int sig)
 }
 
 /*
- * Once a second. Busy: a request over REQUEST_DEADLINE_S is stuck for good
- * (say, on a mutex a killed process held), so end the process and let the
- * web server start a fresh one. Idle: if another process waits to recover
- * the store, leave (the web server starts a fresh one) so it can.
+ * Once a second. If another process waits to recover the store, leave so it
+ * can: at once when idle (the web server starts a fresh process), and also
+ * when busy, because the environment is already panicked and a process
+ * blocked on a mutex the killed process held would never wake. A request
+ * over REQUEST_DEADLINE_S is stuck for good in any case.
  */
 static void
 on_tick(int sig)
 {
     static const char stuck[] = "webhooks.fcgi: a request ran over its deadline: exiting\n";
+    static const char leaving[] = "webhooks.fcgi: leaving so the store can be recovered\n";
+    ssize_t ignored;
 
-    if (busy) {
-        if (++busy_seconds >= REQUEST_DEADLINE_S) {
-            ssize_t ignored = write(STDERR_FILENO, stuck, sizeof stuck - 1);
-            (void)ignored;
-            _exit(1);
-        }
-    } else if (store_recovery_pending(watched_store)) {
-        _exit(0);
+    if (store_recovery_pending(watched_store)) {
+        if (busy)
+            ignored = write(STDERR_FILENO, leaving, sizeof leaving - 1);
+        _exit(busy ? 1 : 0);
     }
+    if (busy && ++busy_seconds >= REQUEST_DEADLINE_S) {
+        ignored = write(STDERR_FILENO, stuck, sizeof stuck - 1);
+        _exit(1);
+    }
+    (void)ignored;
 }
 
 /*
@@ -182,15 +190,11 @@ install_handlers(void)
 
 /* Marks the process busy (a request, or store work) or idle again. */
 static void
-set_busy(bool on, struct store *store)
+set_busy(bool on)
 {
-    if (on) {
+    if (on)
         busy_seconds = 0;
-        busy = 1;
-    } else {
-        watched_store = store;
-        busy = 0;
-    }
+    busy = on;
 }
 
 /* Opens the store, logging why not; NULL means "answer 503 and try again later". */
@@ -210,7 +214,7 @@ static void
 answer(struct api_context *ctx, bool configured, struct transport *t, struct buf *out)
 {
     if (configured && ctx->store == NULL)
-        ctx->store = open_store(ctx->cfg);
+        watched_store = ctx->store = open_store(ctx->cfg);
     if (ctx->store != NULL)
         serve(ctx, t, out);
     else
@@ -260,12 +264,12 @@ main(int argc, char **argv)
             return 1;
         }
         install_handlers();
-        set_busy(true, NULL);
+        set_busy(true);
         if (configured)
-            ctx.store = open_store(&cfg);
-        set_busy(false, ctx.store);
+            watched_store = ctx.store = open_store(&cfg);
+        set_busy(false);
         while (!stop_requested && FCGX_Accept_r(&request) >= 0) {
-            set_busy(true, NULL);
+            set_busy(true);
             struct transport t = { request.in, request.envp };
             answer(&ctx, configured, &t, &out);
             if (FCGX_PutStr(out.data, (int)out.len, request.out) < 0)
@@ -276,17 +280,19 @@ main(int argc, char **argv)
                 if (store_needs_restart(ctx.store)) {
                     /* Detach so recovery can run, and rejoin before the next request. */
                     log_warn("store: the environment needs recovery: reopening it");
+                    watched_store = NULL;
                     store_close(ctx.store);
-                    ctx.store = open_store(&cfg);
+                    watched_store = ctx.store = open_store(&cfg);
                 }
             }
-            set_busy(false, ctx.store);
+            set_busy(false);
         }
     }
     /* A second SIGTERM must not _exit() in the middle of store_close, holding a mutex. */
-    set_busy(true, NULL);
+    set_busy(true);
     buf_release(&out);
     bearer_free(ctx.bearer);
+    watched_store = NULL;
     store_close(ctx.store);
     config_free(&cfg);
     return 0;
