@@ -1,13 +1,15 @@
 #include "autoconfig.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
-int
-cli_parse(int argc, char **argv, const struct cli_option *opts, const char **positional,
-          int max_positional, int *n_positional)
+/* The parser itself: 0, 1 for --help, -1 after printing an error. */
+static int
+parse(int argc, char **argv, const struct cli_option *opts, const char **positional,
+      int max_positional, int *n_positional)
 {
     *n_positional = 0;
     for (int i = 1; i < argc; i++) {
@@ -42,12 +44,32 @@ cli_parse(int argc, char **argv, const struct cli_option *opts, const char **pos
 }
 
 int
+cli_parse(int argc, char **argv, const char *usage, const struct cli_option *opts,
+          const char **positional, int max_positional, int *n_positional)
+{
+    int rc = parse(argc, argv, opts, positional, max_positional, n_positional);
+
+    if (rc == 0)
+        return CLI_CONTINUE;
+    fputs(usage, rc > 0 ? stdout : stderr);
+    return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+}
+
+int
+cli_usage_error(const char *usage)
+{
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+}
+
+int
 cli_config(struct config *cfg, const char *path)
 {
     char err[1024];
 
     if (config_load(cfg, config_choose_path(path), err, sizeof err) != 0) {
         fprintf(stderr, "hookspool: %s\n", err);
+        config_free(cfg);
         return -1;
     }
     log_set_level(cfg->log_level);

@@ -21,15 +21,22 @@ struct cli_option {
     const char **value;         /* set to the value (or to name for flags) */
 };
 
+/* cli_parse's answer when the command should go on. */
+enum { CLI_CONTINUE = -1 };
+
 /*
  * Parses argv[1..] against opts; positional arguments go to positional
- * (at most max_positional). Returns 0, or -1 after printing a usage error.
- * "--help" anywhere returns 1.
+ * (at most max_positional). Returns CLI_CONTINUE, or the exit status to
+ * return at once: EXIT_SUCCESS after printing usage for "--help",
+ * EXIT_USAGE after printing the error and usage to stderr.
  */
-int cli_parse(int argc, char **argv, const struct cli_option *opts, const char **positional,
-              int max_positional, int *n_positional);
+int cli_parse(int argc, char **argv, const char *usage, const struct cli_option *opts,
+              const char **positional, int max_positional, int *n_positional);
 
-/* Loads the configuration (explicit path or default); prints the error and returns -1. */
+/* Prints usage to stderr and returns EXIT_USAGE. */
+int cli_usage_error(const char *usage);
+
+/* Loads the configuration (explicit path or default); prints the error, frees cfg and returns -1. */
 int cli_config(struct config *cfg, const char *path);
 
 /* Opens the store; prints the error and returns NULL on failure. */

@@ -102,24 +102,19 @@ cmd_apikey(int argc, char **argv)
     };
     const char *pos[2];
     int npos;
-    int rc = cli_parse(argc, argv, opts, pos, 2, &npos);
+    int rc = cli_parse(argc, argv, apikey_usage, opts, pos, 2, &npos);
 
-    if (rc != 0) {
-        fputs(apikey_usage, rc > 0 ? stdout : stderr);
-        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    }
+    if (rc != CLI_CONTINUE)
+        return rc;
     const char *action = npos > 0 ? pos[0] : "";
     bool is_create = strcmp(action, "create") == 0, is_list = strcmp(action, "list") == 0,
          is_revoke = strcmp(action, "revoke") == 0;
     if ((!is_create && !is_list && !is_revoke) || (is_revoke ? npos != 2 : npos != 1)) {
-        fputs(apikey_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage_error(apikey_usage);
     }
     struct config cfg;
-    if (cli_config(&cfg, config) != 0) {
-        config_free(&cfg);
+    if (cli_config(&cfg, config) != 0)
         return EXIT_FAILURE;
-    }
     struct store *s = cli_store(&cfg);
     if (s == NULL)
         rc = EXIT_FAILURE;

@@ -18,24 +18,19 @@ cmd_db(int argc, char **argv)
     const struct cli_option opts[] = { { "--config", true, &config }, { NULL, false, NULL } };
     const char *pos[2];
     int npos;
-    int rc = cli_parse(argc, argv, opts, pos, 2, &npos);
+    int rc = cli_parse(argc, argv, db_usage, opts, pos, 2, &npos);
 
-    if (rc != 0) {
-        fputs(db_usage, rc > 0 ? stdout : stderr);
-        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    }
+    if (rc != CLI_CONTINUE)
+        return rc;
     bool verify = npos == 1 && strcmp(pos[0], "verify") == 0;
     bool backup = npos == 2 && strcmp(pos[0], "backup") == 0;
     if (!verify && !backup) {
-        fputs(db_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage_error(db_usage);
     }
     struct config cfg;
     char err[1024];
-    if (cli_config(&cfg, config) != 0) {
-        config_free(&cfg);
+    if (cli_config(&cfg, config) != 0)
         return EXIT_FAILURE;
-    }
     if (verify) {
         rc = store_verify(&cfg, err, sizeof err);
         if (rc == 0)

@@ -59,12 +59,10 @@ cmd_deliveries(int argc, char **argv)
     };
     const char *pos[1];
     int npos;
-    int rc = cli_parse(argc, argv, opts, pos, 0, &npos);
+    int rc = cli_parse(argc, argv, deliveries_usage, opts, pos, 0, &npos);
 
-    if (rc != 0) {
-        fputs(deliveries_usage, rc > 0 ? stdout : stderr);
-        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    }
+    if (rc != CLI_CONTINUE)
+        return rc;
     if (tenant == NULL || !webhook_tenant_valid(tenant)) {
         fprintf(stderr, "hookspool deliveries: --tenant must be 1 to 64 characters of A-Z, "
                         "a-z, 0-9, '_' and '-'\n");
@@ -84,10 +82,8 @@ cmd_deliveries(int argc, char **argv)
         }
     }
     struct config cfg;
-    if (cli_config(&cfg, config) != 0) {
-        config_free(&cfg);
+    if (cli_config(&cfg, config) != 0)
         return EXIT_FAILURE;
-    }
     struct store *s = cli_store(&cfg);
     if (s == NULL) {
         config_free(&cfg);

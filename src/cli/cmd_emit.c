@@ -93,12 +93,10 @@ cmd_emit(int argc, char **argv)
     };
     const char *pos[1];
     int npos;
-    int rc = cli_parse(argc, argv, opts, pos, 0, &npos);
+    int rc = cli_parse(argc, argv, emit_usage, opts, pos, 0, &npos);
 
-    if (rc != 0) {
-        fputs(emit_usage, rc > 0 ? stdout : stderr);
-        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    }
+    if (rc != CLI_CONTINUE)
+        return rc;
     const char *problem = NULL;
     if (tenant == NULL || type == NULL)
         problem = "--tenant and --type are required";
@@ -112,15 +110,12 @@ cmd_emit(int argc, char **argv)
         problem = "give --data or --data-file, not both";
     if (problem != NULL) {
         fprintf(stderr, "hookspool emit: %s\n", problem);
-        fputs(emit_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage_error(emit_usage);
     }
 
     struct config cfg;
-    if (cli_config(&cfg, config) != 0) {
-        config_free(&cfg);
+    if (cli_config(&cfg, config) != 0)
         return EXIT_FAILURE;
-    }
     struct event ev;
     char *file = NULL;
     memset(&ev, 0, sizeof ev);

@@ -26,17 +26,13 @@ cmd_requeue(int argc, char **argv)
     const struct cli_option opts[] = { { "--config", true, &config }, { NULL, false, NULL } };
     const char *pos[REQUEUE_MAX_NAMES];
     int npos;
-    int rc = cli_parse(argc, argv, opts, pos, REQUEUE_MAX_NAMES, &npos);
+    int rc = cli_parse(argc, argv, requeue_usage, opts, pos, REQUEUE_MAX_NAMES, &npos);
 
-    if (rc != 0) {
-        fputs(requeue_usage, rc > 0 ? stdout : stderr);
-        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    }
+    if (rc != CLI_CONTINUE)
+        return rc;
     struct config cfg;
-    if (cli_config(&cfg, config) != 0) {
-        config_free(&cfg);
+    if (cli_config(&cfg, config) != 0)
         return EXIT_FAILURE;
-    }
     size_t moved = 0;
     rc = EXIT_SUCCESS;
     if (npos == 0) {

@@ -40,12 +40,10 @@ cmd_sign(int argc, char **argv)
     };
     const char *pos[1];
     int npos;
-    int rc = cli_parse(argc, argv, opts, pos, 1, &npos);
+    int rc = cli_parse(argc, argv, sign_usage, opts, pos, 1, &npos);
 
-    if (rc != 0) {
-        fputs(sign_usage, rc > 0 ? stdout : stderr);
-        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    }
+    if (rc != CLI_CONTINUE)
+        return rc;
     enum signature_encoding enc = SIGNATURE_HEX;
     if (encoding != NULL && strcmp(encoding, "base64") == 0) {
         enc = SIGNATURE_BASE64;

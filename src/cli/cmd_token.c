@@ -50,21 +50,16 @@ cmd_token(int argc, char **argv)
     const struct cli_option opts[] = { { "--config", true, &config }, { NULL, false, NULL } };
     const char *pos[2];
     int npos;
-    int rc = cli_parse(argc, argv, opts, pos, 2, &npos);
+    int rc = cli_parse(argc, argv, token_usage, opts, pos, 2, &npos);
 
-    if (rc != 0) {
-        fputs(token_usage, rc > 0 ? stdout : stderr);
-        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    }
+    if (rc != CLI_CONTINUE)
+        return rc;
     if (npos < 1 || strcmp(pos[0], "check") != 0) {
-        fputs(token_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage_error(token_usage);
     }
     struct config cfg;
-    if (cli_config(&cfg, config) != 0) {
-        config_free(&cfg);
+    if (cli_config(&cfg, config) != 0)
         return EXIT_FAILURE;
-    }
     struct buf text;
     buf_init(&text);
     rc = EXIT_FAILURE;

@@ -31,16 +31,13 @@ cmd_verify(int argc, char **argv)
     };
     const char *pos[1];
     int npos;
-    int rc = cli_parse(argc, argv, opts, pos, 1, &npos);
+    int rc = cli_parse(argc, argv, verify_usage, opts, pos, 1, &npos);
 
-    if (rc != 0) {
-        fputs(verify_usage, rc > 0 ? stdout : stderr);
-        return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    }
+    if (rc != CLI_CONTINUE)
+        return rc;
     if (signature == NULL) {
         fprintf(stderr, "hookspool verify: --signature is required\n");
-        fputs(verify_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage_error(verify_usage);
     }
     /* The configuration plays no part in verifying; a bad file is still an error. */
     if (config != NULL) {
