@@ -1,6 +1,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ enum {
     FAILCHK_INTERVAL = 2,           /* seconds between failchk runs in a long-lived process */
     CHECKPOINT_KBYTES = 1024,
     RECOVERY_WAIT_MS = 3000,       /* for other processes to detach before recovery */
+    JOIN_WAIT_S = 8,               /* an open this slow is blocked on a dead process's mutex */
 };
 
 static void
@@ -220,6 +222,94 @@ join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
     return ret;
 }
 
+/* One attempt to join, run on its own thread so that a hang can be walked away from. */
+struct join_attempt {
+    const struct config *cfg;
+    DB_ENV *env;
+    int ret;
+    char err[512];
+    bool done, abandoned;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static void
+join_attempt_free(struct join_attempt *a)
+{
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+}
+
+static void *
+join_thread(void *arg)
+{
+    struct join_attempt *a = arg;
+    DB_ENV *env = NULL;
+    char err[512] = "";
+    int ret = join_env(&env, a->cfg, err, sizeof err);
+
+    pthread_mutex_lock(&a->mu);
+    a->env = env;
+    a->ret = ret;
+    memcpy(a->err, err, sizeof err);
+    a->done = true;
+    bool abandoned = a->abandoned;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    if (abandoned) {            /* too late: nobody waits for this handle any more */
+        if (env != NULL)
+            env->close(env, 0);
+        join_attempt_free(a);
+    }
+    return NULL;
+}
+
+/*
+ * join_env, giving up after JOIN_WAIT_S. A process killed while holding one
+ * of the environment's own mutexes (say, while updating its thread state)
+ * makes every later open block on that mutex for good, before failchk can
+ * say anything. Such a hang means the environment needs recovery: the
+ * blocked thread is left behind (the recovery removes the regions it waits
+ * in) and DB_RUNRECOVERY is returned.
+ */
+static int
+join_within(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
+{
+    struct join_attempt *a = xcalloc(1, sizeof *a);
+    pthread_t tid;
+    struct timespec deadline;
+    int ret;
+
+    a->cfg = cfg;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    if (pthread_create(&tid, NULL, join_thread, a) != 0) {
+        join_attempt_free(a);
+        return join_env(out, cfg, err, errlen);
+    }
+    pthread_detach(tid);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += JOIN_WAIT_S;
+    pthread_mutex_lock(&a->mu);
+    while (!a->done && pthread_cond_timedwait(&a->cv, &a->mu, &deadline) != ETIMEDOUT)
+        ;
+    if (!a->done) {
+        a->abandoned = true;
+        pthread_mutex_unlock(&a->mu);
+        log_error("store: %s: joining the environment blocked for %d s: a killed process "
+                  "holds one of its mutexes", cfg->db_home, JOIN_WAIT_S);
+        return DB_RUNRECOVERY;
+    }
+    pthread_mutex_unlock(&a->mu);
+    *out = a->env;
+    ret = a->ret;
+    if (ret != 0 && ret != DB_RUNRECOVERY)
+        snprintf(err, errlen, "%s", a->err);
+    join_attempt_free(a);
+    return ret;
+}
+
 /* Takes the flock "how" on fd, giving up after wait_ms; returns 0 or -1. */
 static int
 lock_within(int fd, int how, int wait_ms)
@@ -259,7 +349,7 @@ open_or_recover(DB_ENV **out, int *lock_fd, const struct config *cfg, char *err,
     if (lock < 0 || lock_within(lock, LOCK_SH, RECOVERY_WAIT_MS) != 0) {
         ret = errno;
         snprintf(err, errlen, "%s: %s", lock_path, strerror(errno));
-    } else if ((ret = join_env(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
+    } else if ((ret = join_within(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
         flock(lock, LOCK_UN);
         /* Ask idle processes to detach (store_recovery_pending), then wait for them. */
         if (pwrite(lock, "R", 1, 0) != 1)
@@ -270,7 +360,7 @@ open_or_recover(DB_ENV **out, int *lock_fd, const struct config *cfg, char *err,
                      cfg->db_home);
         } else {
             /* Someone may have recovered it while we waited: look again. */
-            if ((ret = join_env(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
+            if ((ret = join_within(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
                 log_warn("store: %s: running recovery", cfg->db_home);
                 ret = open_env(out, cfg, DB_RECOVER, err, errlen);
             }
@@ -355,9 +445,25 @@ store_maintain(struct store *s)
 bool
 store_recovery_pending(const struct store *s)
 {
+    return s != NULL && store_recovery_watch_pending(s->lock_fd);
+}
+
+int
+store_recovery_watch_open(const struct config *cfg)
+{
+    char *path = xasprintf("%s/store.lock", cfg->db_home);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    free(path);
+    return fd;
+}
+
+bool
+store_recovery_watch_pending(int fd)
+{
     char flag;
 
-    return s != NULL && s->lock_fd >= 0 && pread(s->lock_fd, &flag, 1, 0) == 1 && flag == 'R';
+    return fd >= 0 && pread(fd, &flag, 1, 0) == 1 && flag == 'R';
 }
 
 bool

@@ -51,6 +51,13 @@ void store_maintain(struct store *s);
  * reads a byte of db_home/store.lock, so it is safe in a signal handler.
  */
 bool store_recovery_pending(const struct store *s);
+/*
+ * The same flag without a store handle, for a watchdog that must not touch
+ * one: store_recovery_watch_open returns a read-only descriptor (close it)
+ * or -1; store_recovery_watch_pending reads the flag through it.
+ */
+int store_recovery_watch_open(const struct config *cfg);
+bool store_recovery_watch_pending(int fd);
 /* True once the environment reported DB_RUNRECOVERY: close and reopen the store. */
 bool store_needs_restart(const struct store *s);
 

@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,7 @@ enum {
     ENDPOINT_MEMO = 16,         /* endpoint URLs whose destination is remembered */
     COMMIT_RETRY_MS = 200,      /* after the delivery log refused a batch */
     STORE_PAUSE_MS = 1000,      /* no claims this long after the store did not answer */
+    RECOVERY_GRACE_S = 3,       /* to leave on our own before the watchdog ends us */
 };
 
 /* A claimed file in active/: an event to fan out, or one retry record. */
@@ -1149,6 +1152,33 @@ usage(FILE *fp)
             SYSCONFDIR);
 }
 
+/*
+ * The event loop leaves on its own when another process waits to recover
+ * the database (housekeeping), but a thread blocked for good on a mutex a
+ * killed process held never gets there, and its handle keeps the recovery
+ * waiting. This thread ends the process if the request stands for
+ * RECOVERY_GRACE_S; the files it held are in active/ for the next start.
+ */
+static void *
+recovery_watchdog(void *arg)
+{
+    static const char msg[] = "hookspool-sender: the database is being recovered and a thread "
+                              "is stuck in it: exiting\n";
+    int fd = (int)(intptr_t)arg;
+    int seconds = 0;
+
+    for (;;) {
+        sleep(1);
+        seconds = store_recovery_watch_pending(fd) ? seconds + 1 : 0;
+        if (seconds >= RECOVERY_GRACE_S) {
+            ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+            (void)ignored;
+            _exit(EXIT_FAILURE);
+        }
+    }
+    return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1189,17 +1219,27 @@ main(int argc, char **argv)
     int rc = EXIT_FAILURE;
     if (spool_init(sd.cfg.spool_dir) != 0)
         goto out;
-    sd.store = store_open(&sd.cfg, err, sizeof err);
-    if (sd.store == NULL) {
-        log_error("sender: %s", err);
-        goto out;
-    }
-    /* Before any thread starts: every thread blocks the signals, only the signalfd sees them. */
+    /*
+     * Before any thread starts (store_open may start one): every thread
+     * blocks the signals, only the signalfd sees them.
+     */
     sd.signal_fd = signals_open();
     if (sd.signal_fd < 0) {
         log_error("sender: signalfd: %s", strerror(errno));
         goto out;
     }
+    sd.store = store_open(&sd.cfg, err, sizeof err);
+    if (sd.store == NULL) {
+        log_error("sender: %s", err);
+        goto out;
+    }
+    int watch_fd = store_recovery_watch_open(&sd.cfg);
+    pthread_t watchdog;
+    if (watch_fd < 0 || pthread_create(&watchdog, NULL, recovery_watchdog,
+                                       (void *)(intptr_t)watch_fd) != 0)
+        log_warn("sender: cannot start the recovery watchdog");
+    else
+        pthread_detach(watchdog);
     sd.committer = committer_start(&sd.cfg, err, sizeof err);
     if (sd.committer == NULL) {
         log_error("sender: delivery log: %s", err);
