@@ -170,7 +170,22 @@ include "%(deploy)s"
        "deploy": os.path.join(SRC, "deploy", "lighttpd", "hookspool.conf"), "extra": extra})
     srv = Server(["lighttpd", "-D", "-f", conf], port, os.path.join(run, "stdout.log"))
     srv.errorlog = os.path.join(run, "error.log")
+    wait_fastcgi(srv.url)
     return srv
+
+
+def wait_fastcgi(url, timeout=15.0):
+    """Waits until webhooks.fcgi itself answers (a problem+json 404 for /api/), not
+    lighttpd's own 503 while its FastCGI processes are still starting."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            _, headers, _ = request("GET", url + "/api/", timeout=5)
+            if "problem+json" in headers.get("content-type", ""):
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
 
 
 def request(method, url, body=None, headers=None, timeout=30):
