@@ -24,10 +24,11 @@
 
 /*
  * Far beyond any healthy request (lock waits time out after 2 s and are
- * retried), and beyond a disk stalling an fsync for a while: ending a process
- * inside Berkeley DB costs everyone a recovery.
+ * retried). Ending a process inside Berkeley DB costs everyone a recovery,
+ * but a process blocked on a mutex that a killed process held wakes never,
+ * and until it goes its clients wait and the recovery cannot start.
  */
-enum { REQUEST_DEADLINE_S = 30 };
+enum { REQUEST_DEADLINE_S = 10 };
 
 /* Where the request's environment and body come from. */
 struct transport {

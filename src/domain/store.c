@@ -1,7 +1,6 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "domain/store_internal.h"
@@ -222,92 +222,50 @@ join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
     return ret;
 }
 
-/* One attempt to join, run on its own thread so that a hang can be walked away from. */
-struct join_attempt {
-    const struct config *cfg;
-    DB_ENV *env;
-    int ret;
-    char err[512];
-    bool done, abandoned;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-};
-
-static void
-join_attempt_free(struct join_attempt *a)
-{
-    pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->cv);
-    free(a);
-}
-
-static void *
-join_thread(void *arg)
-{
-    struct join_attempt *a = arg;
-    DB_ENV *env = NULL;
-    char err[512] = "";
-    int ret = join_env(&env, a->cfg, err, sizeof err);
-
-    pthread_mutex_lock(&a->mu);
-    a->env = env;
-    a->ret = ret;
-    memcpy(a->err, err, sizeof err);
-    a->done = true;
-    bool abandoned = a->abandoned;
-    pthread_cond_signal(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-    if (abandoned) {            /* too late: nobody waits for this handle any more */
-        if (env != NULL)
-            env->close(env, 0);
-        join_attempt_free(a);
-    }
-    return NULL;
-}
-
 /*
- * join_env, giving up after JOIN_WAIT_S. A process killed while holding one
- * of the environment's own mutexes (say, while updating its thread state)
- * makes every later open block on that mutex for good, before failchk can
- * say anything. Such a hang means the environment needs recovery: the
- * blocked thread is left behind (the recovery removes the regions it waits
- * in) and DB_RUNRECOVERY is returned.
+ * join_env, but first tried in a child process that is given JOIN_WAIT_S.
+ * A process killed while holding one of the environment's own mutexes
+ * (say, while updating its thread state) makes every later open block on
+ * that mutex for good, before failchk can say anything. A child that
+ * blocks is killed, which leaves nothing attached behind (a thread left
+ * blocked here could wake after the recovery and write into the new log),
+ * and the environment is taken to need recovery.
  */
 static int
 join_within(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
 {
-    struct join_attempt *a = xcalloc(1, sizeof *a);
-    pthread_t tid;
-    struct timespec deadline;
-    int ret;
+    pid_t pid = fork();
 
-    a->cfg = cfg;
-    pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL);
-    if (pthread_create(&tid, NULL, join_thread, a) != 0) {
-        join_attempt_free(a);
-        return join_env(out, cfg, err, errlen);
+    if (pid == 0) {
+        DB_ENV *env = NULL;
+        char child_err[256];
+        int ret = join_env(&env, cfg, child_err, sizeof child_err);
+        if (ret == 0)
+            env->close(env, 0);
+        _exit(ret == DB_RUNRECOVERY ? 3 : 0);
     }
-    pthread_detach(tid);
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += JOIN_WAIT_S;
-    pthread_mutex_lock(&a->mu);
-    while (!a->done && pthread_cond_timedwait(&a->cv, &a->mu, &deadline) != ETIMEDOUT)
-        ;
-    if (!a->done) {
-        a->abandoned = true;
-        pthread_mutex_unlock(&a->mu);
-        log_error("store: %s: joining the environment blocked for %d s: a killed process "
-                  "holds one of its mutexes", cfg->db_home, JOIN_WAIT_S);
-        return DB_RUNRECOVERY;
+    if (pid > 0) {
+        int status = 0;
+        pid_t done = 0;
+        for (int waited_ms = 0; done == 0 && waited_ms < JOIN_WAIT_S * 1000; waited_ms += 10) {
+            done = waitpid(pid, &status, WNOHANG);
+            if (done == 0)
+                usleep(10000);
+            else if (done < 0 && errno == EINTR)
+                done = 0;
+        }
+        if (done == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            log_error("store: %s: joining the environment blocked for %d s: a killed process "
+                      "holds one of its mutexes", cfg->db_home, JOIN_WAIT_S);
+            return DB_RUNRECOVERY;
+        }
+        if (done == pid && WIFEXITED(status) && WEXITSTATUS(status) == 3)
+            return DB_RUNRECOVERY;     /* the child has already evicted the others */
     }
-    pthread_mutex_unlock(&a->mu);
-    *out = a->env;
-    ret = a->ret;
-    if (ret != 0 && ret != DB_RUNRECOVERY)
-        snprintf(err, errlen, "%s", a->err);
-    join_attempt_free(a);
-    return ret;
+    /* The probe went through (or could not run): join for real. */
+    return join_env(out, cfg, err, errlen);
 }
 
 /* Takes the flock "how" on fd, giving up after wait_ms; returns 0 or -1. */
