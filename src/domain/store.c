@@ -328,6 +328,12 @@ open_or_recover(DB_ENV **out, int *lock_fd, const struct config *cfg, char *err,
             flock(lock, LOCK_SH);   /* attached from now on, like everyone else */
         }
     }
+    /*
+     * Joined a healthy environment: a recovery flag still set was left by a
+     * process that gave up waiting, and would keep sending fresh processes away.
+     */
+    if (ret == 0 && store_recovery_watch_pending(lock) && pwrite(lock, "-", 1, 0) != 1)
+        log_warn("store: %s: cannot clear the recovery flag: %s", lock_path, strerror(errno));
     if (ret != 0 && lock >= 0) {
         close(lock);
         lock = -1;
