@@ -1,11 +1,13 @@
 #include "autoconfig.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -302,9 +304,42 @@ spool_each(const char *spool_dir, enum spool_state state,
 }
 
 int
-spool_claim(const char *spool_dir, const char *name)
+spool_claim(const char *spool_dir, const char *name, int *fd_out)
 {
-    return spool_move(spool_dir, name, SPOOL_NEW, SPOOL_ACTIVE);
+    if (!spool_name_valid(name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *src = spool_path(spool_dir, SPOOL_NEW, name);
+    char *dst = spool_path(spool_dir, SPOOL_ACTIVE, name);
+    int rc = 1;
+    /* O_NONBLOCK: a FIFO dropped into new/ must not block the sender. */
+    int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+    if (fd < 0) {
+        if (errno != ENOENT)
+            rc = -1;
+    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        /* Held: another sender is claiming it, or putting it back. */
+        if (errno != EWOULDBLOCK)
+            rc = -1;
+    } else if (rename(src, dst) != 0) {
+        if (errno != ENOENT)
+            rc = -1;
+    } else {
+        rc = 0;
+    }
+    int saved = errno;
+    if (rc == -1)
+        log_error("spool_claim: %s: %s", src, strerror(saved));
+    if (fd >= 0 && (rc != 0 || fd_out == NULL))
+        close(fd);
+    else if (fd_out != NULL)
+        *fd_out = fd;
+    free(src);
+    free(dst);
+    errno = saved;
+    return rc;
 }
 
 int
@@ -420,17 +455,70 @@ spool_requeue_failed(const char *spool_dir, size_t *moved)
     return spool_each(spool_dir, SPOOL_FAILED, spool_requeue_one, NULL, moved);
 }
 
-/* spool_each action for spool_recover_active. */
+/*
+ * Recovers active/name if no live sender holds it: returns 0 if put back
+ * into new/, 1 if left alone (held, gone, not a regular file) or removed
+ * (a finished SPOOL_DONE_PREFIX file), -1 on failure.
+ */
 static int
-spool_recover_one(const char *spool_dir, const char *name, void *arg)
+spool_recover_one(const char *spool_dir, const char *name)
 {
-    return spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
+    bool done = strncmp(name, SPOOL_DONE_PREFIX, sizeof SPOOL_DONE_PREFIX - 1) == 0;
+    char *path = spool_path(spool_dir, SPOOL_ACTIVE, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
+    int rc = 1;
+
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        /* Still under the lock, so that no claimer takes it half moved. */
+        if (!done) {
+            rc = spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
+        } else if (unlink(path) != 0 && errno != ENOENT) {
+            log_warn("spool_recover_active: %s: cannot remove: %s", path, strerror(errno));
+            rc = -1;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
 }
 
 int
 spool_recover_active(const char *spool_dir, size_t *moved)
 {
-    return spool_each(spool_dir, SPOOL_ACTIVE, spool_recover_one, NULL, moved);
+    char *dir = spool_path(spool_dir, SPOOL_ACTIVE, NULL);
+    DIR *d = opendir(dir);
+    int rc = 0, saved = 0;
+    size_t count = 0;
+
+    if (moved != NULL)
+        *moved = 0;
+    if (d == NULL) {
+        saved = errno;
+        free(dir);
+        errno = saved;
+        return -1;
+    }
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        const char *name = de->d_name;
+        if (name[0] == '.' && strncmp(name, SPOOL_DONE_PREFIX, sizeof SPOOL_DONE_PREFIX - 1) != 0)
+            continue;           /* ".", "..", and dot files that are no spool state */
+        int r = spool_recover_one(spool_dir, name);
+        if (r == 0) {
+            count++;
+        } else if (r < 0) {
+            saved = errno;
+            rc = -1;
+        }
+    }
+    closedir(d);
+    free(dir);
+    if (moved != NULL)
+        *moved = count;
+    errno = saved;
+    return rc;
 }
 
 int

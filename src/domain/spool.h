@@ -52,11 +52,25 @@ int spool_list(const char *spool_dir, enum spool_state state, char ***names_out,
 void spool_names_free(char **names, size_t n);
 
 /*
- * Claims new/name for this process by renaming it into active/. Returns 0
- * when claimed, 1 when the file is gone (another sender claimed it: not an
- * error), -1 on any other failure (errno).
+ * A sender holds a lock (flock) on every file it has claimed for as long as
+ * the file is in active/, through a descriptor opened before the claim. So
+ * several senders can share a spool: a file in active/ whose lock can be
+ * taken belongs to no live sender (its sender died) and is put back.
  */
-int spool_claim(const char *spool_dir, const char *name);
+
+/*
+ * Claims new/name for this process: opens it, locks it, renames it into
+ * active/ (no directory fsync: a claim lost in a crash leaves the file in
+ * new/, to be claimed again). Returns 0 when claimed, with *fd the locked
+ * descriptor to read the file through and to close only once the file has
+ * left active/ (fd NULL: closed at once, for tests); 1 when the file is
+ * gone or another sender holds it (not an error); -1 on any other failure
+ * (errno).
+ */
+int spool_claim(const char *spool_dir, const char *name, int *fd);
+
+/* Files a sender renamed in active/ to remove them (finished; not spool state). */
+#define SPOOL_DONE_PREFIX ".done."
 
 /*
  * Moves from/name to to/name. Returns 0, 1 if from/name does not exist,
@@ -100,10 +114,12 @@ int spool_requeue(const char *spool_dir, const char *name);
 int spool_requeue_failed(const char *spool_dir, size_t *moved);
 
 /*
- * Start-up recovery for a sender: moves every active/ file back to new/
- * (what a killed sender had claimed). Only safe while no other sender
- * shares the spool or when each sender has its own active/ (see the
- * sender's documentation). *moved (may be NULL) counts them. Returns 0 or -1.
+ * Recovery for a sender, at start-up and from time to time: puts every
+ * active/ file that no live sender holds (what a killed sender had
+ * claimed) back into new/, and removes the SPOOL_DONE_PREFIX files no live
+ * sender holds. Files other senders hold are left alone. *moved (may be
+ * NULL) counts the files put back. Returns 0, or -1 (errno) if active/
+ * cannot be read or a file could not be moved (the others still are).
  */
 int spool_recover_active(const char *spool_dir, size_t *moved);
 

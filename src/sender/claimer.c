@@ -40,7 +40,10 @@ claimed_release(struct claimed *f)
 {
     free(f->name);
     buf_release(&f->data);
+    if (f->fd >= 0)
+        close(f->fd);
     f->name = NULL;
+    f->fd = -1;
 }
 
 static long long
@@ -53,33 +56,25 @@ mono_ms(void)
 }
 
 /*
- * Claims new/name and reads it. Returns 0 with *out filled, or -1 if there
- * is nothing to hand over (gone, dead-lettered, or put back).
+ * Claims new/name and reads it. Returns 0 with *out filled (its descriptor
+ * holds the claim's lock), or -1 if there is nothing to hand over (gone,
+ * held by another sender, dead-lettered, or put back).
  */
 static int
 claim_one(const char *spool_dir, const char *name, size_t max_bytes, struct claimed *out)
 {
-    char *src = spool_path(spool_dir, SPOOL_NEW, name);
-    char *dst = spool_path(spool_dir, SPOOL_ACTIVE, name);
-    /* No directory fsync: a claim lost in a crash leaves the file in new/, to be claimed again. */
-    int rc = rename(src, dst);
-    int saved = errno;
+    int fd;
 
-    free(src);
-    if (rc != 0) {
-        if (saved != ENOENT)    /* ENOENT: another sender got it */
-            log_error("claimer: %s: cannot claim: %s", name, strerror(saved));
-        free(dst);
-        return -1;
-    }
+    if (spool_claim(spool_dir, name, &fd) != 0)
+        return -1;              /* logged if it was more than another sender's claim */
     buf_init(&out->data);
-    rc = fileio_read(dst, max_bytes, &out->data);
-    saved = errno;
-    free(dst);
+    int rc = fileio_read_fd(fd, max_bytes, &out->data);
     if (rc == 0) {
         out->name = xstrdup(name);
+        out->fd = fd;
         return 0;
     }
+    int saved = errno;
     buf_release(&out->data);
     if (rc == -2) {
         char reason[128];
@@ -92,6 +87,7 @@ claim_one(const char *spool_dir, const char *name, size_t max_bytes, struct clai
         log_error("sender: %s: cannot read: %s", name, strerror(saved));
         spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
     }
+    close(fd);                  /* after the move: the lock covered it */
     return -1;
 }
 
@@ -139,7 +135,7 @@ claimer_main(void *arg)
         size_t max_bytes = c->max_bytes;
         c->busy = true;
         pthread_mutex_unlock(&c->lock);
-        struct claimed f = { NULL, { NULL, 0, 0 } };
+        struct claimed f = { NULL, -1, { NULL, 0, 0 } };
         int rc = claim_one(c->spool_dir, names[pos++], max_bytes, &f);
         pthread_mutex_lock(&c->lock);
         c->busy = false;

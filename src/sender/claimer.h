@@ -18,9 +18,14 @@
 
 #include "util/buf.h"
 
-/* A claimed file: its name in active/ and its contents. */
+/*
+ * A claimed file: its name in active/, the descriptor that holds its lock
+ * (see spool_claim; keep it open until the file has left active/), and its
+ * contents.
+ */
 struct claimed {
     char *name;
+    int fd;
     struct buf data;
 };
 
@@ -47,7 +52,7 @@ void claimer_set_max_bytes(struct claimer *c, size_t max_bytes);
 /* Stops the thread and puts every claimed file still waiting back into new/; NULL is allowed. */
 void claimer_stop(struct claimer *c);
 
-/* Releases a claimed file's memory. */
+/* Releases a claimed file's memory and closes its descriptor (if not taken: -1). */
 void claimed_release(struct claimed *f);
 
 #endif

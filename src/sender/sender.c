@@ -5,8 +5,10 @@
  * active/ by rename, then either every delivery it stands for succeeded
  * (recorded in the delivery log first, then the file is removed) or the
  * failed ones were written as retry records (src/sender/record.h) into
- * deferred/ (mtime = next attempt) or failed/ (dead letters). A killed
- * sender leaves files in active/; the next one puts them back into new/.
+ * deferred/ (mtime = next attempt) or failed/ (dead letters). It holds a
+ * lock on each file it claimed until the file leaves active/ (spool_claim),
+ * so a killed sender's files are recognised and put back into new/: by the
+ * next sender to start, or within seconds by a peer sharing the spool.
  *
  * One event loop: a libcurl multi handle (src/sender/delivery.h) with
  * inotify on new/, a signalfd and the helper threads' eventfds as extra
@@ -18,7 +20,6 @@
  */
 #include "autoconfig.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -54,17 +56,16 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-/* Finished files in active/ waiting for the unlinker (dot files: no spool state). */
-#define DONE_PREFIX ".done."
-
 enum {
     RESCAN_MS = 5000,           /* new/ is listed at least this often (inotify is a hint) */
     RELEASE_MS = 1000,          /* deferred/ is checked for due records this often */
+    RECOVER_MS = 5000,          /* active/ is checked for files of dead senders this often */
     MAINTAIN_MS = 1000,         /* store_maintain */
     PRUNE_MS = 24 * 3600 * 1000,/* delivery log pruning */
     POSTPONE_S = 10,            /* a delivery put aside for a failing receiver waits this long */
     SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
     MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
+    FD_RESERVE = 256,           /* descriptors for all but connections and claimed files */
     CACHE_MS = 50,              /* a tenant's webhook list serves claims this long at most */
     CLAIM_TURN = 32,            /* files claimed per turn of the loop, at most */
     ENDPOINT_MEMO = 16,         /* endpoint URLs whose destination is remembered */
@@ -76,6 +77,7 @@ enum {
 /* A claimed file in active/: an event to fan out, or one retry record. */
 struct item {
     char *name;
+    int fd;                     /* holds the claim's lock until the file leaves active/ */
     bool is_record;
     char *body;                 /* the delivery body, shared by the item's jobs */
     size_t body_len;
@@ -155,6 +157,7 @@ struct sender {
     struct host **hosts;
     size_t n_hosts, host_cursor;
     size_t jobs_live;           /* jobs in memory, any state */
+    size_t max_fds;             /* the descriptor limit */
     size_t running;
     struct job_list finished;   /* attempts ended, not yet handed to the committer */
     struct committer *committer;
@@ -164,7 +167,7 @@ struct sender {
     long long claim_pause_until;    /* the store refused: claim nothing before this */
     bool stopping, stop_now;
     int exit_code;
-    long long last_release, last_maintain, last_prune;
+    long long last_release, last_maintain, last_prune, last_recover;
     unsigned long long delivered, failed_attempts, reused;
 };
 
@@ -177,12 +180,38 @@ now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * How many deliveries may be in memory. Each claimed file holds a
+ * descriptor (its lock) until it is removed, so the descriptor limit, less
+ * the connections and a reserve, bounds them too.
+ */
 static size_t
 max_jobs(const struct sender *sd)
 {
     size_t n = (size_t)sd->cfg.max_connections * 8;
+    size_t other = (size_t)sd->cfg.max_connections + FD_RESERVE;
+    size_t fds = sd->max_fds > other + MIN_JOBS ? sd->max_fds - other : MIN_JOBS;
 
-    return n < MIN_JOBS ? MIN_JOBS : n;
+    if (n < MIN_JOBS)
+        n = MIN_JOBS;
+    return n < fds ? n : fds;
+}
+
+/* Raises the soft descriptor limit to the hard one; returns the limit in force. */
+static size_t
+fd_limit_raise(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max == RLIM_INFINITY ? 65536 : rl.rlim_max;
+        struct rlimit raised = { want, rl.rlim_max };
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl.rlim_cur = want;
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? 65536 : (size_t)rl.rlim_cur;
 }
 
 /*
@@ -222,6 +251,8 @@ item_free(struct item *it)
 {
     if (it == NULL)
         return;
+    if (it->fd >= 0)
+        close(it->fd);
     free(it->name);
     free(it->body);
     free(it);
@@ -242,14 +273,16 @@ item_finish(struct sender *sd, struct item *it)
         char *path = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, it->name);
         if (!it->is_record) {
             /* An event file's name never comes back within this process: remove it as is. */
-            unlinker_add(sd->unlinker, path);
+            unlinker_add(sd->unlinker, path, it->fd);
+            it->fd = -1;
             item_free(it);
             return;
         }
-        char *done = xasprintf("%s/active/" DONE_PREFIX "%ld.%lu", sd->cfg.spool_dir,
+        char *done = xasprintf("%s/active/" SPOOL_DONE_PREFIX "%ld.%lu", sd->cfg.spool_dir,
                                (long)getpid(), seq++);
         if (rename(path, done) == 0) {
-            unlinker_add(sd->unlinker, done);
+            unlinker_add(sd->unlinker, done, it->fd);
+            it->fd = -1;
         } else {
             if (errno != ENOENT)
                 log_error("item_finish: %s: cannot remove: %s", path, strerror(errno));
@@ -638,6 +671,8 @@ claim(struct sender *sd, struct claimed *f)
     int rc;
 
     it->name = xstrdup(name);
+    it->fd = f->fd;             /* the item holds the claim from now on */
+    f->fd = -1;
     it->is_record = record_is(f->data.data, f->data.len);
     /* One extra count while jobs are added, so none of them can finish the item early. */
     it->pending = 1;
@@ -1009,6 +1044,21 @@ prune_due(struct sender *sd)
     return due;
 }
 
+/* What a killed sender (this one before a restart, or a peer) had claimed goes back to new/. */
+static void
+recover_active(struct sender *sd)
+{
+    size_t recovered = 0;
+
+    if (spool_recover_active(sd->cfg.spool_dir, &recovered) != 0)
+        log_error("sender: cannot put active/ back into new/: %s", strerror(errno));
+    if (recovered > 0) {
+        log_info("sender: put %zu interrupted files back into new/", recovered);
+        if (sd->claimer != NULL)
+            claimer_hint(sd->claimer);
+    }
+}
+
 static void
 housekeeping(struct sender *sd, long long now)
 {
@@ -1021,6 +1071,11 @@ housekeeping(struct sender *sd, long long now)
             log_error("sender: cannot release due deliveries: %s", strerror(errno));
         if (moved > 0 && sd->claimer != NULL)
             claimer_hint(sd->claimer);
+    }
+    /* A peer sharing the spool may have died holding files: they would wait for its restart. */
+    if (!sd->once && !sd->stopping && now - sd->last_recover >= RECOVER_MS) {
+        sd->last_recover = now;
+        recover_active(sd);
     }
     if (now - sd->last_maintain >= MAINTAIN_MS) {
         sd->last_maintain = now;
@@ -1121,27 +1176,6 @@ run(struct sender *sd)
     return sd->exit_code;
 }
 
-/* Removes finished files a killed sender left for its unlinker. */
-static void
-remove_done_files(struct sender *sd)
-{
-    char *dir = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, NULL);
-    DIR *d = opendir(dir);
-    struct dirent *de;
-
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, DONE_PREFIX, sizeof DONE_PREFIX - 1) != 0)
-            continue;
-        char *path = xasprintf("%s/%s", dir, de->d_name);
-        if (unlink(path) != 0 && errno != ENOENT)
-            log_warn("sender: %s: cannot remove: %s", path, strerror(errno));
-        free(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    free(dir);
-}
-
 static void
 usage(FILE *fp)
 {
@@ -1223,6 +1257,7 @@ main(int argc, char **argv)
      * Before any thread starts (store_open may start one): every thread
      * blocks the signals, only the signalfd sees them.
      */
+    sd.max_fds = fd_limit_raise();
     sd.signal_fd = signals_open();
     if (sd.signal_fd < 0) {
         log_error("sender: signalfd: %s", strerror(errno));
@@ -1256,18 +1291,12 @@ main(int argc, char **argv)
         log_warn("sender: %s: inotify unavailable (%s); rescanning every %d ms", new_dir,
                  strerror(errno), RESCAN_MS);
     free(new_dir);
-    remove_done_files(&sd);
-    /* What a killed sender had claimed goes back into the queue. */
-    size_t recovered = 0;
-    if (spool_recover_active(sd.cfg.spool_dir, &recovered) != 0)
-        log_error("sender: cannot put active/ back into new/: %s", strerror(errno));
-    else if (recovered > 0)
-        log_info("sender: put %zu interrupted files back into new/", recovered);
+    recover_active(&sd);
     sd.claimer = claimer_start(sd.cfg.spool_dir, (size_t)sd.cfg.max_event_bytes, RESCAN_MS);
     if (sd.claimer == NULL)
         goto out;
     long long now = now_ms();
-    sd.last_maintain = now;
+    sd.last_maintain = sd.last_recover = now;
     sd.last_prune = now - PRUNE_MS;
     log_info("sender: started (spool %s, %ld connections, %ld per host)", sd.cfg.spool_dir,
              sd.cfg.max_connections, sd.cfg.max_connections_per_host);

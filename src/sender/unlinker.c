@@ -11,20 +11,28 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* A file to remove, and the descriptor that holds its claim's lock until it is gone. */
+struct doomed {
+    char *path;
+    int fd;
+};
+
 struct unlinker {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    char **paths;               /* queued, owned */
+    struct doomed *queue;       /* owned */
     size_t n, cap;
     bool stopping;
 };
 
 static void
-unlink_one(char *path)
+unlink_one(char *path, int fd)
 {
     if (unlink(path) != 0 && errno != ENOENT)
         log_error("unlinker: %s: cannot remove: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
     free(path);
 }
 
@@ -32,7 +40,7 @@ static void *
 unlinker_main(void *arg)
 {
     struct unlinker *u = arg;
-    char **batch = NULL;
+    struct doomed *batch = NULL;
     size_t n = 0;
 
     pthread_mutex_lock(&u->lock);
@@ -42,13 +50,13 @@ unlinker_main(void *arg)
         if (u->n == 0 && u->stopping)
             break;
         /* Take the whole queue and work without the lock. */
-        batch = u->paths;
+        batch = u->queue;
         n = u->n;
-        u->paths = NULL;
+        u->queue = NULL;
         u->n = u->cap = 0;
         pthread_mutex_unlock(&u->lock);
         for (size_t i = 0; i < n; i++)
-            unlink_one(batch[i]);
+            unlink_one(batch[i].path, batch[i].fd);
         free(batch);
         pthread_mutex_lock(&u->lock);
     }
@@ -75,18 +83,18 @@ unlinker_start(void)
 }
 
 void
-unlinker_add(struct unlinker *u, char *path)
+unlinker_add(struct unlinker *u, char *path, int fd)
 {
     if (u == NULL) {
-        unlink_one(path);
+        unlink_one(path, fd);
         return;
     }
     pthread_mutex_lock(&u->lock);
     if (u->n == u->cap) {
         u->cap = u->cap ? 2 * u->cap : 64;
-        u->paths = xreallocarray(u->paths, u->cap, sizeof *u->paths);
+        u->queue = xreallocarray(u->queue, u->cap, sizeof *u->queue);
     }
-    u->paths[u->n++] = path;
+    u->queue[u->n++] = (struct doomed){ path, fd };
     pthread_cond_signal(&u->wake);
     pthread_mutex_unlock(&u->lock);
 }
@@ -103,6 +111,6 @@ unlinker_stop(struct unlinker *u)
     pthread_join(u->thread, NULL);
     pthread_cond_destroy(&u->wake);
     pthread_mutex_destroy(&u->lock);
-    free(u->paths);
+    free(u->queue);
     free(u);
 }

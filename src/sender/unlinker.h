@@ -16,8 +16,12 @@ struct unlinker;
 /* Starts the thread; NULL if it could not (callers then unlink themselves). */
 struct unlinker *unlinker_start(void);
 
-/* Queues path for removal, taking ownership of it (a malloc'd string). */
-void unlinker_add(struct unlinker *u, char *path);
+/*
+ * Queues path for removal, taking ownership of it (a malloc'd string) and
+ * of fd (closed once the file is gone, so that the claim's lock outlives
+ * the file; -1 for none).
+ */
+void unlinker_add(struct unlinker *u, char *path, int fd);
 
 /* Removes everything queued, stops the thread and frees u; NULL is allowed. */
 void unlinker_stop(struct unlinker *u);

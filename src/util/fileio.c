@@ -70,34 +70,38 @@ fileio_publish(const char *tmp_path, const char *final_path, const void *data, s
 }
 
 int
-fileio_read(const char *path, size_t max, struct buf *out)
+fileio_read_fd(int fd, size_t max, struct buf *out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-
     size_t total = 0;
     char chunk[16384];
+
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            int saved = errno;
-            close(fd);
-            errno = saved;
             return -1;
         }
         if (r == 0)
-            break;
+            return 0;
         if (total + (size_t)r > max) {
             buf_append(out, chunk, max - total);
-            close(fd);
             return -2;
         }
         buf_append(out, chunk, (size_t)r);
         total += (size_t)r;
     }
+}
+
+int
+fileio_read(const char *path, size_t max, struct buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fileio_read_fd(fd, max, out);
+    int saved = errno;
     close(fd);
-    return 0;
+    errno = saved;
+    return rc;
 }

@@ -30,4 +30,7 @@ int fileio_publish(const char *tmp_path, const char *final_path, const void *dat
  */
 int fileio_read(const char *path, size_t max, struct buf *out);
 
+/* As fileio_read, from an open descriptor (read to its end, not closed). */
+int fileio_read_fd(int fd, size_t max, struct buf *out);
+
 #endif

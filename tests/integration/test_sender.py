@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -705,6 +706,83 @@ def flood_flow(s):
     return env
 
 
+def shared_flow(s, n_events=600):
+    """Two senders share one spool (SPEC section 3): each delivery is made once; a
+    starting sender leaves a live peer's claimed files alone; a killed sender's files
+    are taken over by its peer without a restart."""
+    rcv = Receiver(slow_seconds=4.0)     # a slow delivery keeps its file in active/ a while
+    env = h.Env("sender-shared", allow_private_targets="yes", delivery_timeout="10",
+                max_connections_per_host="8", log_level="info")
+    srv = a = b = None
+    try:
+        srv = h.lighttpd(env, procs=1)
+        api = Api(srv, env, "shared")
+        api.create(rcv.url + "/ok/shared", ["Fast:*"])
+        api.create(rcv.url + "/slow/shared", ["Slow:*"])
+        srv.stop()
+        srv = None
+        for d in ("tmp", "new"):
+            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+
+        def drop(prefix, etype, count):
+            for i in range(count):
+                drop_file(env, "%s-%05d.json" % (prefix, i), json.dumps({
+                    "eventId": "%s-%05d" % (prefix, i), "eventType": etype,
+                    "tenantId": "shared", "data": {"n": i}}).encode())
+
+        def delivery_ids(path):
+            return [r["headers"]["x-neostore-delivery"] for r in rcv.on(path)]
+
+        drop("fast", "Fast:Created", n_events)
+        a, b = Sender(env), Sender(env)
+        s.check(rcv.wait("/ok/shared", n_events, 60),
+                "two senders on one spool deliver all %d events" % n_events,
+                "%d arrived" % len(rcv.on("/ok/shared")))
+        time.sleep(0.5)
+        ids = delivery_ids("/ok/shared")
+        s.eq(len(ids) - len(set(ids)), 0, "two senders on one spool: no event delivered twice")
+        s.eq((a.stop(), b.stop()), (0, 0), "both exit 0 on SIGTERM")
+        counts = [int(m) for m in re.findall(r"exiting: (\d+) delivered", a.text() + b.text())]
+        print("shared spool: %d events, delivered by the two senders: %s" % (n_events, counts),
+              flush=True)
+
+        # A claims slow deliveries; B starts meanwhile and must leave them to A.
+        a = Sender(env)
+        drop("slow", "Slow:Created", 10)
+        active = os.path.join(env.spool, "active")
+        s.check(wait_for(lambda: len(listdir(active)) == 10 and
+                         listdir(os.path.join(env.spool, "new")) == [], 10),
+                "the first sender holds its 10 claimed files in active/", listdir(active))
+        b = Sender(env)
+        time.sleep(1.5)
+        s.eq(len(listdir(active)), 10, "a starting sender leaves a live peer's files in active/")
+        s.check("interrupted" not in b.text(), "... and puts nothing back", b.text())
+        killed_at = time.time()
+        a.stop(signal.SIGKILL)
+        a = None
+
+        def taken_over():
+            return {r["headers"]["x-neostore-delivery"] for r in rcv.on("/slow/shared")
+                    if r["time"] > killed_at}
+        s.check(wait_for(lambda: len(taken_over()) == 10, 30),
+                "the peer delivers all 10 files of the killed sender without a restart",
+                "%d of 10" % len(taken_over()))
+        s.check(re.search(r"put 10 interrupted files back", b.text()) is not None,
+                "the peer logs taking over the files", b.text()[-2000:])
+        s.check(wait_for(lambda: listdir(active) == [], 15), "active/ drains",
+                listdir(active))
+        s.eq(b.stop(), 0, "the peer exits 0 on SIGTERM")
+        b = None
+    finally:
+        for snd in (a, b):
+            if snd is not None:
+                snd.stop()
+        if srv is not None:
+            srv.stop()
+        rcv.stop()
+    return env
+
+
 def main():
     s = h.Suite("sender")
     envs = []
@@ -712,6 +790,7 @@ def main():
         envs.append(main_flow(s))
         envs.append(flood_flow(s))
         envs.append(kill_flow(s))
+        envs.append(shared_flow(s))
     finally:
         for e in envs:
             e.cleanup()

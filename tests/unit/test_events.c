@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -469,11 +471,11 @@ test_spool(void)
     spool_names_free(names, n);
 
     /* claim: the first wins, the second sees "gone". */
-    CHECK(spool_claim(spool, name) == 0, "claim");
-    CHECK(spool_claim(spool, name) == 1, "second claim finds it gone");
+    CHECK(spool_claim(spool, name, NULL) == 0, "claim");
+    CHECK(spool_claim(spool, name, NULL) == 1, "second claim finds it gone");
     CHECK(exists(active, name) && !exists(new, name), "claimed file is in active/");
-    CHECK(spool_claim(spool, "../x") == -1 && errno == EINVAL, "path names refused");
-    CHECK(spool_claim(spool, ".hidden") == -1 && errno == EINVAL, "dot names refused");
+    CHECK(spool_claim(spool, "../x", NULL) == -1 && errno == EINVAL, "path names refused");
+    CHECK(spool_claim(spool, ".hidden", NULL) == -1 && errno == EINVAL, "dot names refused");
 
     /* defer: mtime is the next attempt; release_due moves only what is due. */
     time_t now = time(NULL);
@@ -485,7 +487,7 @@ test_spool(void)
     CHECK(exists(new, name) && !exists(deferred, name), "due file back in new/");
 
     /* fail: reason beside the file; requeue puts it back and removes the reason. */
-    CHECK(spool_claim(spool, name) == 0, "claim again");
+    CHECK(spool_claim(spool, name, NULL) == 0, "claim again");
     CHECK(spool_fail(spool, name, "malformed JSON\nat byte 3") == 0, "fail");
     char *reason_name = xasprintf("%s.reason", name);
     CHECK(exists(failed, name) && exists(failed, reason_name), "file and reason in failed/");
@@ -507,18 +509,46 @@ test_spool(void)
     free(reason_name);
 
     /* recover: leftovers in active/ go back to new/. */
-    CHECK(spool_claim(spool, name) == 0, "claim one");
+    CHECK(spool_claim(spool, name, NULL) == 0, "claim one");
     CHECK(spool_recover_active(spool, &moved) == 0 && moved == 1, "recover: %zu", moved);
     CHECK(count_entries(active) == 0 && count_entries(new) == 3, "all back in new/");
 
+    /* A file another sender holds is neither claimed nor recovered; one it left is. */
+    char p0[4096], p1[4096], done_path[4096];
+    CHECK(spool_list(spool, SPOOL_NEW, &names, &n) == 0 && n == 3, "three in new/");
+    snprintf(p0, sizeof p0, "%s/%s", active, names[0]);
+    snprintf(p1, sizeof p1, "%s/%s", new, names[1]);
+    snprintf(done_path, sizeof done_path, "%s/" SPOOL_DONE_PREFIX "1.1", active);
+    int held = -1, peer = open(p1, O_RDONLY | O_CLOEXEC);
+    CHECK(peer >= 0 && flock(peer, LOCK_EX) == 0, "a peer locks %s", names[1]);
+    CHECK(spool_claim(spool, names[1], NULL) == 1 && exists(new, names[1]),
+          "a file a peer holds is not claimed");
+    close(peer);
+    CHECK(spool_claim(spool, names[0], &held) == 0 && held >= 0, "claim and hold");
+    int probe = open(p0, O_RDONLY | O_CLOEXEC);
+    CHECK(probe >= 0 && flock(probe, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK,
+          "the claim holds the lock");
+    close(probe);
+    CHECK(spool_claim(spool, names[1], NULL) == 0, "claim and let go (a dead sender)");
+    int done_fd = open(done_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    CHECK(done_fd >= 0 && close(done_fd) == 0, "a finished file left for removal");
+    CHECK(spool_recover_active(spool, &moved) == 0 && moved == 1, "recover: %zu", moved);
+    CHECK(exists(active, names[0]) && exists(new, names[1]) && !exists(active, names[1]),
+          "only the file nobody holds goes back");
+    CHECK(access(done_path, F_OK) != 0, "a finished file nobody holds is removed");
+    close(held);
+    CHECK(spool_recover_active(spool, &moved) == 0 && moved == 1 && count_entries(active) == 0,
+          "released when its holder is gone: %zu", moved);
+    spool_names_free(names, n);
+
     /* requeue one by name; several due at once, one not yet due. */
-    CHECK(spool_claim(spool, name) == 0 && spool_fail(spool, name, "x") == 0, "fail again");
+    CHECK(spool_claim(spool, name, NULL) == 0 && spool_fail(spool, name, "x") == 0, "fail again");
     CHECK(spool_requeue(spool, name) == 0, "requeue one");
     CHECK(exists(new, name) && count_entries(failed) == 0, "requeued with its reason gone");
     CHECK(spool_requeue(spool, name) == 1, "requeue of a file not in failed/ says gone");
     CHECK(spool_list(spool, SPOOL_NEW, &names, &n) == 0 && n == 3, "three in new/");
     for (size_t i = 0; i < n; i++) {
-        CHECK(spool_claim(spool, names[i]) == 0, "claim %s", names[i]);
+        CHECK(spool_claim(spool, names[i], NULL) == 0, "claim %s", names[i]);
         CHECK(spool_defer(spool, names[i], now + (i == 2 ? 100 : -5)) == 0, "defer %s",
               names[i]);
     }
