@@ -2,6 +2,7 @@
 (config, database, spool), the hookspool CLI, real servers on loopback ports,
 and a plain HTTP client. Standard library only."""
 
+import atexit
 import http.client
 import json
 import os
@@ -60,6 +61,19 @@ def wait_port(port, timeout=15.0):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("nothing listens on 127.0.0.1:%d after %.0fs" % (port, timeout))
+
+
+def scratch_reachable_by(user):
+    """Servers that switch to an unprivileged user must reach the scratch trees. When the
+    checkout's tests/tmp is out of that user's reach (a clone under a 0700 directory such
+    as mktemp -d or /root), the scratch trees go under a fresh directory in /tmp instead."""
+    global TMP_ROOT
+    os.makedirs(TMP_ROOT, exist_ok=True)
+    if subprocess.run(["runuser", "-u", user, "--", "test", "-x", TMP_ROOT]).returncode == 0:
+        return
+    TMP_ROOT = tempfile.mkdtemp(prefix="hookspool-tests-")
+    os.chmod(TMP_ROOT, 0o755)
+    atexit.register(shutil.rmtree, TMP_ROOT, True)
 
 
 class Env:

@@ -4,16 +4,18 @@ mod_proxy_fcgi + spawn-fcgi, Apache CGI with the .htaccess, and nginx +
 spawn-fcgi, each started on a loopback port with its own configuration,
 then a look through every log they wrote for the keys and secrets used."""
 
+import atexit
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 import harness as h
 
 DEPLOY = os.path.join(h.SRC, "deploy")
-FCGI = os.path.join(h.BUILD, "cgi-bin", "webhooks.fcgi")
+FCGI = os.path.join(h.BUILD, "cgi-bin", "webhooks.fcgi")   # staged by main() for RUN_USER
 APACHE_MODULES = "/usr/lib/apache2/modules"
 # The unprivileged user the servers and the program run as, as in production.
 RUN_USER = "www-data"
@@ -336,6 +338,13 @@ def main():
     if os.geteuid() != 0:
         suite.check(False, "the deploy suite runs as root (servers switch to %s)" % RUN_USER)
         suite.done()
+    # The servers run the program as RUN_USER: it and the scratch trees must be in reach.
+    global FCGI
+    h.scratch_reachable_by(RUN_USER)
+    staged = tempfile.mkdtemp(prefix="cgi-bin-", dir=h.TMP_ROOT)
+    os.chmod(staged, 0o755)
+    atexit.register(shutil.rmtree, staged, True)
+    FCGI = shutil.copy2(FCGI, os.path.join(staged, "webhooks.fcgi"))
     for label, start, location_passes in SERVERS:
         name = label.split()[0] + "-" + label.split()[1].replace("+", "").strip(".")
         env = h.Env("deploy-" + name, log_level="debug")

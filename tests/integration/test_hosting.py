@@ -91,7 +91,7 @@ DocumentRoot "%(docroot)s"
 
 def main():
     global home
-    os.makedirs(h.TMP_ROOT, exist_ok=True)
+    h.scratch_reachable_by(USER)
     top = tempfile.mkdtemp(prefix="hosting-", dir=h.TMP_ROOT)
     home = os.path.join(top, "home")
     build = os.path.join(top, "build")
