@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -234,9 +235,17 @@ join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
 static int
 join_within(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
 
     if (pid == 0) {
+        /*
+         * Die with the parent: a probe left blocked after its parent was
+         * killed would stay attached for good, holding the parent's shared
+         * lock on store.lock (inherited), and no recovery could ever run.
+         */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(4);
         DB_ENV *env = NULL;
         char child_err[256];
         int ret = join_env(&env, cfg, child_err, sizeof child_err);
