@@ -303,6 +303,29 @@ spool_each(const char *spool_dir, enum spool_state state,
     return rc;
 }
 
+/*
+ * Locks a file about to be claimed. Returns 0 when locked, or when the file
+ * system cannot lock files (said once per process: the claim goes ahead
+ * unlocked, which is right for the single sender such a spool can have);
+ * -1 if another process holds it.
+ */
+static int
+spool_lock(int fd, const char *path)
+{
+    static bool said;
+
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno == EWOULDBLOCK)
+        return -1;
+    if (!said) {
+        said = true;
+        log_warn("spool: %s: cannot lock files on this file system (%s): run one sender per "
+                 "spool", path, strerror(errno));
+    }
+    return 0;
+}
+
 int
 spool_claim(const char *spool_dir, const char *name, int *fd_out)
 {
@@ -319,10 +342,8 @@ spool_claim(const char *spool_dir, const char *name, int *fd_out)
     if (fd < 0) {
         if (errno != ENOENT)
             rc = -1;
-    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    } else if (spool_lock(fd, src) != 0) {
         /* Held: another sender is claiming it, or putting it back. */
-        if (errno != EWOULDBLOCK)
-            rc = -1;
     } else if (rename(src, dst) != 0) {
         if (errno != ENOENT)
             rc = -1;
@@ -461,7 +482,7 @@ spool_requeue_failed(const char *spool_dir, size_t *moved)
  * (a finished SPOOL_DONE_PREFIX file), -1 on failure.
  */
 static int
-spool_recover_one(const char *spool_dir, const char *name)
+spool_recover_one(const char *spool_dir, const char *name, bool at_start)
 {
     bool done = strncmp(name, SPOOL_DONE_PREFIX, sizeof SPOOL_DONE_PREFIX - 1) == 0;
     char *path = spool_path(spool_dir, SPOOL_ACTIVE, name);
@@ -469,8 +490,9 @@ spool_recover_one(const char *spool_dir, const char *name)
     struct stat st;
     int rc = 1;
 
+    /* Without locks on this file system only a sender starting alone may take them. */
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        (flock(fd, LOCK_EX | LOCK_NB) == 0 || (errno != EWOULDBLOCK && at_start))) {
         /* Still under the lock, so that no claimer takes it half moved. */
         if (!done) {
             rc = spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
@@ -486,7 +508,7 @@ spool_recover_one(const char *spool_dir, const char *name)
 }
 
 int
-spool_recover_active(const char *spool_dir, size_t *moved)
+spool_recover_active(const char *spool_dir, bool at_start, size_t *moved)
 {
     char *dir = spool_path(spool_dir, SPOOL_ACTIVE, NULL);
     DIR *d = opendir(dir);
@@ -505,7 +527,7 @@ spool_recover_active(const char *spool_dir, size_t *moved)
         const char *name = de->d_name;
         if (name[0] == '.' && strncmp(name, SPOOL_DONE_PREFIX, sizeof SPOOL_DONE_PREFIX - 1) != 0)
             continue;           /* ".", "..", and dot files that are no spool state */
-        int r = spool_recover_one(spool_dir, name);
+        int r = spool_recover_one(spool_dir, name, at_start);
         if (r == 0) {
             count++;
         } else if (r < 0) {

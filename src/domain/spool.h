@@ -9,6 +9,7 @@
 #ifndef HOOKSPOOL_SPOOL_H
 #define HOOKSPOOL_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -117,11 +118,13 @@ int spool_requeue_failed(const char *spool_dir, size_t *moved);
  * Recovery for a sender, at start-up and from time to time: puts every
  * active/ file that no live sender holds (what a killed sender had
  * claimed) back into new/, and removes the SPOOL_DONE_PREFIX files no live
- * sender holds. Files other senders hold are left alone. *moved (may be
- * NULL) counts the files put back. Returns 0, or -1 (errno) if active/
- * cannot be read or a file could not be moved (the others still are).
+ * sender holds. Files other senders hold are left alone. On a file system
+ * that cannot lock files, files are put back only at_start (which is then
+ * safe only for a single sender). *moved (may be NULL) counts the files
+ * put back. Returns 0, or -1 (errno) if active/ cannot be read or a file
+ * could not be moved (the others still are).
  */
-int spool_recover_active(const char *spool_dir, size_t *moved);
+int spool_recover_active(const char *spool_dir, bool at_start, size_t *moved);
 
 /* Removes state/name once it is finished with. Returns 0, 1 if gone, or -1 (errno). */
 int spool_remove(const char *spool_dir, enum spool_state state, const char *name);

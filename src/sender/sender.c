@@ -1046,11 +1046,11 @@ prune_due(struct sender *sd)
 
 /* What a killed sender (this one before a restart, or a peer) had claimed goes back to new/. */
 static void
-recover_active(struct sender *sd)
+recover_active(struct sender *sd, bool at_start)
 {
     size_t recovered = 0;
 
-    if (spool_recover_active(sd->cfg.spool_dir, &recovered) != 0)
+    if (spool_recover_active(sd->cfg.spool_dir, at_start, &recovered) != 0)
         log_error("sender: cannot put active/ back into new/: %s", strerror(errno));
     if (recovered > 0) {
         log_info("sender: put %zu interrupted files back into new/", recovered);
@@ -1075,7 +1075,7 @@ housekeeping(struct sender *sd, long long now)
     /* A peer sharing the spool may have died holding files: they would wait for its restart. */
     if (!sd->once && !sd->stopping && now - sd->last_recover >= RECOVER_MS) {
         sd->last_recover = now;
-        recover_active(sd);
+        recover_active(sd, false);
     }
     if (now - sd->last_maintain >= MAINTAIN_MS) {
         sd->last_maintain = now;
@@ -1291,7 +1291,7 @@ main(int argc, char **argv)
         log_warn("sender: %s: inotify unavailable (%s); rescanning every %d ms", new_dir,
                  strerror(errno), RESCAN_MS);
     free(new_dir);
-    recover_active(&sd);
+    recover_active(&sd, true);
     sd.claimer = claimer_start(sd.cfg.spool_dir, (size_t)sd.cfg.max_event_bytes, RESCAN_MS);
     if (sd.claimer == NULL)
         goto out;

@@ -783,6 +783,89 @@ def shared_flow(s, n_events=600):
     return env
 
 
+NOFLOCK_C = r"""
+/* flock(2) fails with ENOLCK on files of the spool (as on a mount without locks), and
+   works elsewhere: the database lives on a local disk, where it must. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int flock(int fd, int op)
+{
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n > 0) {
+        path[n] = '\0';
+        if (strstr(path, "/spool/") != NULL) {
+            errno = ENOLCK;
+            return -1;
+        }
+    }
+    int (*real)(int, int) = (int (*)(int, int))dlsym(RTLD_NEXT, "flock");
+    return real(fd, op);
+}
+"""
+
+
+def nolock_flow(s):
+    """A spool on a file system that cannot lock files (flock fails with ENOLCK on spool
+    files, through an LD_PRELOAD shim): a single sender still claims, delivers and recovers at start,
+    says why several senders must not share the spool, and its periodic recovery does
+    not take back its own deliveries in flight."""
+    rcv = Receiver(slow_seconds=7.0)    # in flight across a periodic recovery (every 5 s)
+    env = h.Env("sender-nolock", allow_private_targets="yes", delivery_timeout="15",
+                log_level="info")
+    srv = sender = None
+    try:
+        shim = os.path.join(env.dir, "noflock.so")
+        src = os.path.join(env.dir, "noflock.c")
+        with open(src, "w") as f:
+            f.write(NOFLOCK_C)
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"], check=True)
+        srv = h.lighttpd(env, procs=1)
+        api = Api(srv, env, "nolock")
+        api.create(rcv.url + "/ok/nolock", ["Fast:*"])
+        api.create(rcv.url + "/slow/nolock", ["Slow:*"])
+        srv.stop()
+        srv = None
+        for d in ("tmp", "new", "active"):
+            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        for i in range(20):
+            drop_file(env, "fast-%02d.json" % i, json.dumps({
+                "eventId": "fast-%02d" % i, "eventType": "Fast:Created",
+                "tenantId": "nolock"}).encode())
+        with open(os.path.join(env.spool, "active", "left-over.json"), "w") as f:
+            f.write(json.dumps({"eventId": "left-over", "eventType": "Fast:Created",
+                                "tenantId": "nolock"}))
+        drop_file(env, "slow.json", json.dumps({"eventId": "slow", "eventType": "Slow:Created",
+                                                "tenantId": "nolock"}).encode())
+        # ASan wants its runtime first; the shim has no instrumented code to check.
+        environ = dict(os.environ, LD_PRELOAD=shim, ASAN_OPTIONS=os.environ.get(
+            "ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+        sender = Sender(env, environ=environ)
+        s.check(rcv.wait("/ok/nolock", 21, 20),
+                "without file locks: all 20 events and the one left in active/ delivered",
+                "%d arrived" % len(rcv.on("/ok/nolock")))
+        s.check(wait_for(lambda: "cannot lock files on this file system" in sender.text(), 5),
+                "without file locks: the log says to run one sender per spool", sender.text())
+        time.sleep(9)                   # the slow delivery spans a periodic recovery
+        ids = [r["headers"]["x-neostore-delivery"] for r in rcv.all()]
+        s.eq((len(rcv.on("/slow/nolock")), len(ids) - len(set(ids))), (1, 0),
+             "without file locks: the periodic recovery leaves its own deliveries alone")
+        s.eq(sender.stop(), 0, "without file locks: exits 0 on SIGTERM")
+        sender = None
+    finally:
+        if sender is not None:
+            sender.stop()
+        if srv is not None:
+            srv.stop()
+        rcv.stop()
+    return env
+
+
 def main():
     s = h.Suite("sender")
     envs = []
@@ -791,6 +874,7 @@ def main():
         envs.append(flood_flow(s))
         envs.append(kill_flow(s))
         envs.append(shared_flow(s))
+        envs.append(nolock_flow(s))
     finally:
         for e in envs:
             e.cleanup()

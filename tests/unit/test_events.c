@@ -510,7 +510,7 @@ test_spool(void)
 
     /* recover: leftovers in active/ go back to new/. */
     CHECK(spool_claim(spool, name, NULL) == 0, "claim one");
-    CHECK(spool_recover_active(spool, &moved) == 0 && moved == 1, "recover: %zu", moved);
+    CHECK(spool_recover_active(spool, true, &moved) == 0 && moved == 1, "recover: %zu", moved);
     CHECK(count_entries(active) == 0 && count_entries(new) == 3, "all back in new/");
 
     /* A file another sender holds is neither claimed nor recovered; one it left is. */
@@ -532,12 +532,12 @@ test_spool(void)
     CHECK(spool_claim(spool, names[1], NULL) == 0, "claim and let go (a dead sender)");
     int done_fd = open(done_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     CHECK(done_fd >= 0 && close(done_fd) == 0, "a finished file left for removal");
-    CHECK(spool_recover_active(spool, &moved) == 0 && moved == 1, "recover: %zu", moved);
+    CHECK(spool_recover_active(spool, true, &moved) == 0 && moved == 1, "recover: %zu", moved);
     CHECK(exists(active, names[0]) && exists(new, names[1]) && !exists(active, names[1]),
           "only the file nobody holds goes back");
     CHECK(access(done_path, F_OK) != 0, "a finished file nobody holds is removed");
     close(held);
-    CHECK(spool_recover_active(spool, &moved) == 0 && moved == 1 && count_entries(active) == 0,
+    CHECK(spool_recover_active(spool, true, &moved) == 0 && moved == 1 && count_entries(active) == 0,
           "released when its holder is gone: %zu", moved);
     spool_names_free(names, n);
 
