@@ -376,7 +376,9 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
     snprintf(tmp_name, sizeof tmp_name, "%s.%ld", name, (long)getpid());
     char *tmp = spool_path(sd->cfg.spool_dir, SPOOL_TMP, tmp_name);
     char *dst = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, name);
-    int rc = fileio_publish(tmp, dst, data, strlen(data), 0660);
+    /* Locked while in active/, so that no sender's recovery takes it for a dead sender's. */
+    int fd = -1;
+    int rc = fileio_publish_locked(tmp, dst, data, strlen(data), 0660, &fd);
     if (rc != 0)
         log_error("job_persist: %s: cannot write: %s", dst, strerror(errno));
     free(tmp);
@@ -391,6 +393,7 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
         if (rc != 0)
             log_error("job_persist: %s: cannot move out of active/: %s", name, strerror(errno));
         rc = rc == 0 ? 0 : -1;
+        close(fd);
     }
     if (rc != 0)
         it->hold = true;
@@ -611,9 +614,16 @@ item_from_event(struct sender *sd, struct item *it, const struct buf *data)
         char *tmp_name = xasprintf("%s.%ld", it->name, (long)getpid());
         char *tmp = spool_path(sd->cfg.spool_dir, SPOOL_TMP, tmp_name);
         char *dst = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, it->name);
-        if (fileio_publish(tmp, dst, it->body, it->body_len, 0660) != 0)
+        int fd;
+        /* The new file replaces the claimed one: the claim's lock moves to it. */
+        if (fileio_publish_locked(tmp, dst, it->body, it->body_len, 0660, &fd) != 0) {
             log_warn("sender: %s: cannot store the completed event: %s", it->name,
                      strerror(errno));
+        } else {
+            if (it->fd >= 0)
+                close(it->fd);
+            it->fd = fd;
+        }
         free(tmp_name);
         free(tmp);
         free(dst);

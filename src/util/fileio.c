@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,31 +43,59 @@ fileio_fsync_dir(const char *path)
     return rc;
 }
 
-int
-fileio_publish(const char *tmp_path, const char *final_path, const void *data, size_t n,
-               mode_t mode)
+/* fileio_publish and fileio_publish_locked: locked_fd NULL closes the file before the rename. */
+static int
+fileio_publish_fd(const char *tmp_path, const char *final_path, const void *data, size_t n,
+                  mode_t mode, int *locked_fd)
 {
     int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
-    if (fileio_write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+    int rc = fileio_write_all(fd, data, n) == 0 && fsync(fd) == 0 ? 0 : -1;
+    if (rc == 0 && locked_fd != NULL) {
+        /* Locked before it shows under its final name; without locks it goes unlocked. */
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+            rc = rename(tmp_path, final_path);
+        else
+            rc = -1;
+    } else if (rc == 0) {
+        /* close(2) can report a deferred write error (NFS, quota): check it. */
+        rc = close(fd) == 0 && rename(tmp_path, final_path) == 0 ? 0 : -1;
+        fd = -1;
+    }
+    if (rc == 0) {
+        char *dir_copy = xstrdup(final_path);
+        rc = fileio_fsync_dir(dirname(dir_copy));
+        free(dir_copy);
+        if (rc == 0 && locked_fd != NULL) {
+            *locked_fd = fd;
+            return 0;
+        }
+    } else {
+        int saved = errno;
+        unlink(tmp_path);
+        errno = saved;
+    }
+    if (fd >= 0) {
         int saved = errno;
         close(fd);
-        unlink(tmp_path);
         errno = saved;
-        return -1;
     }
-    /* close(2) can report a deferred write error (NFS, quota): check it. */
-    if (close(fd) != 0 || rename(tmp_path, final_path) != 0) {
-        int saved = errno;
-        unlink(tmp_path);
-        errno = saved;
-        return -1;
-    }
-    char *dir_copy = xstrdup(final_path);
-    int rc = fileio_fsync_dir(dirname(dir_copy));
-    free(dir_copy);
     return rc;
+}
+
+int
+fileio_publish(const char *tmp_path, const char *final_path, const void *data, size_t n,
+               mode_t mode)
+{
+    return fileio_publish_fd(tmp_path, final_path, data, n, mode, NULL);
+}
+
+int
+fileio_publish_locked(const char *tmp_path, const char *final_path, const void *data, size_t n,
+                      mode_t mode, int *fd)
+{
+    return fileio_publish_fd(tmp_path, final_path, data, n, mode, fd);
 }
 
 int

@@ -24,6 +24,14 @@ int fileio_publish(const char *tmp_path, const char *final_path, const void *dat
                    mode_t mode);
 
 /*
+ * As fileio_publish, but the file is locked (flock LOCK_EX; not if the file
+ * system has no locks) before it appears under final_path, and stays open:
+ * on 0, *fd holds the lock until the caller closes it.
+ */
+int fileio_publish_locked(const char *tmp_path, const char *final_path, const void *data,
+                          size_t n, mode_t mode, int *fd);
+
+/*
  * Reads the file at path into out (appending). Returns 0; -1 with errno on
  * an I/O error; -2 if the file is larger than max bytes (out then holds
  * the first max bytes at most).

@@ -724,11 +724,12 @@ def shared_flow(s, n_events=600):
         for d in ("tmp", "new"):
             os.makedirs(os.path.join(env.spool, d), exist_ok=True)
 
-        def drop(prefix, etype, count):
+        def drop(prefix, etype, count, with_id=True):
             for i in range(count):
-                drop_file(env, "%s-%05d.json" % (prefix, i), json.dumps({
-                    "eventId": "%s-%05d" % (prefix, i), "eventType": etype,
-                    "tenantId": "shared", "data": {"n": i}}).encode())
+                event = {"eventType": etype, "tenantId": "shared", "data": {"n": i}}
+                if with_id:
+                    event["eventId"] = "%s-%05d" % (prefix, i)
+                drop_file(env, "%s-%05d.json" % (prefix, i), json.dumps(event).encode())
 
         def delivery_ids(path):
             return [r["headers"]["x-neostore-delivery"] for r in rcv.on(path)]
@@ -746,9 +747,11 @@ def shared_flow(s, n_events=600):
         print("shared spool: %d events, delivered by the two senders: %s" % (n_events, counts),
               flush=True)
 
-        # A claims slow deliveries; B starts meanwhile and must leave them to A.
+        # A claims slow deliveries; B starts meanwhile and must leave them to A. Without
+        # eventId, A stores each event with its generated id in place of the file it
+        # claimed: the new file must be A's too.
         a = Sender(env)
-        drop("slow", "Slow:Created", 10)
+        drop("slow", "Slow:Created", 10, with_id=False)
         active = os.path.join(env.spool, "active")
         s.check(wait_for(lambda: len(listdir(active)) == 10 and
                          listdir(os.path.join(env.spool, "new")) == [], 10),
