@@ -304,6 +304,20 @@ spool_each(const char *spool_dir, enum spool_state state,
 }
 
 /*
+ * True if path still names the file open as fd. Names come back (a retry
+ * record keeps its delivery's name): a lock taken on a file that has since
+ * been replaced under its name says nothing about the new one.
+ */
+static bool
+spool_still_names(const char *path, int fd)
+{
+    struct stat by_fd, by_path;
+
+    return fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 && by_fd.st_ino == by_path.st_ino &&
+           by_fd.st_dev == by_path.st_dev;
+}
+
+/*
  * Locks a file about to be claimed. Returns 0 when locked, or when the file
  * system cannot lock files (said once per process: the claim goes ahead
  * unlocked, which is right for the single sender such a spool can have);
@@ -342,8 +356,8 @@ spool_claim(const char *spool_dir, const char *name, int *fd_out)
     if (fd < 0) {
         if (errno != ENOENT)
             rc = -1;
-    } else if (spool_lock(fd, src) != 0) {
-        /* Held: another sender is claiming it, or putting it back. */
+    } else if (spool_lock(fd, src) != 0 || !spool_still_names(src, fd)) {
+        /* Held (another sender is claiming it, or putting it back), or gone. */
     } else if (rename(src, dst) != 0) {
         if (errno != ENOENT)
             rc = -1;
@@ -492,7 +506,8 @@ spool_recover_one(const char *spool_dir, const char *name, bool at_start)
 
     /* Without locks on this file system only a sender starting alone may take them. */
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (flock(fd, LOCK_EX | LOCK_NB) == 0 || (errno != EWOULDBLOCK && at_start))) {
+        (flock(fd, LOCK_EX | LOCK_NB) == 0 || (errno != EWOULDBLOCK && at_start)) &&
+        spool_still_names(path, fd)) {
         /* Still under the lock, so that no claimer takes it half moved. */
         if (!done) {
             rc = spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
