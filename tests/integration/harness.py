@@ -153,10 +153,11 @@ class Server:
         self.log.close()
 
 
-def lighttpd(env, procs=2, docroot=None, extra=""):
-    """Starts lighttpd in the foreground with deploy/lighttpd/hookspool.conf."""
+def lighttpd(env, procs=2, docroot=None, extra="", run_name="lighttpd"):
+    """Starts lighttpd in the foreground with deploy/lighttpd/hookspool.conf; its files go
+    in env.dir/run_name (a second server on the same database needs another name)."""
     port = free_port()
-    run = os.path.join(env.dir, "lighttpd")
+    run = os.path.join(env.dir, run_name)
     os.makedirs(run, exist_ok=True)
     docroot = docroot or os.path.join(SRC, "www")
     conf = os.path.join(run, "lighttpd.conf")
