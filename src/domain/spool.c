@@ -317,27 +317,29 @@ spool_still_names(const char *path, int fd)
            by_fd.st_dev == by_path.st_dev;
 }
 
+enum spool_lock { SPOOL_LOCKED, SPOOL_HELD, SPOOL_NO_LOCKS };
+
 /*
- * Locks a file about to be claimed. Returns 0 when locked, or when the file
- * system cannot lock files (said once per process: the claim goes ahead
- * unlocked, which is right for the single sender such a spool can have);
- * -1 if another process holds it.
+ * Takes a claim's lock on fd (the file at path) without waiting: LOCKED,
+ * HELD (another process has it), or NO_LOCKS when the file system cannot
+ * lock files, which is said once per process: such a spool can have one
+ * sender only, and that one needs no lock.
  */
-static int
-spool_lock(int fd, const char *path)
+static enum spool_lock
+spool_try_lock(int fd, const char *path)
 {
     static bool said;
 
     if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-        return 0;
+        return SPOOL_LOCKED;
     if (errno == EWOULDBLOCK)
-        return -1;
+        return SPOOL_HELD;
     if (!said) {
         said = true;
         log_warn("spool: %s: cannot lock files on this file system (%s): run one sender per "
                  "spool", path, strerror(errno));
     }
-    return 0;
+    return SPOOL_NO_LOCKS;
 }
 
 int
@@ -356,7 +358,7 @@ spool_claim(const char *spool_dir, const char *name, int *fd_out)
     if (fd < 0) {
         if (errno != ENOENT)
             rc = -1;
-    } else if (spool_lock(fd, src) != 0 || !spool_still_names(src, fd)) {
+    } else if (spool_try_lock(fd, src) == SPOOL_HELD || !spool_still_names(src, fd)) {
         /* Held (another sender is claiming it, or putting it back), or gone. */
     } else if (rename(src, dst) != 0) {
         if (errno != ENOENT)
@@ -502,11 +504,13 @@ spool_recover_one(const char *spool_dir, const char *name, bool at_start)
     char *path = spool_path(spool_dir, SPOOL_ACTIVE, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st;
+    enum spool_lock lock = SPOOL_HELD;
     int rc = 1;
 
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        lock = spool_try_lock(fd, path);
     /* Without locks on this file system only a sender starting alone may take them. */
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (flock(fd, LOCK_EX | LOCK_NB) == 0 || (errno != EWOULDBLOCK && at_start)) &&
+    if ((lock == SPOOL_LOCKED || (lock == SPOOL_NO_LOCKS && at_start)) &&
         spool_still_names(path, fd)) {
         /* Still under the lock, so that no claimer takes it half moved. */
         if (!done) {

@@ -53,28 +53,31 @@ fileio_publish_fd(const char *tmp_path, const char *final_path, const void *data
         return -1;
     int rc = fileio_write_all(fd, data, n) == 0 && fsync(fd) == 0 ? 0 : -1;
     if (rc == 0 && locked_fd != NULL) {
-        /* Locked before it shows under its final name; without locks it goes unlocked. */
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
-            rc = rename(tmp_path, final_path);
-        else
-            rc = -1;
+        /*
+         * Locked before it shows under its final name. A new file: nobody
+         * else can hold it, so this fails only where the file system has no
+         * locks, and then the file goes unlocked.
+         */
+        (void)flock(fd, LOCK_EX | LOCK_NB);
     } else if (rc == 0) {
         /* close(2) can report a deferred write error (NFS, quota): check it. */
-        rc = close(fd) == 0 && rename(tmp_path, final_path) == 0 ? 0 : -1;
+        rc = close(fd);
         fd = -1;
     }
+    if (rc == 0)
+        rc = rename(tmp_path, final_path);
     if (rc == 0) {
         char *dir_copy = xstrdup(final_path);
         rc = fileio_fsync_dir(dirname(dir_copy));
         free(dir_copy);
-        if (rc == 0 && locked_fd != NULL) {
-            *locked_fd = fd;
-            return 0;
-        }
     } else {
         int saved = errno;
         unlink(tmp_path);
         errno = saved;
+    }
+    if (rc == 0 && locked_fd != NULL) {
+        *locked_fd = fd;
+        return 0;
     }
     if (fd >= 0) {
         int saved = errno;
