@@ -12,6 +12,7 @@
 
 #include "domain/spool.h"
 #include "sender/claimer.h"
+#include "util/clock.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -44,15 +45,6 @@ claimed_release(struct claimed *f)
         close(f->fd);
     f->name = NULL;
     f->fd = -1;
-}
-
-static long long
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -104,7 +96,7 @@ claimer_main(void *arg)
     while (!c->stopping) {
         /* A used-up listing that yielded files is followed by another at once. */
         if (c->n == QUEUE_MAX || (pos == n_names && !yielded && !c->hint &&
-                                  mono_ms() - last_list < c->rescan_ms)) {
+                                  clock_ms(CLOCK_MONOTONIC) - last_list < c->rescan_ms)) {
             /* Full, or nothing listed and no reason to look yet: sleep a while. */
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
@@ -126,7 +118,7 @@ claimer_main(void *arg)
             yielded = false;
             if (spool_list(c->spool_dir, SPOOL_NEW, &names, &n_names) != 0)
                 log_error("claimer: cannot list new/: %s", strerror(errno));
-            last_list = mono_ms();
+            last_list = clock_ms(CLOCK_MONOTONIC);
             pthread_mutex_lock(&c->lock);
             c->busy = false;
             c->listed_empty = n_names == 0 && !c->hint;

@@ -52,6 +52,7 @@
 #include "sender/record.h"
 #include "sender/unlinker.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -171,13 +172,11 @@ struct sender {
     unsigned long long delivered, failed_attempts, reused;
 };
 
+/* Wall-clock milliseconds: also the time recorded for an attempt. */
 static long long
 now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_ms(CLOCK_REALTIME);
 }
 
 /*
