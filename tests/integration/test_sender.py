@@ -164,6 +164,27 @@ class Api:
         return self.call("PATCH", "/" + wid, changes, "application/merge-patch+json")[0]
 
 
+def make_webhooks(env, hooks, dirs=("tmp", "new")):
+    """Creates webhooks through the real API (on a lighttpd started for it and stopped
+    again) and the spool directories named; hooks are (tenant, endpoint, events).
+    Returns the created webhooks, in order."""
+    srv = h.lighttpd(env, procs=1)
+    try:
+        made = [Api(srv, env, tenant).create(url, events) for tenant, url, events in hooks]
+    finally:
+        srv.stop()
+    for d in dirs:
+        os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+    return made
+
+
+def stop_all(*things):
+    """Stops every sender, server and receiver given that is not None."""
+    for thing in things:
+        if thing is not None:
+            thing.stop()
+
+
 def drop_file(env, name, data):
     """Publishes a file the way a foreign producer would: tmp/, fsync, rename into new/."""
     tmp = os.path.join(env.spool, "tmp", name)
@@ -535,11 +556,7 @@ def main_flow(s):
         s.check(all("refused" in e["error"] and "loopback" in e["error"] and e["status"] == 0
                     for e in sl), "SSRF: the log says refused, loopback", sl)
     finally:
-        if sender is not None:
-            sender.stop()
-        if srv is not None:
-            srv.stop()
-        rcv.stop()
+        stop_all(sender, srv, rcv)
     return env
 
 
@@ -548,16 +565,10 @@ def kill_flow(s, n_events=2000):
     rcv = Receiver()
     env = h.Env("sender-kill", allow_private_targets="yes", retry_schedule="1s,1s,1s,1s,1s",
                 delivery_timeout="5", log_level="warn")
-    srv = sender = None
+    sender = None
     try:
-        srv = h.lighttpd(env, procs=1)
-        api = Api(srv, env, "load")
-        hooks = [api.create(rcv.url + "/ok/k1", ["Load:*"]),
-                 api.create(rcv.url + "/ok/k2", ["load.created"])]
-        srv.stop()
-        srv = None
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        hooks = make_webhooks(env, [("load", rcv.url + "/ok/k1", ["Load:*"]),
+                                    ("load", rcv.url + "/ok/k2", ["load.created"])])
 
         def producer():
             for i in range(n_events):
@@ -620,11 +631,7 @@ def kill_flow(s, n_events=2000):
         s.check(want <= logged, "every delivered attempt is in the delivery log",
                 "%d missing" % len(want - logged))
     finally:
-        if sender is not None:
-            sender.stop()
-        if srv is not None:
-            srv.stop()
-        rcv.stop()
+        stop_all(sender, rcv)
     return env
 
 
@@ -635,15 +642,10 @@ def flood_flow(s):
     bad, good = Receiver(slow_seconds=3.0), Receiver()
     env = h.Env("sender-flood", allow_private_targets="yes", retry_schedule="60s",
                 delivery_timeout="2", max_connections_per_host="2", log_level="info")
-    srv = sender = None
+    sender = None
     try:
-        srv = h.lighttpd(env, procs=1)
-        Api(srv, env, "flood").create(bad.url + "/slow/flood", ["*"])
-        Api(srv, env, "calm").create(good.url + "/ok/calm", ["*"])
-        srv.stop()
-        srv = None
-        os.makedirs(os.path.join(env.spool, "tmp"), exist_ok=True)
-        os.makedirs(os.path.join(env.spool, "new"), exist_ok=True)
+        make_webhooks(env, [("flood", bad.url + "/slow/flood", ["*"]),
+                            ("calm", good.url + "/ok/calm", ["*"])])
         for i in range(60):
             drop_file(env, "flood-%03d.json" % i, json.dumps({
                 "eventId": "flood-%03d" % i, "eventType": "Load:Created",
@@ -697,12 +699,7 @@ def flood_flow(s):
         s.eq(everything, ["flood-%03d" % i for i in range(70)],
              "flood: after SIGTERM every delivery is kept exactly once (deferred/ or new/)")
     finally:
-        if sender is not None:
-            sender.stop()
-        if srv is not None:
-            srv.stop()
-        bad.stop()
-        good.stop()
+        stop_all(sender, bad, good)
     return env
 
 
@@ -713,16 +710,10 @@ def shared_flow(s, n_events=600):
     rcv = Receiver(slow_seconds=4.0)     # a slow delivery keeps its file in active/ a while
     env = h.Env("sender-shared", allow_private_targets="yes", delivery_timeout="10",
                 max_connections_per_host="8", log_level="info")
-    srv = a = b = None
+    a = b = None
     try:
-        srv = h.lighttpd(env, procs=1)
-        api = Api(srv, env, "shared")
-        api.create(rcv.url + "/ok/shared", ["Fast:*"])
-        api.create(rcv.url + "/slow/shared", ["Slow:*"])
-        srv.stop()
-        srv = None
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        make_webhooks(env, [("shared", rcv.url + "/ok/shared", ["Fast:*"]),
+                            ("shared", rcv.url + "/slow/shared", ["Slow:*"])])
 
         def drop(prefix, etype, count, with_id=True):
             for i in range(count):
@@ -777,12 +768,7 @@ def shared_flow(s, n_events=600):
         s.eq(b.stop(), 0, "the peer exits 0 on SIGTERM")
         b = None
     finally:
-        for snd in (a, b):
-            if snd is not None:
-                snd.stop()
-        if srv is not None:
-            srv.stop()
-        rcv.stop()
+        stop_all(a, b, rcv)
     return env
 
 
@@ -821,21 +807,16 @@ def nolock_flow(s):
     rcv = Receiver(slow_seconds=7.0)    # in flight across a periodic recovery (every 5 s)
     env = h.Env("sender-nolock", allow_private_targets="yes", delivery_timeout="15",
                 log_level="info")
-    srv = sender = None
+    sender = None
     try:
         shim = os.path.join(env.dir, "noflock.so")
         src = os.path.join(env.dir, "noflock.c")
         with open(src, "w") as f:
             f.write(NOFLOCK_C)
         subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"], check=True)
-        srv = h.lighttpd(env, procs=1)
-        api = Api(srv, env, "nolock")
-        api.create(rcv.url + "/ok/nolock", ["Fast:*"])
-        api.create(rcv.url + "/slow/nolock", ["Slow:*"])
-        srv.stop()
-        srv = None
-        for d in ("tmp", "new", "active"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        make_webhooks(env, [("nolock", rcv.url + "/ok/nolock", ["Fast:*"]),
+                            ("nolock", rcv.url + "/slow/nolock", ["Slow:*"])],
+                      dirs=("tmp", "new", "active"))
         for i in range(20):
             drop_file(env, "fast-%02d.json" % i, json.dumps({
                 "eventId": "fast-%02d" % i, "eventType": "Fast:Created",
@@ -861,11 +842,7 @@ def nolock_flow(s):
         s.eq(sender.stop(), 0, "without file locks: exits 0 on SIGTERM")
         sender = None
     finally:
-        if sender is not None:
-            sender.stop()
-        if srv is not None:
-            srv.stop()
-        rcv.stop()
+        stop_all(sender, rcv)
     return env
 
 
