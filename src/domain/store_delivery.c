@@ -160,14 +160,6 @@ delivery_decode(struct delivery_attempt *a, const char *data, size_t len)
     return 0;
 }
 
-static void
-dbt_set(DBT *dbt, const void *data, size_t len)
-{
-    memset(dbt, 0, sizeof *dbt);
-    dbt->data = (void *)data;
-    dbt->size = (u_int32_t)len;
-}
-
 /* ---- append ---- */
 
 struct append_ctx {
@@ -187,8 +179,8 @@ append_body(struct store *s, DB_TXN *txn, void *ctx)
         DBT k, v;
         char *json = delivery_encode(&c->a[i]);
         delivery_key(&key, &c->a[i]);
-        dbt_set(&k, key.data, key.len);
-        dbt_set(&v, json, strlen(json));
+        store_dbt(&k, key.data, key.len);
+        store_dbt(&v, json, strlen(json));
         rc = store_result(s, s->deliveries->put(s->deliveries, txn, &k, &v, 0),
                           "delivery append");
         free(json);
@@ -253,9 +245,9 @@ delivery_list_body(struct store *s, DB_TXN *txn, void *ctx)
     buf_append(&seek, prefix.data, prefix.len);
     size_t taken = 0;
     for (;;) {
-        dbt_set(&key, seek.data, seek.len);
+        store_dbt(&key, seek.data, seek.len);
         key.flags = DB_DBT_MALLOC;
-        dbt_set(&val, NULL, 0);
+        store_dbt(&val, NULL, 0);
         val.flags = DB_DBT_MALLOC;
         ret = cur->get(cur, &key, &val, DB_SET_RANGE);
         bool jumped = false;
@@ -294,9 +286,9 @@ delivery_list_body(struct store *s, DB_TXN *txn, void *ctx)
             }
             free(key.data);
             free(val.data);
-            dbt_set(&key, NULL, 0);
+            store_dbt(&key, NULL, 0);
             key.flags = DB_DBT_MALLOC;
-            dbt_set(&val, NULL, 0);
+            store_dbt(&val, NULL, 0);
             val.flags = DB_DBT_MALLOC;
             ret = cur->get(cur, &key, &val, DB_NEXT);
         }
@@ -363,9 +355,9 @@ prune_body(struct store *s, DB_TXN *txn, void *ctx)
     int ret = s->deliveries->cursor(s->deliveries, txn, &cur, 0);
     if (ret != 0)
         return store_result(s, ret, "delivery prune cursor");
-    dbt_set(&key, c->resume.data, c->resume.len);
+    store_dbt(&key, c->resume.data, c->resume.len);
     key.flags = DB_DBT_MALLOC;
-    dbt_set(&val, NULL, 0);
+    store_dbt(&val, NULL, 0);
     val.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;   /* keys only: read no value bytes */
     u_int32_t op = c->resume.len > 0 ? DB_SET_RANGE : DB_FIRST;
     struct buf next;
@@ -386,7 +378,7 @@ prune_body(struct store *s, DB_TXN *txn, void *ctx)
         buf_append(&next, key.data, key.size);
         free(key.data);
         free(val.data);
-        dbt_set(&key, NULL, 0);
+        store_dbt(&key, NULL, 0);
         key.flags = DB_DBT_MALLOC;
         if (t >= 0 && t < c->before_ms) {
             ret = cur->del(cur, 0);

@@ -4,6 +4,7 @@
 #ifndef HOOKSPOOL_STORE_INTERNAL_H
 #define HOOKSPOOL_STORE_INTERNAL_H
 
+#include <string.h>
 #include <time.h>
 
 #include <db.h>
@@ -50,6 +51,15 @@ enum store_status store_run(struct store *s, const char *what, store_txn_body bo
  * request makes, where begin and commit cost more than the read itself.
  */
 enum store_status store_read(struct store *s, const char *what, store_txn_body body, void *ctx);
+
+/* Points dbt at len bytes of data (a key or value to read or write). */
+static inline void
+store_dbt(DBT *dbt, const void *data, size_t len)
+{
+    memset(dbt, 0, sizeof *dbt);
+    dbt->data = (void *)data;
+    dbt->size = (u_int32_t)len;
+}
 
 /* Maps a Berkeley DB return code to a body result, logging real failures. */
 int store_result(struct store *s, int ret, const char *what);
