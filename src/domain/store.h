@@ -6,7 +6,8 @@
  * Every API process, the sender and the CLI open it at once. Each process
  * joins without recovery and runs failchk (dead processes' transactions
  * aborted, their locks freed) at open and every few seconds; full recovery
- * runs only when failchk says it is needed. Every operation is one
+ * runs only when failchk says it is needed, by one process at a time, once
+ * every other has detached (docs/recovery.md). Every operation is one
  * transaction, retried here, and only here, after a deadlock. A write is
  * acknowledged (STORE_OK) only after its commit.
  *
@@ -47,8 +48,8 @@ void store_close(struct store *s);
 void store_maintain(struct store *s);
 /*
  * True while another process waits to recover the environment: an idle
- * process should close the store (or exit) so the recovery can run. Only
- * reads a byte of db_home/store.lock, so it is safe in a signal handler.
+ * process should close the store (or exit) so the recovery can run. One
+ * fcntl(2) on db_home/store.lock, so it is safe in a signal handler.
  */
 bool store_recovery_pending(const struct store *s);
 /*
@@ -60,6 +61,13 @@ int store_recovery_watch_open(const struct config *cfg);
 bool store_recovery_watch_pending(int fd);
 /* True once the environment reported DB_RUNRECOVERY: close and reopen the store. */
 bool store_needs_restart(const struct store *s);
+/*
+ * True when the store needs a restart and no commit was cut short since it
+ * was opened: every operation that failed changed nothing, so it may be run
+ * again on the reopened store. False after a commit that failed half way
+ * (its outcome is known only after recovery).
+ */
+bool store_may_retry(const struct store *s);
 
 /* Loads all of tenant's webhooks, ordered by id, into a new array (*out, *n). */
 enum store_status store_webhook_list(struct store *s, const char *tenant, struct webhook **out,

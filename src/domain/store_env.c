@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +18,7 @@
 
 #include "domain/store_internal.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -29,8 +29,9 @@ enum {
     MAX_TRIES = 32,
     FAILCHK_INTERVAL = 2,           /* seconds between failchk runs in a long-lived process */
     CHECKPOINT_KBYTES = 1024,
-    RECOVERY_WAIT_MS = 3000,       /* for other processes to detach before recovery */
-    JOIN_WAIT_S = 8,               /* an open this slow is blocked on a dead process's mutex */
+    OPEN_WAIT_MS = 15000,           /* an open waits this long for another's recovery */
+    JOIN_WAIT_MS = 2000,            /* a join this slow is blocked on a dead process's mutex */
+    DETACH_WAIT_MS = 6000,          /* recovery waits this long for the attached to leave */
 };
 
 static void
@@ -97,8 +98,11 @@ run_body(struct store *s, const char *what, store_txn_body body, void *ctx, bool
                 s->wrote = true;
                 return STORE_OK;
             }
-            if (rc != STORE_RETRY)
+            if (rc != STORE_RETRY) {
+                /* The commit record may have reached the log before the failure. */
+                s->commit_unsure = true;
                 return STORE_UNAVAILABLE;
+            }
         } else if (txn != NULL) {
             txn->abort(txn);
         }
@@ -192,25 +196,6 @@ open_db(DB_ENV *env, DB **out, const char *name, char *err, size_t errlen)
     return 0;
 }
 
-/*
- * A process that died inside Berkeley DB may hold locks that live processes
- * are blocked on. Their lock requests time out (LOCK_TIMEOUT_US), but only
- * a deadlock-detector pass notices that: run passes until every such wait
- * has expired, so the waiters wake with DB_LOCK_NOTGRANTED. Then panic the
- * environment, so that every attached process gets DB_RUNRECOVERY from its
- * next call and detaches.
- */
-static void
-evict_attached(DB_ENV *env)
-{
-    for (long waited = 0; waited <= LOCK_TIMEOUT_US + 200000; waited += 100000) {
-        if (env->lock_detect(env, 0, DB_LOCK_EXPIRE, NULL) != 0)
-            break;
-        usleep(100000);
-    }
-    env->set_flags(env, DB_PANIC_ENVIRONMENT, 1);
-}
-
 /* Joins the environment and runs failchk; returns 0, DB_RUNRECOVERY or another error. */
 static int
 join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
@@ -218,9 +203,7 @@ join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
     int ret = open_env(out, cfg, 0, err, errlen);
 
     if (ret == 0 && (ret = (*out)->failchk(*out, 0)) != 0) {
-        if (ret == DB_RUNRECOVERY)
-            evict_attached(*out);
-        else
+        if (ret != DB_RUNRECOVERY)
             snprintf(err, errlen, "%s: failchk: %s", cfg->db_home, db_strerror(ret));
         (*out)->close(*out, 0);
         *out = NULL;
@@ -229,132 +212,188 @@ join_env(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
 }
 
 /*
- * join_env, but first tried in a child process that is given JOIN_WAIT_S.
- * A process killed while holding one of the environment's own mutexes
- * (say, while updating its thread state) makes every later open block on
- * that mutex for good, before failchk can say anything. A child that
- * blocks is killed, which leaves nothing attached behind (a thread left
- * blocked here could wake after the recovery and write into the new log),
- * and the environment is taken to need recovery.
+ * True for an open that failed on what the environment's regions hold, not
+ * on the system: a process killed while it changed a region can leave
+ * values there that make the next open fail (seen: ENOMEM from a malloc of
+ * a size read from a region). Recovery rebuilds the regions from the log.
+ */
+static bool
+env_damaged(int ret)
+{
+    switch (ret) {
+    case 0:
+    case EACCES:
+    case EPERM:
+    case ENOENT:
+    case ENOTDIR:
+    case ENOSPC:
+    case EDQUOT:
+    case EROFS:
+    case EMFILE:
+    case ENFILE:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* Kills and reaps a probe child. */
+static void
+probe_end(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        continue;
+}
+
+/*
+ * Tries join_env in a child process first, holding the caller's ATTACHED
+ * lock (the child shares the descriptor), and gives it JOIN_WAIT_MS. A
+ * process killed while holding one of the environment's own mutexes makes
+ * every later open block on that mutex for good, before failchk can say
+ * anything, and only a process can be ended, not a blocked call: a child
+ * that blocks is killed and the environment taken to need recovery.
+ *
+ * Returns 0 (healthy, or the probe could not run: join for real and see),
+ * DB_RUNRECOVERY, or EAGAIN when another process began a recovery while
+ * the probe ran: the child is then killed at once, since it must not stay
+ * attached to an environment being rebuilt underneath it.
  */
 static int
-join_within(DB_ENV **out, const struct config *cfg, char *err, size_t errlen)
+probe_join(const struct config *cfg, int lock_fd)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
 
+    if (pid < 0)
+        return 0;
     if (pid == 0) {
-        /*
-         * Die with the parent: a probe left blocked after its parent was
-         * killed would stay attached for good, holding the parent's shared
-         * lock on store.lock (inherited), and no recovery could ever run.
-         */
+        /* A probe that outlived its parent would hold the parent's lock for good. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(4);
+        /*
+         * Keep only the lock and stderr: a probe must not hold its parent's
+         * other files open, such as a FastCGI listening socket, whose
+         * server takes a socket still answering for one it must not respawn.
+         */
+        close_range(0, 1, 0);
+        if (lock_fd > 3)
+            close_range(3, (unsigned)lock_fd - 1, 0);
+        close_range((unsigned)lock_fd + 1, ~0U, 0);
         DB_ENV *env = NULL;
         char child_err[256];
         int ret = join_env(&env, cfg, child_err, sizeof child_err);
         if (ret == 0)
             env->close(env, 0);
-        _exit(ret == DB_RUNRECOVERY ? 3 : 0);
+        _exit(ret == DB_RUNRECOVERY || env_damaged(ret) ? 3 : 0);
     }
-    if (pid > 0) {
-        int status = 0;
-        pid_t done = 0;
-        for (int waited_ms = 0; done == 0 && waited_ms < JOIN_WAIT_S * 1000; waited_ms += 10) {
-            done = waitpid(pid, &status, WNOHANG);
-            if (done == 0)
-                usleep(10000);
-            else if (done < 0 && errno == EINTR)
-                done = 0;
+    long long start = clock_ms(CLOCK_MONOTONIC);
+    int status = 0;
+    for (;;) {
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid)
+            break;
+        if (done < 0 && errno != EINTR)
+            return 0;
+        if (store_lock_held_elsewhere(lock_fd, STORE_LOCK_RECOVERING)) {
+            probe_end(pid);
+            return EAGAIN;
         }
-        if (done == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            log_error("store: %s: joining the environment blocked for %d s: a killed process "
-                      "holds one of its mutexes", cfg->db_home, JOIN_WAIT_S);
+        if (clock_ms(CLOCK_MONOTONIC) - start >= JOIN_WAIT_MS) {
+            probe_end(pid);
+            log_error("store: %s: joining the environment blocked for %d ms: a killed process "
+                      "holds one of its mutexes", cfg->db_home, JOIN_WAIT_MS);
             return DB_RUNRECOVERY;
         }
-        if (done == pid && WIFEXITED(status) && WEXITSTATUS(status) == 3)
-            return DB_RUNRECOVERY;     /* the child has already evicted the others */
+        usleep(STORE_LOCK_POLL_MS * 1000);
     }
-    /* The probe went through (or could not run): join for real. */
-    return join_env(out, cfg, err, errlen);
-}
-
-/* Takes the flock "how" on fd, giving up after wait_ms; returns 0 or -1. */
-static int
-lock_within(int fd, int how, int wait_ms)
-{
-    for (int waited = 0;; waited += 20) {
-        if (flock(fd, how | LOCK_NB) == 0)
-            return 0;
-        if (errno != EWOULDBLOCK && errno != EINTR)
-            return -1;
-        if (waited >= wait_ms) {
-            errno = EWOULDBLOCK;
-            return -1;
-        }
-        usleep(20000);
-    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 3 ? DB_RUNRECOVERY : 0;
 }
 
 /*
- * Opens the environment, recovering it only when failchk (or a panic) says
- * it is unusable for everyone.
- *
- * Every process holds a shared flock on db_home/store.lock for as long as
- * it is attached; recovery needs the exclusive lock. Recovery rebuilds the
- * regions from the log, so a process still attached to the old regions
- * could commit into a log that recovery has already read, and that commit
- * would be lost: hence recovery waits (up to RECOVERY_WAIT_MS) until every
- * other process has seen the panic and detached. The lock descriptor is
- * returned in *lock_fd and closed by store_close.
+ * Recovers the environment, unless another process did while this one
+ * waited its turn. Holds RECOVERING throughout, which every attached
+ * process watches: seeing it, they detach (or exit) within seconds. Runs
+ * recovery only once it holds ATTACHED exclusively, i.e. once nothing is
+ * attached, because a process still attached to the old regions could
+ * commit into a log that recovery has already read. Returns 0 (the caller
+ * joins again) or an error with err set.
  */
 static int
-open_or_recover(DB_ENV **out, int *lock_fd, const struct config *cfg, char *err, size_t errlen)
+recover_env(const struct config *cfg, int lock_fd, char *err, size_t errlen)
 {
-    char *lock_path = xasprintf("%s/store.lock", cfg->db_home);
-    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
-    int ret;
-
-    if (lock < 0 || lock_within(lock, LOCK_SH, RECOVERY_WAIT_MS) != 0) {
-        ret = errno;
-        snprintf(err, errlen, "%s: %s", lock_path, strerror(errno));
-    } else if ((ret = join_within(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
-        flock(lock, LOCK_UN);
-        /* Ask idle processes to detach (store_recovery_pending), then wait for them. */
-        if (pwrite(lock, "R", 1, 0) != 1)
-            log_warn("store: %s: cannot flag the recovery: %s", lock_path, strerror(errno));
-        if (lock_within(lock, LOCK_EX, RECOVERY_WAIT_MS) != 0) {
-            ret = errno;
-            snprintf(err, errlen, "%s: needs recovery, but other processes are still attached",
-                     cfg->db_home);
+    if (store_lock_take(lock_fd, STORE_LOCK_RECOVERING, F_WRLCK, OPEN_WAIT_MS) != 0) {
+        snprintf(err, errlen, "%s: another process has been recovering the environment for "
+                 "%d s", cfg->db_home, OPEN_WAIT_MS / 1000);
+        return EBUSY;
+    }
+    int ret = store_lock_interrupted(lock_fd) ? DB_RUNRECOVERY : probe_join(cfg, lock_fd);
+    if (ret == DB_RUNRECOVERY) {
+        long long start = clock_ms(CLOCK_MONOTONIC);
+        if (store_lock_take(lock_fd, STORE_LOCK_ATTACHED, F_WRLCK, DETACH_WAIT_MS) != 0) {
+            snprintf(err, errlen, "%s: needs recovery, but other processes are still attached "
+                     "after %d s", cfg->db_home, DETACH_WAIT_MS / 1000);
+            ret = EBUSY;
         } else {
-            /* Someone may have recovered it while we waited: look again. */
-            if ((ret = join_within(out, cfg, err, errlen)) == DB_RUNRECOVERY) {
-                log_warn("store: %s: running recovery", cfg->db_home);
-                ret = open_env(out, cfg, DB_RECOVER, err, errlen);
-            }
-            if (ret == 0 && pwrite(lock, "-", 1, 0) != 1)
-                log_warn("store: %s: cannot clear the recovery flag: %s", lock_path,
+            DB_ENV *env = NULL;
+            log_warn("store: %s: running recovery", cfg->db_home);
+            if (store_lock_mark(lock_fd, true) != 0)
+                log_warn("store: %s/store.lock: cannot mark the recovery: %s", cfg->db_home,
                          strerror(errno));
-            flock(lock, LOCK_SH);   /* attached from now on, like everyone else */
+            ret = open_env(&env, cfg, DB_RECOVER, err, errlen);
+            if (ret == 0) {
+                env->close(env, 0);
+                if (store_lock_mark(lock_fd, false) != 0)
+                    log_warn("store: %s/store.lock: cannot clear the recovery mark: %s",
+                             cfg->db_home, strerror(errno));
+                log_warn("store: %s: recovered in %lld ms", cfg->db_home,
+                         clock_ms(CLOCK_MONOTONIC) - start);
+            }
+            store_lock_drop(lock_fd, STORE_LOCK_ATTACHED);
         }
     }
-    /*
-     * Joined a healthy environment: a recovery flag still set was left by a
-     * process that gave up waiting, and would keep sending fresh processes away.
-     */
-    if (ret == 0 && store_recovery_watch_pending(lock) && pwrite(lock, "-", 1, 0) != 1)
-        log_warn("store: %s: cannot clear the recovery flag: %s", lock_path, strerror(errno));
-    if (ret != 0 && lock >= 0) {
-        close(lock);
-        lock = -1;
+    store_lock_drop(lock_fd, STORE_LOCK_RECOVERING);
+    return ret == EAGAIN ? 0 : ret;
+}
+
+/*
+ * Attaches to the environment (docs/recovery.md): waits while another
+ * process recovers, takes ATTACHED shared, probes the environment, and
+ * joins it; recovers first when it needs it. Gives up after OPEN_WAIT_MS.
+ */
+static int
+attach_env(DB_ENV **out, int lock_fd, const struct config *cfg, char *err, size_t errlen)
+{
+    long long deadline = clock_ms(CLOCK_MONOTONIC) + OPEN_WAIT_MS;
+
+    for (;;) {
+        /* Stand back while a recovery is pending, so that it never waits on newcomers. */
+        if (store_lock_held_elsewhere(lock_fd, STORE_LOCK_RECOVERING) ||
+            store_lock_take(lock_fd, STORE_LOCK_ATTACHED, F_RDLCK, 0) != 0) {
+            if (clock_ms(CLOCK_MONOTONIC) >= deadline) {
+                snprintf(err, errlen, "%s: the environment has been in recovery for %d s",
+                         cfg->db_home, OPEN_WAIT_MS / 1000);
+                return EBUSY;
+            }
+            usleep(STORE_LOCK_POLL_MS * 1000);
+            continue;
+        }
+        int ret = EAGAIN;
+        if (!store_lock_held_elsewhere(lock_fd, STORE_LOCK_RECOVERING))
+            ret = store_lock_interrupted(lock_fd) ? DB_RUNRECOVERY : probe_join(cfg, lock_fd);
+        if (ret == 0 && (ret = join_env(out, cfg, err, errlen)) == 0)
+            return 0;
+        store_lock_drop(lock_fd, STORE_LOCK_ATTACHED);
+        if (ret == DB_RUNRECOVERY)
+            ret = recover_env(cfg, lock_fd, err, errlen);
+        if (ret != 0 && ret != EAGAIN)
+            return ret;
+        if (clock_ms(CLOCK_MONOTONIC) >= deadline) {
+            snprintf(err, errlen, "%s: the environment kept needing recovery for %d s",
+                     cfg->db_home, OPEN_WAIT_MS / 1000);
+            return EBUSY;
+        }
     }
-    *lock_fd = lock;
-    free(lock_path);
-    return ret;
 }
 
 struct store *
@@ -368,7 +407,14 @@ store_open(const struct config *cfg, char *err, size_t errlen)
         free(s);
         return NULL;
     }
-    if (open_or_recover(&s->env, &s->lock_fd, cfg, err, errlen) != 0) {
+    s->lock_fd = store_lock_open(cfg->db_home);
+    if (s->lock_fd < 0) {
+        snprintf(err, errlen, "%s/store.lock: %s", cfg->db_home, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    if (attach_env(&s->env, s->lock_fd, cfg, err, errlen) != 0) {
+        close(s->lock_fd);
         free(s);
         return NULL;
     }
@@ -423,31 +469,31 @@ store_maintain(struct store *s)
 bool
 store_recovery_pending(const struct store *s)
 {
-    return s != NULL && store_recovery_watch_pending(s->lock_fd);
+    return s != NULL && store_lock_held_elsewhere(s->lock_fd, STORE_LOCK_RECOVERING);
 }
 
 int
 store_recovery_watch_open(const struct config *cfg)
 {
-    char *path = xasprintf("%s/store.lock", cfg->db_home);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    free(path);
-    return fd;
+    return store_lock_open(cfg->db_home);
 }
 
 bool
 store_recovery_watch_pending(int fd)
 {
-    char flag;
-
-    return fd >= 0 && pread(fd, &flag, 1, 0) == 1 && flag == 'R';
+    return store_lock_held_elsewhere(fd, STORE_LOCK_RECOVERING);
 }
 
 bool
 store_needs_restart(const struct store *s)
 {
     return s->needs_restart;
+}
+
+bool
+store_may_retry(const struct store *s)
+{
+    return s->needs_restart && !s->commit_unsure;
 }
 
 /* ---- maintenance ---- */

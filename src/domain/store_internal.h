@@ -24,11 +24,12 @@ struct apikey_memo {
 
 struct store {
     DB_ENV *env;
-    int lock_fd;                /* shared flock on store.lock while attached */
+    int lock_fd;                /* store.lock, ATTACHED read-locked while attached */
     DB *webhooks;
     DB *apikeys;
     DB *deliveries;
     bool needs_restart;
+    bool commit_unsure;         /* a commit failed in a way that may have made it durable */
     bool wrote;                 /* committed since the last checkpoint check */
     bool lock_timed_out;        /* the last retry was a lock timeout, not a deadlock */
     time_t last_failchk;
@@ -60,6 +61,28 @@ store_dbt(DBT *dbt, const void *data, size_t len)
     dbt->data = (void *)data;
     dbt->size = (u_int32_t)len;
 }
+
+/* ---- db_home/store.lock (src/domain/store_lock.c) ---- */
+
+enum store_lock_byte { STORE_LOCK_ATTACHED = 0, STORE_LOCK_RECOVERING = 1 };
+enum { STORE_LOCK_POLL_MS = 5 };
+
+/* Opens (creating) db_home/store.lock; returns the descriptor or -1. */
+int store_lock_open(const char *db_home);
+/*
+ * Takes a lock of type (F_RDLCK, F_WRLCK) on byte, or converts the one this
+ * descriptor holds, waiting up to wait_ms; 0, or -1 with errno (EWOULDBLOCK
+ * when the wait ran out).
+ */
+int store_lock_take(int fd, enum store_lock_byte byte, short type, int wait_ms);
+/* Releases this descriptor's lock on byte. */
+void store_lock_drop(int fd, enum store_lock_byte byte);
+/* True if another descriptor holds a write lock on byte. Async-signal-safe. */
+bool store_lock_held_elsewhere(int fd, enum store_lock_byte byte);
+/* True if a recovery started and never finished (it was killed). */
+bool store_lock_interrupted(int fd);
+/* Records that a recovery starts (true) or has finished (false), durably; 0 or -1. */
+int store_lock_mark(int fd, bool recovering);
 
 /* Maps a Berkeley DB return code to a body result, logging real failures. */
 int store_result(struct store *s, int ret, const char *what);
