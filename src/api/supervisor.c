@@ -22,6 +22,9 @@ enum {
     STOP_WAIT_MS = 10000,       /* for workers to finish their request on SIGTERM */
 };
 
+/* In a supervisor: its launcher and the web server that started the launcher. */
+static pid_t watched_launcher, watched_server;
+
 struct slot {
     pid_t pid;                  /* 0: empty */
     long long started_ms;
@@ -114,7 +117,9 @@ reap(struct supervisor *sv, pid_t pid, int status)
             /* It may have died inside the store: see that the store is sound. */
             sv->check_wanted = true;
         }
-        sv->quick_deaths = !clean && lived < QUICK_DEATH_MS ? sv->quick_deaths + 1 : 0;
+        /* A worker that cannot even start fails on its own; SIGKILL comes from outside. */
+        bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+        sv->quick_deaths = !clean && !killed && lived < QUICK_DEATH_MS ? sv->quick_deaths + 1 : 0;
         sv->slots[i].pid = 0;
         return;
     }
@@ -148,18 +153,88 @@ stop_all(struct supervisor *sv)
     exit(0);
 }
 
+/*
+ * The launcher: the process the web server started, and the supervisor's
+ * parent. It holds the listening socket and nothing else, passes SIGTERM
+ * and SIGINT on, and starts a new supervisor when one ends. So the socket
+ * never closes while it lives, and the web server never sees its child end
+ * when the supervisor is killed (lighttpd 1.4, seeing that while the socket
+ * still answered, would take the socket for someone else's and never start
+ * a new one). Returns in each new supervisor.
+ */
+static void
+launch(const sigset_t *wanted, const sigset_t *old_mask)
+{
+    pid_t server = getppid();
+    pid_t launcher = getpid();
+    unsigned quick_deaths = 0;
+
+    for (;;) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            sigprocmask(SIG_SETMASK, old_mask, NULL);
+            sigprocmask(SIG_BLOCK, wanted, NULL);
+            watched_launcher = launcher;
+            watched_server = server;
+            return;
+        }
+        if (pid < 0) {
+            log_error("supervisor: fork: %s", strerror(errno));
+            usleep(SLOW_RESTART_MS * 1000);
+            continue;
+        }
+        long long started = clock_ms(CLOCK_MONOTONIC);
+        int status = 0;
+        bool stopping = false;
+        for (;;) {
+            struct timespec tick = { 1, 0 };
+            int sig = sigtimedwait(wanted, NULL, &tick);
+            if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+                stopping = true;
+                kill(pid, SIGTERM);
+            }
+            pid_t done = waitpid(pid, &status, WNOHANG);
+            if (done == pid || (done < 0 && errno != EINTR))
+                break;
+        }
+        if (stopping)
+            exit(0);
+        if (WIFSIGNALED(status))
+            log_error("supervisor: killed by signal %d: starting a new one", WTERMSIG(status));
+        else
+            log_error("supervisor: exited with status %d: starting a new one",
+                      WEXITSTATUS(status));
+        quick_deaths = clock_ms(CLOCK_MONOTONIC) - started < QUICK_DEATH_MS ? quick_deaths + 1 : 0;
+        if (quick_deaths >= QUICK_DEATHS)
+            usleep(SLOW_RESTART_MS * 1000);
+    }
+}
+
+/*
+ * A supervisor whose launcher was killed goes on serving (the web server
+ * then uses the socket as it finds it); it stops once the web server that
+ * started the launcher is gone too.
+ */
+static bool
+orphaned_for_good(void)
+{
+    return watched_launcher > 0 && getppid() != watched_launcher && watched_server > 1 &&
+           kill(watched_server, 0) != 0 && errno == ESRCH;
+}
+
 int
 supervisor_run(unsigned n, supervisor_check_fn check, void *ctx)
 {
     struct supervisor sv = { .n = n, .check = check, .ctx = ctx };
     sigset_t wanted;
 
-    sv.slots = xcalloc(n, sizeof *sv.slots);
     sigemptyset(&wanted);
     sigaddset(&wanted, SIGCHLD);
     sigaddset(&wanted, SIGTERM);
     sigaddset(&wanted, SIGINT);
     sigprocmask(SIG_BLOCK, &wanted, &sv.old_mask);
+    launch(&wanted, &sv.old_mask);
+    sv.slots = xcalloc(n, sizeof *sv.slots);
     log_info("supervisor: running %u workers", n);
 
     for (;;) {
@@ -177,7 +252,7 @@ supervisor_run(unsigned n, supervisor_check_fn check, void *ctx)
         }
         struct timespec tick = { 1, 0 };
         int sig = sigtimedwait(&wanted, NULL, &tick);
-        if (sig == SIGTERM || sig == SIGINT)
+        if (sig == SIGTERM || sig == SIGINT || orphaned_for_good())
             stop_all(&sv);
         int status;
         pid_t pid;

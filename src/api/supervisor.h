@@ -6,7 +6,12 @@
  * that died abnormally the supervisor starts a store check (a short-lived
  * process that opens and closes the store, recovering it if a killed
  * worker left it needing that), so the environment is healthy again
- * before the next request finds out the hard way. docs/recovery.md.
+ * before the next request finds out the hard way.
+ *
+ * Above the supervisor stays the process the web server started, the
+ * launcher, which holds the socket, does nothing else and starts a new
+ * supervisor when one ends: any one process of the tree can be killed and
+ * the API goes on. docs/recovery.md.
  */
 #ifndef HOOKSPOOL_SUPERVISOR_H
 #define HOOKSPOOL_SUPERVISOR_H
@@ -15,9 +20,10 @@
 typedef int (*supervisor_check_fn)(void *ctx);
 
 /*
- * Forks n workers and supervises them until SIGTERM or SIGINT, which it
- * passes on to the workers before it exits. Returns 0 in each worker, which
- * then serves requests, and never returns in the supervisor.
+ * Forks the supervisor (off this process, which stays as the launcher),
+ * which forks n workers and supervises them until SIGTERM or SIGINT, passed
+ * on to the workers before it exits. Returns 0 in each worker, which then
+ * serves requests; never returns in the launcher or the supervisor.
  */
 int supervisor_run(unsigned n, supervisor_check_fn check, void *ctx);
 

@@ -254,11 +254,14 @@ probe_end(pid_t pid)
  * anything, and only a process can be ended, not a blocked call: a child
  * that blocks is killed and the environment taken to need recovery.
  *
- * Returns 0 (healthy, or the probe could not run: join for real and see),
- * DB_RUNRECOVERY, or EAGAIN when another process began a recovery while
- * the probe ran: the child is then killed at once, since it must not stay
- * attached to an environment being rebuilt underneath it.
+ * Returns 0 (healthy, or failed on something recovery cannot mend, or the
+ * probe could not run: join for real and see), DB_RUNRECOVERY, or EAGAIN
+ * when another process began a recovery while the probe ran: the child is
+ * then killed at once, since it must not stay attached to an environment
+ * being rebuilt underneath it.
  */
+enum { PROBE_HEALTHY = 0, PROBE_FAILED = 5, PROBE_DAMAGED = 6 };
+
 static int
 probe_join(const struct config *cfg, int lock_fd)
 {
@@ -270,7 +273,7 @@ probe_join(const struct config *cfg, int lock_fd)
     if (pid == 0) {
         /* A probe that outlived its parent would hold the parent's lock for good. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-            _exit(4);
+            _exit(PROBE_FAILED);
         /*
          * Keep only the lock and stderr: a probe must not hold its parent's
          * other files open, such as a FastCGI listening socket, whose
@@ -285,7 +288,7 @@ probe_join(const struct config *cfg, int lock_fd)
         int ret = join_env(&env, cfg, child_err, sizeof child_err);
         if (ret == 0)
             env->close(env, 0);
-        _exit(ret == DB_RUNRECOVERY || env_damaged(ret) ? 3 : 0);
+        _exit(ret == 0 ? PROBE_HEALTHY : env_damaged(ret) ? PROBE_DAMAGED : PROBE_FAILED);
     }
     long long start = clock_ms(CLOCK_MONOTONIC);
     int status = 0;
@@ -307,7 +310,10 @@ probe_join(const struct config *cfg, int lock_fd)
         }
         usleep(STORE_LOCK_POLL_MS * 1000);
     }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 3 ? DB_RUNRECOVERY : 0;
+    /* A probe that crashed (a damaged region can make the library fault) says "recover" too. */
+    bool sound = WIFEXITED(status) &&
+                 (WEXITSTATUS(status) == PROBE_HEALTHY || WEXITSTATUS(status) == PROBE_FAILED);
+    return sound ? 0 : DB_RUNRECOVERY;
 }
 
 /*

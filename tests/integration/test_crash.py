@@ -3,15 +3,16 @@
 An operator's bad day, behind lighttpd with deploy/lighttpd/hookspool.conf
 and behind nginx with webhooks.fcgi --workers under spawn-fcgi: 8 clients
 write while API worker processes are SIGKILLed at random every 0.1-0.4 s
-(any webhooks.fcgi but the supervisor, whatever it is doing). Afterwards the
-API answers within 5 s, every write answered 2xx is there, and a backup of
-the database verifies. Then the process running a recovery is killed, and
-the supervisor itself is killed."""
+(any webhooks.fcgi under the supervisor, whatever it is doing). Afterwards
+the API answers within 5 s, every write answered 2xx is there, and a backup
+of the database verifies. Then the process running a recovery is killed, the
+supervisor is killed, and the launcher above it is killed."""
 
 import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -57,12 +58,19 @@ def descendants(pid):
     return out
 
 
-def supervisor_of(srv):
-    """The webhooks.fcgi supervisor: lighttpd's child, or the process spawn-fcgi became."""
+def launcher_of(srv):
+    """The webhooks.fcgi the server started: lighttpd's child, or what spawn-fcgi became."""
     if srv.kind == "nginx":
         return srv.backend.pid
     kids = [p for p in children(srv.proc.pid) if "webhooks.fcgi" in cmdline(p)]
     return kids[0] if kids else None
+
+
+def supervisor_of(srv):
+    """The supervisor: the launcher's one child, parent of the workers."""
+    launcher = launcher_of(srv)
+    kids = children(launcher) if launcher else []
+    return kids[0] if len(kids) == 1 else None
 
 
 def cmdline(pid):
@@ -96,13 +104,17 @@ class SpawnedBackend:
         self.pid = self.proc.pid
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
+        """SIGTERM to the whole session, as systemd stops a unit's cgroup: after the
+        launcher was killed, its supervisor runs on without it."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
         self.log.close()
 
 
@@ -349,9 +361,33 @@ def kill_supervisor(label, srv, api):
     suite.check(took is not None, "%s: supervisor killed: the API answers again" % label)
     print("crash: %s: supervisor killed: answering after %.2f s" % (label, took or -1),
           flush=True)
+    deadline = time.time() + 5
+    while supervisor_of(srv) in (None, sup) and time.time() < deadline:
+        time.sleep(0.1)
     new = supervisor_of(srv)
     suite.check(new is not None and new != sup, "%s: a new supervisor runs" % label, new)
     check_nothing_lost(label + " (supervisor killed)", api, w)
+
+
+def kill_launcher(label, srv, api):
+    """The launcher (the process the web server started) killed: its supervisor serves on."""
+    launcher, sup = launcher_of(srv), supervisor_of(srv)
+    with Writers(api) as w:
+        time.sleep(0.5)
+        os.kill(launcher, 9)
+        time.sleep(1.5)
+        took = answers_within(api, 10.0)
+        # A worker killed now is still replaced: the orphaned supervisor goes on.
+        for p in workers_of(srv)[:2]:
+            os.kill(p, 9)
+        time.sleep(1.0)
+        again = answers_within(api, 5.0)
+    suite.check(took is not None and again is not None,
+                "%s: launcher killed: the API answers, and again after two more worker kills"
+                % label, (took, again))
+    alive = [p for p in children(sup) if "webhooks.fcgi" in cmdline(p)]
+    suite.eq(len(alive), WORKERS, "%s: the orphaned supervisor keeps %d workers" % (label, WORKERS))
+    check_nothing_lost(label + " (launcher killed)", api, w)
 
 
 def main():
@@ -369,9 +405,9 @@ def main():
                      "%s: %d workers under one supervisor" % (label, WORKERS))
             storm(label, srv, api)
             kill_recoverer(label, srv, api)
-            if srv.kind == "lighttpd":
-                kill_supervisor(label, srv, api)
+            kill_supervisor(label, srv, api)
             check_backup_verifies(env, label)
+            kill_launcher(label, srv, api)
         finally:
             if srv is not None:
                 srv.stop()

@@ -60,7 +60,7 @@ class SpawnFcgi:
         environ = dict(os.environ, HOOKSPOOL_CONF=env.conf)
         self.proc = subprocess.Popen(
             ["spawn-fcgi", "-n", "-s", self.socket, "-M", "0660", "-u", RUN_USER,
-             "-g", RUN_USER, "-U", RUN_USER, "-G", RUN_USER, "--", FCGI],
+             "-g", RUN_USER, "-U", RUN_USER, "-G", RUN_USER, "--", FCGI, "--workers", "2"],
             stdout=self.log, stderr=subprocess.STDOUT, env=environ, start_new_session=True)
         try:
             wait_socket(self.socket, self.proc)
