@@ -12,6 +12,7 @@
 #include "unit.h"
 #include "util/buf.h"
 #include "util/fileio.h"
+#include "util/log.h"
 #include "util/netaddr.h"
 #include "util/random.h"
 #include "util/xalloc.h"
@@ -152,6 +153,31 @@ test_netaddr(void)
 }
 
 static void
+test_log_escape(void)
+{
+    static const struct {
+        const char *in, *want;
+        size_t cap;
+    } cases[] = {
+        { "plain name.json", "plain name.json", 64 },
+        { "evil\nsender: forged line", "evil\\nsender: forged line", 64 },
+        { "cr\rlf\ttab", "cr\\rlf\\ttab", 64 },
+        { "bell\a esc\x1b del\x7f", "bell\\x07 esc\\x1b del\\x7f", 64 },
+        { "back\\slash", "back\\x5cslash", 64 },
+        { "utf-8 \xc3\xa9", "utf-8 \xc3\xa9", 64 },
+        { "abc\n", "abc", 5 },             /* an escape that does not fit is dropped whole */
+        { "abcdef", "abc", 4 },
+        { "", "", 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64];
+        size_t n = log_escape(cases[i].in, out, cases[i].cap);
+        CHECK(strcmp(out, cases[i].want) == 0 && n == strlen(out), "escape case %zu: got \"%s\"",
+              i, out);
+    }
+}
+
+static void
 test_buf(void)
 {
     struct buf b;
@@ -202,6 +228,7 @@ main(void)
 {
     test_random_alnum();
     test_netaddr();
+    test_log_escape();
     test_buf();
     test_fileio();
     return unit_summary("unit util");
