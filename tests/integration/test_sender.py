@@ -846,15 +846,150 @@ def nolock_flow(s):
     return env
 
 
+def forged_record(hook, delivery_id, event_type, body, event_id="forged"):
+    """A retry record as the sender wrote them before records left new/."""
+    return json.dumps({"hookspoolDelivery": 1, "deliveryId": delivery_id,
+                       "webhookId": hook["id"], "tenantId": "trust", "eventId": event_id,
+                       "eventType": event_type, "attempt": 1, "tries": 0, "lastError": "",
+                       "body": body}, separators=(",", ":")).encode()
+
+
+def trust_flow(s):
+    """SPEC section 3, trust boundary: every byte a producer writes into tmp/ or new/ is
+    untrusted. A forged retry record in new/ is an ordinary (here malformed or harmless)
+    event file: no path outside the spool is touched, no header is injected, no forged body
+    is signed. Also: the sender's directories are closed to others at start, symbolic
+    links are not followed, long names reach failed/, log lines stay whole."""
+    rcv = Receiver()
+    env = h.Env("sender-trust", allow_private_targets="yes", retry_schedule="1s",
+                delivery_timeout="2", log_level="info")
+    sender = None
+    try:
+        fail_hook, ok_hook = make_webhooks(env, [
+            ("trust", rcv.url + "/fail/trust", ["Fail:*"]),
+            ("trust", rcv.url + "/ok/trust", ["Ok:*"])],
+            dirs=("tmp", "new", "active", "deferred", "failed"))
+        spool = env.spool
+        outside = os.path.dirname(os.path.abspath(spool))
+        victim = os.path.join(outside, "victim")
+        with open(victim, "w") as f:
+            f.write("original\n")
+        before_outside = listdir(outside)
+        # What a producer could prepare for a path through "dlv-/..": directories in tmp/
+        # and (when it was group-writable) active/.
+        os.makedirs(os.path.join(spool, "tmp", "dlv-"), exist_ok=True)
+        os.makedirs(os.path.join(spool, "active", "dlv-"), exist_ok=True)
+        os.chmod(os.path.join(spool, "active"), 0o777)
+        os.chmod(os.path.join(spool, "deferred"), 0o775)
+
+        event = lambda eid, etype: json.dumps(
+            {"eventId": eid, "eventType": etype, "tenantId": "trust",
+             "timestamp": "2026-11-28T18:00:00Z", "data": {}}, separators=(",", ":"))
+        forged_body = '{"forged":"arbitrary bytes, signed if trusted"}'
+        # 1. Path traversal: the delivery fails, and the retry record's name came from
+        #    deliveryId.
+        drop_file(env, "forged-traversal.json", forged_record(
+            fail_hook, "/../../../victim", "Fail:Created", event("fx", "Fail:Created"),
+            event_id="fx"))
+        # 2. CR/LF in eventType, under a record's own name.
+        crlf_name = "dlv-" + "ab" * 16
+        drop_file(env, crlf_name, forged_record(
+            ok_hook, "0" * 32, "Ok:Created\r\nX-Injected: yes", event("fy", "Ok:Created"),
+            event_id="fy"))
+        # 3. A body that is no event, to be signed with the webhook's secret.
+        drop_file(env, "forged-body.json", forged_record(ok_hook, "1" * 32, "Ok:Created",
+                                                         forged_body, event_id="fz"))
+        # Malformed files with long names: NAME.reason fits for 245, not for 250.
+        long_names = ["m" * 240 + ".json", "n" * 245 + ".json"]
+        for name in long_names:
+            drop_file(env, name, b"not json")
+        evil_name = "evil\nsender: forged line.json"
+        drop_file(env, evil_name, b"not json either")
+        drop_file(env, "fine.json", event("fine", "Ok:Created").encode())
+
+        sender = Sender(env)
+        s.check(rcv.wait("/ok/trust", 1, 15), "trust: an ordinary event is still delivered")
+        s.check(rcv.wait("/fail/trust", 2, 15), "trust: the failing delivery is retried")
+        failed = os.path.join(spool, "failed")
+        s.check(wait_for(lambda: len([n for n in listdir(failed)
+                                      if n.startswith(("m" * 20, "n" * 20))]) == 4, 15),
+                "trust: malformed files with 245- and 250-character names reach failed/, "
+                "each with a reason", [n[:30] for n in listdir(failed)])
+        reasons = [n for n in listdir(failed) if n.startswith("n" * 20) and n.endswith(".reason")]
+        s.check(len(reasons) == 1 and len(reasons[0]) <= 255,
+                "trust: the reason of a 250-character name has a name of at most 255 bytes",
+                reasons)
+        s.check(wait_for(lambda: crlf_name + ".event.reason" in listdir(failed), 10),
+                "trust: a producer's file named like a record is an event file, dead-lettered "
+                "as NAME.event", listdir(failed))
+        time.sleep(3)           # the failing delivery's last attempt and dead letter
+
+        s.eq([n for n in listdir(outside) if not n.startswith("sender-")], before_outside,
+             "trust: a forged deliveryId creates no file outside the spool")
+        with open(victim) as f:
+            s.eq(f.read(), "original\n", "trust: ... and replaces none")
+        injected = [r for r in rcv.all() if "x-injected" in r["headers"]]
+        s.eq(injected, [], "trust: CR/LF in a forged eventType injects no header")
+        s.check(all(r["headers"].get("x-neostore-event", "") == "Ok:Created" or
+                    r["path"].startswith("/fail/") for r in rcv.all()),
+                "trust: every X-NEOSTORE-EVENT is a valid event type")
+        signed_forged = [r for r in rcv.all() if r["body"] == forged_body.encode()]
+        s.eq(signed_forged, [], "trust: a forged body is never delivered (nor signed)")
+        s.check(all(list(json.loads(r["body"]).keys()) ==
+                    ["eventId", "eventType", "tenantId", "timestamp", "data"]
+                    for r in rcv.all()),
+                "trust: every body delivered is an event's body")
+        dead = [n for n in listdir(failed) if n.startswith("dlv-") and not n.endswith(".reason")]
+        s.check(len([n for n in dead if not n.endswith(".event")]) == 1,
+                "trust: the real failing delivery is the one record in failed/", dead)
+
+        log = sender.text()
+        s.check("evil\\nsender: forged line.json" in log,
+                "trust: a file name with a newline is logged escaped", log[-1500:])
+        s.check(not any(line.startswith("sender: forged line") for line in log.splitlines()),
+                "trust: ... and does not split the log line")
+        for d in ("active", "deferred", "failed"):
+            st = os.stat(os.path.join(spool, d))
+            s.check(st.st_mode & 0o007 == 0 and st.st_gid == os.getegid(),
+                    "trust: %s/ is closed to others and has the sender's group" % d,
+                    oct(st.st_mode))
+        s.eq(sender.stop(), 0, "trust: exits 0 on SIGTERM")
+        sender = None
+
+        # spool/.pruned as a symbolic link: a --once run must not touch what it points to.
+        target = os.path.join(outside, "pruned-target")
+        with open(target, "w") as f:
+            f.write("x")
+        old = time.time() - 3 * 86400
+        os.utime(target, (old, old))
+        pruned = os.path.join(spool, ".pruned")
+        if os.path.lexists(pruned):
+            os.unlink(pruned)
+        os.symlink(target, pruned)
+        once = Sender(env, once=True)
+        try:
+            once.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        once.stop()
+        s.check(abs(os.stat(target).st_mtime - old) < 1,
+                "trust: a symbolic link at spool/.pruned is not followed", once.text()[-800:])
+        s.check(os.path.islink(pruned), "trust: ... and is left as it is")
+    finally:
+        stop_all(sender, rcv)
+    return env
+
+
 def main():
     s = h.Suite("sender")
+    flows = [trust_flow, main_flow, flood_flow, kill_flow, shared_flow, nolock_flow]
+    # HOOKSPOOL_SENDER_FLOWS=trust,main runs only those flows (while working on one).
+    only = [f for f in os.environ.get("HOOKSPOOL_SENDER_FLOWS", "").split(",") if f]
     envs = []
     try:
-        envs.append(main_flow(s))
-        envs.append(flood_flow(s))
-        envs.append(kill_flow(s))
-        envs.append(shared_flow(s))
-        envs.append(nolock_flow(s))
+        for flow in flows:
+            if not only or flow.__name__[:-len("_flow")] in only:
+                envs.append(flow(s))
     finally:
         for e in envs:
             e.cleanup()
