@@ -59,7 +59,6 @@
 #include "sender/unlinker.h"
 #include "util/buf.h"
 #include "util/clock.h"
-#include "util/fileio.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -567,26 +566,31 @@ item_fan_out(struct sender *sd, struct item *it)
     return 0;
 }
 
-/* True if the event file names its own eventId (a cheap look for the member name). */
-static bool
-event_has_id(const struct buf *data)
-{
-    static const char member[] = "\"eventId\"";
-
-    return memmem(data->data, data->len, member, sizeof member - 1) != NULL;
-}
-
-/* Sets up the item for an event file. Returns 0, 1 if the file was dead-lettered, -1 to retry. */
+/*
+ * Sets up the item for an event file. The file is never rewritten: an
+ * absent eventId comes from its name, an absent timestamp from its mtime
+ * (event_parse_file), so a re-fan-out after a crash gives the same bytes
+ * under the same delivery ids. Returns 0, 1 if the file was dead-lettered,
+ * -1 to retry later.
+ */
 static int
 item_from_event(struct sender *sd, struct item *it, const struct buf *data)
 {
     struct event ev;
+    struct stat st;
     char err[256];
 
-    if (event_parse(&ev, data->data, data->len, err, sizeof err) != 0) {
-        log_warn("sender: %s: malformed event: %s", it->name, err);
+    if (fstat(it->fd, &st) != 0) {
+        log_error("item_from_event: %s: cannot read the file's time: %s", it->name,
+                  strerror(errno));
+        return -1;              /* given back, tried again later */
+    }
+    if (event_parse_file(&ev, data->data, data->len, it->name, st.st_mtime, err,
+                         sizeof err) != 0) {
+        log_warn("item_from_event: %s: malformed event: %s", it->name, err);
         if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
-            log_error("sender: %s: cannot move to failed/: %s", it->name, strerror(errno));
+            log_error("item_from_event: %s: cannot move to failed/: %s", it->name,
+                      strerror(errno));
         return 1;
     }
     it->body = event_body(&ev);
@@ -595,29 +599,6 @@ item_from_event(struct sender *sd, struct item *it, const struct buf *data)
     snprintf(it->event_type, sizeof it->event_type, "%s", ev.type);
     snprintf(it->tenant, sizeof it->tenant, "%s", ev.tenant);
     event_release(&ev);
-    /*
-     * If the producer left eventId out, store the body with the generated id
-     * in the file's place: after a restart the event keeps its id, so its
-     * delivery ids stay the same and receivers can dedupe.
-     */
-    if (!event_has_id(data)) {
-        char *tmp_name = xasprintf("%s.%ld", it->name, (long)getpid());
-        char *tmp = spool_path(sd->cfg.spool_dir, SPOOL_TMP, tmp_name);
-        char *dst = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, it->name);
-        int fd;
-        /* The new file replaces the claimed one: the claim's lock moves to it. */
-        if (fileio_publish_locked(tmp, dst, it->body, it->body_len, 0660, &fd) != 0) {
-            log_warn("sender: %s: cannot store the completed event: %s", it->name,
-                     strerror(errno));
-        } else {
-            if (it->fd >= 0)
-                close(it->fd);
-            it->fd = fd;
-        }
-        free(tmp_name);
-        free(tmp);
-        free(dst);
-    }
     return 0;
 }
 

@@ -662,6 +662,58 @@ test_spool(void)
     free(spool);
 }
 
+/* An event file without eventId or timestamp: both come from the file, the same every time. */
+static void
+test_event_parse_file(void)
+{
+    static const struct {
+        const char *file, *name, *want_id, *want_ts;
+    } cases[] = {
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"t\"}", "1796.42.abc.json",
+          "1796.42.abc.json", "2026-11-28T18:00:00Z" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"t\",\"data\":{\"eventId\":\"x\"}}",
+          "n.json", "n.json", "2026-11-28T18:00:00Z" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"t\",\"data\":\"\\\"eventId\\\"\"}",
+          "with space.json", "file_", "2026-11-28T18:00:00Z" },
+        { "{\"eventId\":\"given\",\"eventType\":\"A:B\",\"tenantId\":\"t\","
+          "\"timestamp\":\"2020-01-02T03:04:05Z\"}",
+          "x.json", "given", "2020-01-02T03:04:05Z" },
+    };
+    const time_t mtime = 1795888800;    /* 2026-11-28T18:00:00Z */
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct event a, b;
+        char err[256];
+        const char *f = cases[i].file;
+        CHECK(event_parse_file(&a, f, strlen(f), cases[i].name, mtime, err, sizeof err) == 0,
+              "case %zu parses: %s", i, err);
+        CHECK(event_parse_file(&b, f, strlen(f), cases[i].name, mtime, err, sizeof err) == 0,
+              "case %zu parses again", i);
+        CHECK(strncmp(a.id, cases[i].want_id, strlen(cases[i].want_id)) == 0 &&
+                  strcmp(a.id, b.id) == 0 && event_id_valid(a.id),
+              "case %zu: id %s, the same every time", i, a.id);
+        CHECK(strcmp(a.timestamp, cases[i].want_ts) == 0, "case %zu: timestamp %s", i,
+              a.timestamp);
+        char *ba = event_body(&a), *bb = event_body(&b);
+        CHECK(strcmp(ba, bb) == 0, "case %zu: the same body every time", i);
+        free(ba);
+        free(bb);
+        event_release(&a);
+        event_release(&b);
+    }
+    struct event e;
+    char err[256];
+    const char *f = cases[2].file;
+    CHECK(event_parse_file(&e, f, strlen(f), "with space.json", mtime, err, sizeof err) == 0 &&
+              strlen(e.id) == 5 + 32,
+          "a name that is no id gives file_ and 32 hex digits: %s", e.id);
+    event_release(&e);
+    CHECK(event_parse_file(&e, f, strlen(f), "other name.json", mtime, err, sizeof err) == 0 &&
+              strncmp(e.id, "file_", 5) == 0,
+          "another name");
+    event_release(&e);
+}
+
 int
 main(void)
 {
@@ -670,6 +722,7 @@ main(void)
     test_patterns();
     test_signatures();
     test_event_parse();
+    test_event_parse_file();
     test_spool();
     return unit_summary("events");
 }
