@@ -738,9 +738,8 @@ def shared_flow(s, n_events=600):
         print("shared spool: %d events, delivered by the two senders: %s" % (n_events, counts),
               flush=True)
 
-        # A claims slow deliveries; B starts meanwhile and must leave them to A. Without
-        # eventId, A stores each event with its generated id in place of the file it
-        # claimed: the new file must be A's too.
+        # A claims slow deliveries; B starts meanwhile and must leave them to A (the
+        # events have no eventId: their ids come from their names, no file is rewritten).
         a = Sender(env)
         drop("slow", "Slow:Created", 10, with_id=False)
         active = os.path.join(env.spool, "active")
@@ -980,9 +979,69 @@ def trust_flow(s):
     return env
 
 
+def identity_flow(s):
+    """SPEC section 3, identity without rewriting: an event file without eventId or
+    timestamp takes them from its name and mtime, is never rewritten, and keeps its
+    identity on every attempt; text "eventId" inside data changes nothing."""
+    rcv = Receiver(slow_seconds=4.0)
+    env = h.Env("sender-identity", allow_private_targets="yes", retry_schedule="1s",
+                delivery_timeout="2", log_level="info")
+    sender = None
+    try:
+        make_webhooks(env, [("ident", rcv.url + "/ok/ident", ["Ok:*"]),
+                            ("ident", rcv.url + "/slow/ident", ["Slow:*"])])
+        mtime = 1795888800                      # 2026-11-28T18:00:00Z
+
+        def drop_dated(name, event):
+            tmp = os.path.join(env.spool, "tmp", name)
+            with open(tmp, "wb") as f:
+                f.write(json.dumps(event).encode())
+                f.flush()
+                os.fsync(f.fileno())
+            os.utime(tmp, (mtime, mtime))
+            inode = os.stat(tmp).st_ino
+            os.rename(tmp, os.path.join(env.spool, "new", name))
+            return inode
+
+        drop_dated("plain-1.json", {"eventType": "Ok:Created", "tenantId": "ident"})
+        drop_dated("inside data.json", {"eventType": "Ok:Created", "tenantId": "ident",
+                                        "data": {"note": "\"eventId\": not mine"}})
+        slow_inode = drop_dated("slow-1.json", {"eventType": "Slow:Created",
+                                                "tenantId": "ident"})
+        sender = Sender(env)
+        active_slow = os.path.join(env.spool, "active", "slow-1.json")
+        s.check(rcv.wait("/slow/ident", 1, 15), "identity: the slow event is being delivered")
+        st = os.stat(active_slow) if os.path.exists(active_slow) else None
+        s.check(st is not None and st.st_ino == slow_inode and st.st_mtime == mtime,
+                "identity: the claimed file is the producer's own, never rewritten",
+                st and (st.st_ino, slow_inode, st.st_mtime))
+        s.check(rcv.wait("/ok/ident", 2, 15), "identity: events without eventId delivered")
+        s.check(rcv.wait("/slow/ident", 2, 15), "identity: the slow one is tried again")
+        bodies = {json.loads(r["body"])["eventId"]: json.loads(r["body"])
+                  for r in rcv.on("/ok/ident")}
+        s.check("plain-1.json" in bodies, "identity: an absent eventId is the file's name",
+                list(bodies))
+        hashed = [i for i in bodies if i.startswith("file_")]
+        want = "file_" + hashlib.sha256(b"inside data.json").hexdigest()[:32]
+        s.eq(hashed, [want], "identity: a name that is no id gives file_ and its hash, even "
+             "with \"eventId\" inside data")
+        s.check(all(b["timestamp"] == "2026-11-28T18:00:00Z" for b in bodies.values()),
+                "identity: an absent timestamp is the file's mtime",
+                [b["timestamp"] for b in bodies.values()])
+        slow = rcv.on("/slow/ident")
+        s.check(len(slow) >= 2 and len({r["body"] for r in slow}) == 1 and
+                len({r["headers"]["x-neostore-delivery"] for r in slow}) == 1,
+                "identity: every attempt sends the same bytes under the same delivery id")
+        s.eq(sender.stop(), 0, "identity: exits 0 on SIGTERM")
+        sender = None
+    finally:
+        stop_all(sender, rcv)
+    return env
+
+
 def main():
     s = h.Suite("sender")
-    flows = [trust_flow, main_flow, flood_flow, kill_flow, shared_flow, nolock_flow]
+    flows = [trust_flow, identity_flow, main_flow, flood_flow, kill_flow, shared_flow, nolock_flow]
     # HOOKSPOOL_SENDER_FLOWS=trust,main runs only those flows (while working on one).
     only = [f for f in os.environ.get("HOOKSPOOL_SENDER_FLOWS", "").split(",") if f]
     envs = []
