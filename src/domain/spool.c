@@ -499,9 +499,8 @@ spool_claim_from(const char *spool_dir, enum spool_state from, const char *name,
         /* Held (another sender is claiming it, or putting it back), or gone. */
     } else if (from == SPOOL_DEFERRED && (fstat(fd, &st) != 0 || st.st_mtime > due_by)) {
         /* Written again since it was listed, for a later time. */
-    } else if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) != 0) {
-        /* EEXIST: a name taken in active/ (a producer's "dlv-*.event" in flight); later. */
-        if (errno != ENOENT && errno != EEXIST)
+    } else if (rename(src, dst) != 0) {
+        if (errno != ENOENT)
             rc = -1;
     } else {
         rc = 0;
@@ -587,11 +586,15 @@ static int
 spool_write_own(const char *spool_dir, enum spool_state state, const char *name,
                 const void *data, size_t len, time_t mtime)
 {
-    static unsigned long seq;
-    char temp_name[64];
+    char rnd[SPOOL_RANDOM_LEN + 1], temp_name[64];
 
-    snprintf(temp_name, sizeof temp_name, SPOOL_TEMP_PREFIX "%ld.%lu", (long)getpid(),
-             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    /* Random, not pid and counter: senders on several hosts may share the spool. */
+    if (random_alnum(rnd, SPOOL_RANDOM_LEN) != 0) {
+        log_error("spool_write_own: the random number generator failed");
+        errno = EIO;
+        return -1;
+    }
+    snprintf(temp_name, sizeof temp_name, SPOOL_TEMP_PREFIX "%s", rnd);
     char *tmp = spool_path(spool_dir, state, temp_name);
     char *dst = spool_path(spool_dir, state, name);
     int rc = fileio_publish_dated(tmp, dst, data, len, SPOOL_FILE_MODE, mtime);
@@ -682,6 +685,25 @@ spool_fail(const char *spool_dir, const char *name, const char *reason)
 }
 
 /*
+ * rename(2) that fails with EEXIST instead of replacing dst. Where the file
+ * system has no RENAME_NOREPLACE (NFS: EINVAL), link(2) then unlink(2).
+ */
+static int
+spool_rename_noreplace(const char *src, const char *dst)
+{
+    if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (link(src, dst) != 0)
+        return -1;
+    if (unlink(src) != 0 && errno != ENOENT)
+        log_warn("spool_rename_noreplace: %s: cannot remove after linking: %s", src,
+                 strerror(errno));
+    return 0;
+}
+
+/*
  * Moves a record into deferred/, due now: its time is set first, so that
  * deferred/ never shows a stale one. With keep_newer, a record already in
  * deferred/ under that name (written after this one was claimed) wins and
@@ -695,8 +717,7 @@ spool_record_back(const char *spool_dir, enum spool_state from, const char *name
     char *dst = spool_path(spool_dir, SPOOL_DEFERRED, name);
     int rc = utimensat(AT_FDCWD, src, NULL, AT_SYMLINK_NOFOLLOW);
     if (rc == 0)
-        rc = keep_newer ? renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE)
-                        : rename(src, dst);
+        rc = keep_newer ? spool_rename_noreplace(src, dst) : rename(src, dst);
     if (rc != 0 && errno == EEXIST && unlink(src) == 0)
         rc = 1;                 /* the newer record stays */
     int saved = errno;
