@@ -1039,9 +1039,68 @@ def identity_flow(s):
     return env
 
 
+PRODUCER_PROBE = r"""
+import os, sys
+spool = sys.argv[1]
+def attempt(what, fn):
+    try:
+        fn()
+        print(what, "ok")
+    except OSError as e:
+        print(what, type(e).__name__)
+def write(path):
+    with open(path, "w") as f:
+        f.write("{}")
+attempt("tmp", lambda: write(os.path.join(spool, "tmp", "p.json")))
+attempt("new", lambda: os.rename(os.path.join(spool, "tmp", "p.json"),
+                                 os.path.join(spool, "new", "p.json")))
+for d in ("active", "deferred", "failed"):
+    attempt(d, lambda: write(os.path.join(spool, d, "forged")))
+    attempt(d + "-mkdir", lambda: os.mkdir(os.path.join(spool, d, "dlv-")))
+attempt("root", lambda: os.mkdir(os.path.join(spool, "planted")))
+"""
+
+
+def producer_flow(s):
+    """SPEC sections 3 and 5: a producer in the spool's producers group (numeric ids here,
+    no account needed) can publish into tmp/ and new/ and write nothing the sender owns,
+    however the directories were left: the sender closes its own at start."""
+    env = h.Env("sender-producer", log_level="info")
+    sender = None
+    producers, producer_uid = 4242, 4243
+    try:
+        for d in ("tmp", "new", "active", "deferred", "failed"):
+            os.makedirs(os.path.join(env.spool, d))
+        os.chmod(env.dir, 0o711)
+        os.chmod(env.spool, 0o2771)
+        # As a single-group setup left them: every directory the producers' group, 2770.
+        for d in ("tmp", "new", "active", "deferred", "failed"):
+            path = os.path.join(env.spool, d)
+            os.chown(path, -1, producers)
+            os.chmod(path, 0o2770)
+        sender = Sender(env)
+        s.check(wait_for(lambda: "sender: started" in sender.text(), 15), "producer: sender starts",
+                sender.text()[-800:])
+        s.eq(sender.stop(), 0, "producer: sender exits 0")
+        sender = None
+        r = subprocess.run(["python3", "-c", PRODUCER_PROBE, env.spool], capture_output=True,
+                           text=True, timeout=30, user=producer_uid, group=producers,
+                           extra_groups=[producers])
+        got = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+        s.eq((got.get("tmp"), got.get("new")), ("ok", "ok"),
+             "producer: publishes through tmp/ into new/")
+        for d in ("active", "deferred", "failed"):
+            s.eq((got.get(d), got.get(d + "-mkdir")), ("PermissionError", "PermissionError"),
+                 "producer: cannot write or prepare a directory in %s/" % d)
+        s.eq(got.get("root"), "PermissionError", "producer: cannot write spool_dir itself")
+    finally:
+        stop_all(sender)
+    return env
+
+
 def main():
     s = h.Suite("sender")
-    flows = [trust_flow, identity_flow, main_flow, flood_flow, kill_flow, shared_flow, nolock_flow]
+    flows = [trust_flow, identity_flow, producer_flow, main_flow, flood_flow, kill_flow, shared_flow, nolock_flow]
     # HOOKSPOOL_SENDER_FLOWS=trust,main runs only those flows (while working on one).
     only = [f for f in os.environ.get("HOOKSPOOL_SENDER_FLOWS", "").split(",") if f]
     envs = []
