@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "domain/event.h"
 #include "domain/webhook.h"
 #include "util/log.h"
@@ -12,6 +14,7 @@
 #include "util/xalloc.h"
 
 #define EVENT_ID_PREFIX "evt_"
+#define EVENT_FILE_ID_PREFIX "file_"    /* an id derived from a file name that is none */
 enum {
     EVENT_ID_RANDOM = 24,       /* alnum characters after the prefix */
     EVENT_JSON_DEPTH = 64,      /* nesting allowed in an event file */
@@ -117,13 +120,46 @@ event_timestamp_normalise(const char *in, char *out, size_t cap)
 
 /* The current time as RFC 3339 UTC with whole seconds. */
 static void
-event_timestamp_now(char *out, size_t cap)
+event_timestamp_at(time_t when, char *out, size_t cap)
 {
-    time_t now = time(NULL);
     struct tm tm;
 
-    gmtime_r(&now, &tm);
+    gmtime_r(&when, &tm);
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+event_timestamp_now(char *out, size_t cap)
+{
+    event_timestamp_at(time(NULL), out, cap);
+}
+
+/*
+ * The id of an event file that has none: its name if that is a valid id,
+ * else "file_" and 32 hex digits of SHA-256(name). Returns 0, or -1 if
+ * libcrypto failed.
+ */
+static int
+event_id_from_name(const char *name, char out[EVENT_ID_MAX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+
+    if (event_id_valid(name)) {
+        snprintf(out, EVENT_ID_MAX + 1, "%s", name);
+        return 0;
+    }
+    if (EVP_Digest(name, strlen(name), md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 16)
+        return -1;
+    size_t n = sizeof EVENT_FILE_ID_PREFIX - 1;
+    memcpy(out, EVENT_FILE_ID_PREFIX, n);
+    for (unsigned int i = 0; i < 16; i++) {
+        out[n + 2 * i] = hex[md[i] >> 4];
+        out[n + 2 * i + 1] = hex[md[i] & 15];
+    }
+    out[n + 32] = '\0';
+    return 0;
 }
 
 /* Fetches member name as a string: 1 present, 0 absent or null, -1 wrong type. */
@@ -264,8 +300,14 @@ event_data_parse(const char *text, size_t len, json_object **out, char *err, siz
     return ok ? 0 : -1;
 }
 
-int
-event_parse(struct event *ev, const char *data, size_t len, char *err, size_t errlen)
+/*
+ * event_parse and event_parse_file: file_name NULL fills an absent id with
+ * a random one and an absent timestamp with now; else from the file's name
+ * and mtime.
+ */
+static int
+event_parse_from(struct event *ev, const char *data, size_t len, const char *file_name,
+                 time_t mtime, char *err, size_t errlen)
 {
     const char *type, *tenant, *id, *ts;
     json_object *data_member;
@@ -315,10 +357,17 @@ event_parse(struct event *ev, const char *data, size_t len, char *err, size_t er
                  "2026-11-28T18:00:00Z");
         goto fail;
     }
-    if (rc == 0)
+    if (rc == 0 && file_name != NULL)
+        event_timestamp_at(mtime, ev->timestamp, sizeof ev->timestamp);
+    else if (rc == 0)
         event_timestamp_now(ev->timestamp, sizeof ev->timestamp);
     if (id != NULL) {
         snprintf(ev->id, sizeof ev->id, "%s", id);
+    } else if (file_name != NULL) {
+        if (event_id_from_name(file_name, ev->id) != 0) {
+            snprintf(err, errlen, "cannot derive an id from the file name");
+            goto fail;
+        }
     } else {
         memcpy(ev->id, EVENT_ID_PREFIX, sizeof EVENT_ID_PREFIX - 1);
         if (random_alnum(ev->id + sizeof EVENT_ID_PREFIX - 1, EVENT_ID_RANDOM) != 0) {
@@ -340,6 +389,19 @@ fail:
     json_object_put(root);
     event_release(ev);
     return -1;
+}
+
+int
+event_parse(struct event *ev, const char *data, size_t len, char *err, size_t errlen)
+{
+    return event_parse_from(ev, data, len, NULL, 0, err, errlen);
+}
+
+int
+event_parse_file(struct event *ev, const char *data, size_t len, const char *file_name,
+                 time_t mtime, char *err, size_t errlen)
+{
+    return event_parse_from(ev, data, len, file_name, mtime, err, errlen);
 }
 
 char *

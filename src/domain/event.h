@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -36,6 +37,16 @@ bool event_id_valid(const char *s);
  * current time where absent. Returns 0, or -1 with a reason in err.
  */
 int event_parse(struct event *ev, const char *data, size_t len, char *err, size_t errlen);
+
+/*
+ * As event_parse, for an event file in the spool (SPEC section 3, identity
+ * without rewriting): an absent eventId is derived from the file's name
+ * (the name itself if it is a valid id, else "file_" and 32 hex digits of
+ * SHA-256(name)), an absent timestamp is mtime. So every parse of the same
+ * file, after a crash or a requeue, gives the same event.
+ */
+int event_parse_file(struct event *ev, const char *data, size_t len, const char *file_name,
+                     time_t mtime, char *err, size_t errlen);
 
 /*
  * Parses len bytes as exactly one JSON value of any type (UTF-8 checked,

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "domain/spool.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -18,11 +20,16 @@
 #include "util/xalloc.h"
 
 #define SPOOL_REASON_SUFFIX ".reason"
+#define SPOOL_EVENT_SUFFIX ".event"     /* a producer's file named like a record, once claimed */
+#define SPOOL_TEMP_PREFIX ".tmp."       /* the sender's files being written, in its directories */
 enum {
     SPOOL_DIR_MODE = 0770,      /* the producers' group may write tmp/ and new/ */
     SPOOL_FILE_MODE = 0660,
     SPOOL_RANDOM_LEN = 16,
     SPOOL_PUBLISH_TRIES = 5,
+    SPOOL_NAME_MAX = 255,       /* NAME_MAX of every file system the spool may be on */
+    SPOOL_REASON_HASH = 16,     /* hex digits of the hash in a shortened .reason name */
+    SPOOL_TEMP_STALE_S = 3600,  /* a temporary file this old was left by a crash */
 };
 
 static const char *const spool_dirs[] = {
@@ -54,9 +61,61 @@ spool_name_valid(const char *name)
     return name != NULL && name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL;
 }
 
-/* mkdir(2) that accepts an existing directory; returns 0 or -1 (errno). */
+bool
+spool_record_name(const char *name)
+{
+    size_t p = sizeof SPOOL_RECORD_PREFIX - 1;
+
+    if (name == NULL || strncmp(name, SPOOL_RECORD_PREFIX, p) != 0 ||
+        strlen(name) != p + SPOOL_RECORD_ID_LEN)
+        return false;
+    for (size_t i = p; name[i] != '\0'; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return false;
+    return true;
+}
+
+char *
+spool_active_name(const char *name)
+{
+    /* Only the sender names records: a producer's file never takes a record's name. */
+    if (spool_record_name(name))
+        return xasprintf("%s" SPOOL_EVENT_SUFFIX, name);
+    return xstrdup(name);
+}
+
+void
+spool_reason_name(const char *name, char out[SPOOL_REASON_NAME_MAX + 1])
+{
+    size_t n = strlen(name), suffix = sizeof SPOOL_REASON_SUFFIX - 1;
+
+    if (n + suffix <= SPOOL_NAME_MAX) {
+        snprintf(out, SPOOL_REASON_NAME_MAX + 1, "%s" SPOOL_REASON_SUFFIX, name);
+        return;
+    }
+    /* Too long: a prefix of the name, "~", a hash of the whole name, ".reason". */
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    char digest[SPOOL_REASON_HASH + 1];
+    if (EVP_Digest(name, n, md, &md_len, EVP_sha256(), NULL) != 1 ||
+        md_len < SPOOL_REASON_HASH / 2)
+        memset(md, 0, sizeof md);       /* cannot happen with a working libcrypto */
+    for (int i = 0; i < SPOOL_REASON_HASH / 2; i++) {
+        digest[2 * i] = hex[md[i] >> 4];
+        digest[2 * i + 1] = hex[md[i] & 15];
+    }
+    digest[SPOOL_REASON_HASH] = '\0';
+    int keep = (int)(SPOOL_NAME_MAX - suffix - 1 - SPOOL_REASON_HASH);
+    snprintf(out, SPOOL_REASON_NAME_MAX + 1, "%.*s~%s" SPOOL_REASON_SUFFIX, keep, name, digest);
+}
+
+/*
+ * mkdir(2) that accepts an existing directory; returns 0 or -1 (errno).
+ * A state directory (own) may not be a symbolic link, even to a directory.
+ */
 static int
-spool_mkdir(const char *path)
+spool_mkdir(const char *path, bool own)
 {
     struct stat st;
 
@@ -64,7 +123,7 @@ spool_mkdir(const char *path)
         return 0;
     if (errno != EEXIST)
         return -1;
-    if (stat(path, &st) != 0)
+    if ((own ? lstat(path, &st) : stat(path, &st)) != 0)
         return -1;
     if (!S_ISDIR(st.st_mode)) {
         errno = ENOTDIR;
@@ -84,23 +143,97 @@ spool_init(const char *spool_dir)
         if (*p != '/')
             continue;
         *p = '\0';
-        rc = spool_mkdir(path);
+        rc = spool_mkdir(path, false);
         *p = '/';
     }
     if (rc == 0)
-        rc = spool_mkdir(path);
+        rc = spool_mkdir(path, false);
     int saved = errno;
     if (rc != 0)
         log_error("spool_init: %s: cannot create: %s", path, strerror(saved));
     for (size_t i = 0; rc == 0 && i < sizeof spool_dirs / sizeof spool_dirs[0]; i++) {
         char *sub = spool_path(spool_dir, (enum spool_state)i, NULL);
-        rc = spool_mkdir(sub);
+        rc = spool_mkdir(sub, true);
         saved = errno;
         if (rc != 0)
             log_error("spool_init: %s: cannot create: %s", sub, strerror(saved));
         free(sub);
     }
     free(path);
+    errno = saved;
+    return rc;
+}
+
+/*
+ * Takes access away from dir (open as fd, stat st) beyond keep (mode bits);
+ * with gid not -1, also gives it that group. Returns 0, or -1 (errno) if it
+ * could not, logged.
+ */
+static int
+spool_restrict(int fd, const char *dir, const struct stat *st, mode_t keep, gid_t gid)
+{
+    mode_t mode = st->st_mode & 07777;
+
+    if (gid != (gid_t)-1 && st->st_gid != gid && fchown(fd, (uid_t)-1, gid) != 0) {
+        log_error("spool_secure: %s: cannot give it group %ld: %s", dir, (long)gid,
+                  strerror(errno));
+        return -1;
+    }
+    if ((mode & ~keep) == 0)
+        return 0;
+    if (fchmod(fd, mode & keep) != 0) {
+        log_error("spool_secure: %s: cannot set mode %04o: %s", dir, (unsigned)(mode & keep),
+                  strerror(errno));
+        return -1;
+    }
+    log_info("spool_secure: %s: mode %04o -> %04o", dir, (unsigned)mode, (unsigned)(mode & keep));
+    return 0;
+}
+
+/* spool_secure for one directory; returns 0 or -1 (errno). */
+static int
+spool_secure_one(const char *dir, mode_t keep, gid_t gid)
+{
+    struct stat st;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd < 0) {
+        log_error("spool_secure: %s: cannot open: %s", dir, strerror(errno));
+        return -1;
+    }
+    int rc = fstat(fd, &st) == 0 ? spool_restrict(fd, dir, &st, keep, gid) : -1;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int
+spool_secure(const char *spool_dir)
+{
+    static const struct {
+        enum spool_state state;
+        bool own;               /* the sender's alone, else the producers' too */
+    } dirs[] = {
+        { SPOOL_TMP, false }, { SPOOL_NEW, false }, { SPOOL_ACTIVE, true },
+        { SPOOL_DEFERRED, true }, { SPOOL_FAILED, true },
+    };
+    int rc = 0, saved = 0;
+
+    /* Producers pass through spool_dir (o+x) but may not rename anything in it. */
+    if (spool_secure_one(spool_dir, 07775, (gid_t)-1) != 0) {
+        rc = -1;
+        saved = errno;
+    }
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char *dir = spool_path(spool_dir, dirs[i].state, NULL);
+        if (spool_secure_one(dir, 02770, dirs[i].own ? getegid() : (gid_t)-1) != 0 &&
+            dirs[i].own) {
+            rc = -1;
+            saved = errno;
+        }
+        free(dir);
+    }
     errno = saved;
     return rc;
 }
@@ -313,7 +446,7 @@ spool_still_names(const char *path, int fd)
 {
     struct stat by_fd, by_path;
 
-    return fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 && by_fd.st_ino == by_path.st_ino &&
+    return fstat(fd, &by_fd) == 0 && lstat(path, &by_path) == 0 && by_fd.st_ino == by_path.st_ino &&
            by_fd.st_dev == by_path.st_dev;
 }
 
@@ -342,24 +475,30 @@ spool_try_lock(int fd, const char *path)
     return SPOOL_NO_LOCKS;
 }
 
-int
-spool_claim(const char *spool_dir, const char *name, int *fd_out)
+/*
+ * Claims from/name into active/to_name: opens it (never through a link),
+ * locks it, checks that it is still the file listed and, for a record,
+ * that it is due (mtime at or before due_by), then renames it. Returns as
+ * spool_claim.
+ */
+static int
+spool_claim_from(const char *spool_dir, enum spool_state from, const char *name,
+                 const char *to_name, time_t due_by, int *fd_out)
 {
-    if (!spool_name_valid(name)) {
-        errno = EINVAL;
-        return -1;
-    }
-    char *src = spool_path(spool_dir, SPOOL_NEW, name);
-    char *dst = spool_path(spool_dir, SPOOL_ACTIVE, name);
+    char *src = spool_path(spool_dir, from, name);
+    char *dst = spool_path(spool_dir, SPOOL_ACTIVE, to_name);
     int rc = 1;
     /* O_NONBLOCK: a FIFO dropped into new/ must not block the sender. */
     int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
 
     if (fd < 0) {
         if (errno != ENOENT)
             rc = -1;
     } else if (spool_try_lock(fd, src) == SPOOL_HELD || !spool_still_names(src, fd)) {
         /* Held (another sender is claiming it, or putting it back), or gone. */
+    } else if (from == SPOOL_DEFERRED && (fstat(fd, &st) != 0 || st.st_mtime > due_by)) {
+        /* Written again since it was listed, for a later time. */
     } else if (rename(src, dst) != 0) {
         if (errno != ENOENT)
             rc = -1;
@@ -380,47 +519,150 @@ spool_claim(const char *spool_dir, const char *name, int *fd_out)
 }
 
 int
-spool_defer(const char *spool_dir, const char *name, time_t not_before)
+spool_claim(const char *spool_dir, const char *name, int *fd_out)
 {
     if (!spool_name_valid(name)) {
         errno = EINVAL;
         return -1;
     }
-    /* Set the time before the move so deferred/ never shows a stale one. */
-    char *path = spool_path(spool_dir, SPOOL_ACTIVE, name);
-    struct timespec times[2] = { { .tv_sec = not_before }, { .tv_sec = not_before } };
-    int rc = utimensat(AT_FDCWD, path, times, 0);
+    char *to_name = spool_active_name(name);
+    int rc = spool_claim_from(spool_dir, SPOOL_NEW, name, to_name, 0, fd_out);
     int saved = errno;
-    if (rc != 0 && saved != ENOENT)
-        log_error("spool_defer: %s: cannot set the next attempt time: %s", path,
-                  strerror(saved));
-    free(path);
-    if (rc != 0) {
-        errno = saved;
-        return saved == ENOENT ? 1 : -1;
-    }
-    return spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_DEFERRED);
-}
-
-/* spool_each action: moves deferred/name to new/ if its time has come. */
-static int
-spool_release_one(const char *spool_dir, const char *name, void *arg)
-{
-    const time_t *now = arg;
-    char *path = spool_path(spool_dir, SPOOL_DEFERRED, name);
-    struct stat st;
-    int rc = stat(path, &st);
-
-    free(path);
-    if (rc != 0 || st.st_mtime > *now)
-        return 1;               /* gone (another sender) or not yet due */
-    return spool_move(spool_dir, name, SPOOL_DEFERRED, SPOOL_NEW);
+    free(to_name);
+    errno = saved;
+    return rc;
 }
 
 int
-spool_release_due(const char *spool_dir, time_t now, size_t *moved)
+spool_claim_due(const char *spool_dir, const char *name, time_t now, int *fd_out)
 {
-    return spool_each(spool_dir, SPOOL_DEFERRED, spool_release_one, &now, moved);
+    if (!spool_record_name(name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return spool_claim_from(spool_dir, SPOOL_DEFERRED, name, name, now, fd_out);
+}
+
+int
+spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t *n_out)
+{
+    char **names;
+    size_t n, kept = 0;
+
+    *names_out = NULL;
+    *n_out = 0;
+    if (spool_list(spool_dir, SPOOL_DEFERRED, &names, &n) != 0)
+        return -1;
+    char *dir = spool_path(spool_dir, SPOOL_DEFERRED, NULL);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    free(dir);
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        /* Only the sender writes deferred/; anything not named as a record is left alone. */
+        if (dfd >= 0 && spool_record_name(names[i]) &&
+            fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            st.st_mtime <= now)
+            names[kept++] = names[i];
+        else
+            free(names[i]);
+    }
+    if (dfd >= 0)
+        close(dfd);
+    if (kept == 0) {
+        free(names);
+        names = NULL;
+    }
+    *names_out = names;
+    *n_out = kept;
+    return 0;
+}
+
+/*
+ * Writes data durably as dir_state/name: a temporary dot file in that same
+ * directory (never in tmp/, which producers write), fsync, the times set
+ * to mtime (if not 0), rename, fsync of the directory.
+ */
+static int
+spool_write_own(const char *spool_dir, enum spool_state state, const char *name,
+                const void *data, size_t len, time_t mtime)
+{
+    char rnd[SPOOL_RANDOM_LEN + 1], temp_name[64];
+
+    /* Random, not pid and counter: senders on several hosts may share the spool. */
+    if (random_alnum(rnd, SPOOL_RANDOM_LEN) != 0) {
+        log_error("spool_write_own: the random number generator failed");
+        errno = EIO;
+        return -1;
+    }
+    snprintf(temp_name, sizeof temp_name, SPOOL_TEMP_PREFIX "%s", rnd);
+    char *tmp = spool_path(spool_dir, state, temp_name);
+    char *dst = spool_path(spool_dir, state, name);
+    int rc = fileio_publish_dated(tmp, dst, data, len, SPOOL_FILE_MODE, mtime);
+    int saved = errno;
+    if (rc != 0)
+        log_error("spool_write_own: %s: cannot write: %s", dst, strerror(saved));
+    free(tmp);
+    free(dst);
+    errno = saved;
+    return rc;
+}
+
+int
+spool_store_deferred(const char *spool_dir, const char *name, const void *data, size_t len,
+                     time_t not_before)
+{
+    if (!spool_record_name(name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return spool_write_own(spool_dir, SPOOL_DEFERRED, name, data, len,
+                           not_before > 0 ? not_before : time(NULL));
+}
+
+/* Writes reason (made one line of printable text) as failed/'s reason file for name. */
+static int
+spool_write_reason(const char *spool_dir, const char *name, const char *reason)
+{
+    char reason_name[SPOOL_REASON_NAME_MAX + 1];
+    char *line = xasprintf("%s\n", reason != NULL ? reason : "unknown");
+
+    for (char *p = line; p[1] != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    spool_reason_name(name, reason_name);
+    int rc = spool_write_own(spool_dir, SPOOL_FAILED, reason_name, line, strlen(line), 0);
+    int saved = errno;
+    free(line);
+    errno = saved;
+    return rc;
+}
+
+/* Removes failed/'s reason file for name, if any; returns 0, or -1 (errno). */
+static int
+spool_remove_reason(const char *spool_dir, const char *name)
+{
+    char reason_name[SPOOL_REASON_NAME_MAX + 1];
+
+    spool_reason_name(name, reason_name);
+    char *path = spool_path(spool_dir, SPOOL_FAILED, reason_name);
+    int rc = unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+    if (rc != 0)
+        log_warn("spool_remove_reason: %s: cannot remove: %s", path, strerror(errno));
+    free(path);
+    return rc;
+}
+
+int
+spool_store_failed(const char *spool_dir, const char *name, const void *data, size_t len,
+                   const char *reason)
+{
+    if (!spool_record_name(name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (spool_write_reason(spool_dir, name, reason) != 0)
+        return -1;
+    return spool_write_own(spool_dir, SPOOL_FAILED, name, data, len, 0);
 }
 
 int
@@ -430,52 +672,85 @@ spool_fail(const char *spool_dir, const char *name, const char *reason)
         errno = EINVAL;
         return -1;
     }
-    char *reason_name = xasprintf("%s%s", name, SPOOL_REASON_SUFFIX);
-    char *tmp = spool_path(spool_dir, SPOOL_TMP, reason_name);
-    char *dst = spool_path(spool_dir, SPOOL_FAILED, reason_name);
-    /* One line of printable text, whatever the caller passed. */
-    char *line = xasprintf("%s\n", reason != NULL ? reason : "unknown");
-    for (char *p = line; p[1] != '\0'; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-
-    int rc = 0;
-    if (unlink(tmp) != 0 && errno != ENOENT)
-        rc = -1;
-    if (rc == 0)
-        rc = fileio_publish(tmp, dst, line, strlen(line), SPOOL_FILE_MODE);
+    int rc = spool_write_reason(spool_dir, name, reason);
     int saved = errno;
-    if (rc != 0) {
-        log_error("spool_fail: %s: cannot write the reason: %s", dst, strerror(saved));
-    } else {
+    if (rc == 0) {
         rc = spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_FAILED);
         saved = errno;
         if (rc == 1)
-            unlink(dst);        /* someone else finished with it */
+            (void)spool_remove_reason(spool_dir, name);     /* someone else finished with it */
     }
-    free(line);
-    free(tmp);
-    free(dst);
-    free(reason_name);
     errno = saved;
     return rc;
+}
+
+/*
+ * rename(2) that fails with EEXIST instead of replacing dst. Where the file
+ * system has no RENAME_NOREPLACE (NFS: EINVAL), link(2) then unlink(2).
+ */
+static int
+spool_rename_noreplace(const char *src, const char *dst)
+{
+    if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (link(src, dst) != 0)
+        return -1;
+    if (unlink(src) != 0 && errno != ENOENT)
+        log_warn("spool_rename_noreplace: %s: cannot remove after linking: %s", src,
+                 strerror(errno));
+    return 0;
+}
+
+/*
+ * Moves a record into deferred/, due now: its time is set first, so that
+ * deferred/ never shows a stale one. With keep_newer, a record already in
+ * deferred/ under that name (written after this one was claimed) wins and
+ * this one is removed. Returns 0, 1 if src is gone, or -1 (errno).
+ */
+static int
+spool_record_back(const char *spool_dir, enum spool_state from, const char *name,
+                  bool keep_newer)
+{
+    char *src = spool_path(spool_dir, from, name);
+    char *dst = spool_path(spool_dir, SPOOL_DEFERRED, name);
+    int rc = utimensat(AT_FDCWD, src, NULL, AT_SYMLINK_NOFOLLOW);
+    if (rc == 0)
+        rc = keep_newer ? spool_rename_noreplace(src, dst) : rename(src, dst);
+    if (rc != 0 && errno == EEXIST && unlink(src) == 0)
+        rc = 1;                 /* the newer record stays */
+    int saved = errno;
+    if (rc < 0 && saved != ENOENT)
+        log_error("spool_record_back: %s: cannot move to deferred/: %s", src, strerror(saved));
+    free(src);
+    free(dst);
+    if (rc < 0) {
+        errno = saved;
+        return saved == ENOENT ? 1 : -1;
+    }
+    return rc == 0 ? spool_sync_state(spool_dir, SPOOL_DEFERRED) : 0;
+}
+
+int
+spool_unclaim(const char *spool_dir, const char *name)
+{
+    if (spool_record_name(name))
+        return spool_record_back(spool_dir, SPOOL_ACTIVE, name, true);
+    return spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
 }
 
 int
 spool_requeue(const char *spool_dir, const char *name)
 {
-    int rc = spool_move(spool_dir, name, SPOOL_FAILED, SPOOL_NEW);
+    /* A record waits in deferred/, due at once; an event file goes back to new/. */
+    int rc = spool_record_name(name) ? spool_record_back(spool_dir, SPOOL_FAILED, name, false)
+                                     : spool_move(spool_dir, name, SPOOL_FAILED, SPOOL_NEW);
     if (rc != 0)
         return rc;
-    char *reason_name = xasprintf("%s%s", name, SPOOL_REASON_SUFFIX);
-    char *reason = spool_path(spool_dir, SPOOL_FAILED, reason_name);
     /* The dead letter is back in the queue either way; a stale reason is only noise. */
-    if (unlink(reason) == 0)
+    if (spool_remove_reason(spool_dir, name) == 0)
         (void)spool_sync_state(spool_dir, SPOOL_FAILED);
-    else if (errno != ENOENT)
-        log_warn("spool_requeue: %s: cannot remove: %s", reason, strerror(errno));
-    free(reason);
-    free(reason_name);
     return rc;
 }
 
@@ -514,7 +789,7 @@ spool_recover_one(const char *spool_dir, const char *name, bool at_start)
         spool_still_names(path, fd)) {
         /* Still under the lock, so that no claimer takes it half moved. */
         if (!done) {
-            rc = spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
+            rc = spool_unclaim(spool_dir, name);
         } else if (unlink(path) != 0 && errno != ENOENT) {
             log_warn("spool_recover_active: %s: cannot remove: %s", path, strerror(errno));
             rc = -1;
@@ -524,6 +799,36 @@ spool_recover_one(const char *spool_dir, const char *name, bool at_start)
         close(fd);
     free(path);
     return rc;
+}
+
+/*
+ * Removes the temporary files (SPOOL_TEMP_PREFIX) a crash left in one of
+ * the sender's directories; only old ones, as a live peer may be writing
+ * one now.
+ */
+static void
+spool_sweep_temps(const char *spool_dir, enum spool_state state)
+{
+    char *dir = spool_path(spool_dir, state, NULL);
+    DIR *d = opendir(dir);
+    time_t before = time(NULL) - SPOOL_TEMP_STALE_S;
+
+    if (d == NULL) {
+        free(dir);
+        return;
+    }
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        struct stat st;
+        if (strncmp(de->d_name, SPOOL_TEMP_PREFIX, sizeof SPOOL_TEMP_PREFIX - 1) != 0 ||
+            fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            st.st_ctime > before)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT)
+            log_warn("spool_recover_active: %s/%s: cannot remove: %s", dir, de->d_name,
+                     strerror(errno));
+    }
+    closedir(d);
+    free(dir);
 }
 
 int
@@ -536,6 +841,10 @@ spool_recover_active(const char *spool_dir, bool at_start, size_t *moved)
 
     if (moved != NULL)
         *moved = 0;
+    if (at_start) {
+        spool_sweep_temps(spool_dir, SPOOL_DEFERRED);
+        spool_sweep_temps(spool_dir, SPOOL_FAILED);
+    }
     if (d == NULL) {
         saved = errno;
         free(dir);

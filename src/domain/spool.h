@@ -5,6 +5,12 @@
  * the sender claims new/ -> active/ by rename (ENOENT: another sender got
  * it), and finishes in deferred/ (retry later), failed/ (dead letter, with
  * NAME.reason beside it) or removes the file when done.
+ *
+ * Trust boundary (SPEC section 3): tmp/ and new/ are the producers'; every
+ * other directory is the sender's alone (spool_secure). Nothing is opened
+ * through a symbolic link, no name with '/' or a leading '.' is accepted
+ * from a caller, and the sender's own files are written in its own
+ * directories, never in tmp/.
  */
 #ifndef HOOKSPOOL_SPOOL_H
 #define HOOKSPOOL_SPOOL_H
@@ -15,6 +21,16 @@
 
 /* Creates spool_dir and its subdirectories if missing; returns 0 or -1 (errno). */
 int spool_init(const char *spool_dir);
+
+/*
+ * The sender's check of the directories' modes, at start: active/,
+ * deferred/ and failed/ get the sender's group (its effective gid) and mode
+ * 2770 at most; tmp/ and new/ keep their group (the producers') and lose
+ * any access for others; spool_dir loses write access for others. What it
+ * cannot change is logged. Returns 0, or -1 if a sender directory stays
+ * open to others (errno EPERM).
+ */
+int spool_secure(const char *spool_dir);
 
 /*
  * Publishes data as a new event file: a unique name in tmp/, fsync,
@@ -60,15 +76,78 @@ void spool_names_free(char **names, size_t n);
  */
 
 /*
- * Claims new/name for this process: opens it, locks it, renames it into
- * active/ (no directory fsync: a claim lost in a crash leaves the file in
- * new/, to be claimed again). Returns 0 when claimed, with *fd the locked
+ * Names of the form "dlv-" and 32 lowercase hex digits are reserved for the
+ * sender's retry records. A record is only ever written by the sender into
+ * directories producers cannot write (deferred/, failed/, via a temporary
+ * dot file in the same directory) and is claimed from deferred/; nothing
+ * found in tmp/ or new/ is ever taken as a record, whatever its name or
+ * contents: a producer's file named like a record is claimed into active/
+ * as NAME.event (spool_active_name), an ordinary event file.
+ */
+#define SPOOL_RECORD_PREFIX "dlv-"
+enum { SPOOL_RECORD_ID_LEN = 32 };
+
+/* True if name is a record's name: SPOOL_RECORD_PREFIX and 32 lowercase hex digits. */
+bool spool_record_name(const char *name);
+
+/* The name new/name takes in active/ when claimed (newly allocated; caller frees). */
+char *spool_active_name(const char *name);
+
+/*
+ * The name of failed/'s reason file for a dead letter: name + ".reason", or,
+ * if that would exceed 255 bytes, the first 231 bytes of name, "~", 16 hex
+ * digits of SHA-256(name) and ".reason", so every dead letter has one.
+ */
+enum { SPOOL_REASON_NAME_MAX = 255 };
+void spool_reason_name(const char *name, char out[SPOOL_REASON_NAME_MAX + 1]);
+
+/*
+ * Claims new/name for this process: opens it (never through a symbolic
+ * link), locks it, renames it into active/ under spool_active_name(name)
+ * (no directory fsync: a claim lost in a crash leaves the file in new/, to
+ * be claimed again). Returns 0 when claimed, with *fd the locked
  * descriptor to read the file through and to close only once the file has
  * left active/ (fd NULL: closed at once, for tests); 1 when the file is
  * gone or another sender holds it (not an error); -1 on any other failure
  * (errno).
  */
 int spool_claim(const char *spool_dir, const char *name, int *fd);
+
+/*
+ * Claims the record deferred/name into active/name if its time (mtime) is
+ * at or before now, as spool_claim does; 1 also when it is not due (it was
+ * written again since it was listed). EINVAL if name is not a record's.
+ */
+int spool_claim_due(const char *spool_dir, const char *name, time_t now, int *fd);
+
+/*
+ * Lists the records in deferred/ due at now (mtime at or before it), as
+ * spool_list does (free with spool_names_free). Returns 0 or -1 (errno).
+ */
+int spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t *n_out);
+
+/*
+ * Writes a record durably as deferred/name with not_before (0: now) as its
+ * mtime, the time of its next attempt, replacing any record of that name.
+ * Returns 0 or -1 (errno); EINVAL if name is not a record's.
+ */
+int spool_store_deferred(const char *spool_dir, const char *name, const void *data, size_t len,
+                         time_t not_before);
+
+/*
+ * Dead-letters a record: writes reason (one line) as its reason file, then
+ * the record as failed/name, both durably. Returns 0 or -1 (errno).
+ */
+int spool_store_failed(const char *spool_dir, const char *name, const void *data, size_t len,
+                       const char *reason);
+
+/*
+ * Gives back a claimed file that was not worked on: a record to deferred/
+ * (due at once; a newer record already there wins and this one is
+ * removed), any other file to new/. Returns 0, 1 if active/name is gone
+ * (or was superseded), or -1 (errno).
+ */
+int spool_unclaim(const char *spool_dir, const char *name);
 
 /* Files a sender renamed in active/ to remove them (finished; not spool state). */
 #define SPOOL_DONE_PREFIX ".done."
@@ -81,43 +160,30 @@ int spool_move(const char *spool_dir, const char *name, enum spool_state from,
                enum spool_state to);
 
 /*
- * Moves active/name to deferred/name and sets its modification time to
- * not_before, the time of its next attempt (see spool_release_due).
- * Returns 0, 1 if active/name is gone, or -1 (errno).
- */
-int spool_defer(const char *spool_dir, const char *name, time_t not_before);
-
-/*
- * Moves every deferred/ file whose modification time is at or before now
- * back into new/; *moved (may be NULL) counts them. Returns 0, or -1
- * (errno) if any due file could not be moved (the others still are).
- */
-int spool_release_due(const char *spool_dir, time_t now, size_t *moved);
-
-/*
  * Dead-letters active/name: writes reason (one line; a trailing newline is
- * added) durably to failed/name.reason, then moves the file to failed/name.
+ * added) durably as its reason file (spool_reason_name), then moves the
+ * file to failed/name.
  * Returns 0, 1 if active/name is gone, or -1 (errno).
  */
 int spool_fail(const char *spool_dir, const char *name, const char *reason);
 
 /*
- * Puts one dead letter back into the queue: failed/name -> new/name, then
- * removes failed/name.reason. Returns 0, 1 if failed/name is gone, or -1.
+ * Puts one dead letter back into the queue: failed/name -> new/name (a
+ * record: -> deferred/name, due at once), then removes its reason file.
+ * Returns 0, 1 if failed/name is gone, or -1.
  */
 int spool_requeue(const char *spool_dir, const char *name);
 
 /*
- * Puts every dead letter back into the queue: failed/NAME -> new/NAME and
- * removes failed/NAME.reason; *moved (may be NULL) counts them. Returns 0,
+ * Puts every dead letter back into the queue as spool_requeue does; *moved (may be NULL) counts them. Returns 0,
  * or -1 (errno) if any file could not be moved (the others still are).
  */
 int spool_requeue_failed(const char *spool_dir, size_t *moved);
 
 /*
- * Recovery for a sender, at start-up and from time to time: puts every
+ * Recovery for a sender, at start-up and from time to time: gives every
  * active/ file that no live sender holds (what a killed sender had
- * claimed) back into new/, and removes the SPOOL_DONE_PREFIX files no live
+ * claimed) back as spool_unclaim does, and removes the SPOOL_DONE_PREFIX files no live
  * sender holds. Files other senders hold are left alone. On a file system
  * that cannot lock files, files are put back only at_start (which is then
  * safe only for a single sender). *moved (may be NULL) counts the files

@@ -17,7 +17,17 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-enum { QUEUE_MAX = 64 };        /* files claimed ahead of the event loop, at most */
+enum {
+    QUEUE_MAX = 64,             /* files claimed ahead of the event loop, at most */
+    RECORD_SLACK = 4096,        /* a record's members beside its body */
+    RECORD_ESCAPE = 6,          /* a body byte takes at most this many in a record ("\u001f") */
+};
+
+/* One listing being claimed: records due in deferred/, or new/. */
+struct listing {
+    char **names;
+    size_t n, pos;
+};
 
 struct claimer {
     pthread_t thread;
@@ -26,6 +36,7 @@ struct claimer {
     char *spool_dir;
     int fd;                     /* eventfd: files are waiting */
     int rescan_ms;
+    int release_ms;             /* deferred/ is listed for due records this often; 0: once */
     /* Under lock: */
     size_t max_bytes;
     struct claimed queue[QUEUE_MAX];
@@ -40,6 +51,7 @@ void
 claimed_release(struct claimed *f)
 {
     free(f->name);
+    f->is_record = false;
     buf_release(&f->data);
     if (f->fd >= 0)
         close(f->fd);
@@ -48,55 +60,82 @@ claimed_release(struct claimed *f)
 }
 
 /*
- * Claims new/name and reads it. Returns 0 with *out filled (its descriptor
+ * Claims new/name (an event file) or, if is_record, the due record
+ * deferred/name, and reads it. Returns 0 with *out filled (its descriptor
  * holds the claim's lock), or -1 if there is nothing to hand over (gone,
- * held by another sender, dead-lettered, or put back).
+ * held by another sender, not due, dead-lettered, or put back).
  */
 static int
-claim_one(const char *spool_dir, const char *name, size_t max_bytes, struct claimed *out)
+claim_one(const char *spool_dir, const char *name, bool is_record, size_t max_bytes,
+          struct claimed *out)
 {
     int fd;
+    int rc = is_record ? spool_claim_due(spool_dir, name, time(NULL), &fd)
+                       : spool_claim(spool_dir, name, &fd);
 
-    if (spool_claim(spool_dir, name, &fd) != 0)
+    if (rc != 0)
         return -1;              /* logged if it was more than another sender's claim */
+    char *active = is_record ? xstrdup(name) : spool_active_name(name);
+    /* A record holds its event's body escaped in JSON: allow for that, never for more. */
+    size_t cap = is_record ? max_bytes * RECORD_ESCAPE + RECORD_SLACK : max_bytes;
     buf_init(&out->data);
-    int rc = fileio_read_fd(fd, max_bytes, &out->data);
+    rc = fileio_read_fd(fd, cap, &out->data);
     if (rc == 0) {
-        out->name = xstrdup(name);
+        out->name = active;
         out->fd = fd;
+        out->is_record = is_record;
         return 0;
     }
     int saved = errno;
     buf_release(&out->data);
     if (rc == -2) {
         char reason[128];
-        snprintf(reason, sizeof reason, "the event is larger than max_event_bytes (%zu)",
-                 max_bytes);
-        log_warn("sender: %s: %s", name, reason);
-        if (spool_fail(spool_dir, name, reason) != 0)
-            log_error("sender: %s: cannot move to failed/: %s", name, strerror(errno));
+        snprintf(reason, sizeof reason, "the %s is larger than max_event_bytes allows (%zu)",
+                 is_record ? "delivery record" : "event", cap);
+        log_warn("claim_one: %s: %s", active, reason);
+        if (spool_fail(spool_dir, active, reason) != 0)
+            log_error("claim_one: %s: cannot move to failed/: %s", active, strerror(errno));
     } else {
-        log_error("sender: %s: cannot read: %s", name, strerror(saved));
-        spool_move(spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
+        log_error("claim_one: %s: cannot read: %s", active, strerror(saved));
+        spool_unclaim(spool_dir, active);
     }
     close(fd);                  /* after the move: the lock covered it */
+    free(active);
     return -1;
+}
+
+/* Lists what the claimer works through next; called without the lock. */
+static void
+claimer_list(struct claimer *c, bool records, struct listing *due, struct listing *fresh)
+{
+    spool_names_free(due->names, due->n);
+    spool_names_free(fresh->names, fresh->n);
+    *due = (struct listing){ NULL, 0, 0 };
+    *fresh = (struct listing){ NULL, 0, 0 };
+    if (records && spool_list_due(c->spool_dir, time(NULL), &due->names, &due->n) != 0)
+        log_error("claimer_list: deferred/: cannot list: %s", strerror(errno));
+    if (spool_list(c->spool_dir, SPOOL_NEW, &fresh->names, &fresh->n) != 0)
+        log_error("claimer_list: new/: cannot list: %s", strerror(errno));
 }
 
 static void *
 claimer_main(void *arg)
 {
     struct claimer *c = arg;
-    char **names = NULL;
-    size_t n_names = 0, pos = 0;
-    long long last_list = 0;
-    bool yielded = false;       /* the current listing gave at least one file */
+    struct listing due = { NULL, 0, 0 }, fresh = { NULL, 0, 0 };
+    long long last_list = 0, last_release = 0;
+    bool yielded = false;       /* the current listings gave at least one file */
+    bool released = false;      /* deferred/ was listed at least once */
 
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
+        bool used_up = due.pos == due.n && fresh.pos == fresh.n;
+        long long now = clock_ms(CLOCK_MONOTONIC);
+        /* Due records are looked for every release_ms (with --once: at the first listing only). */
+        bool release = c->release_ms > 0 ? now - last_release >= c->release_ms : !released;
         /* A used-up listing that yielded files is followed by another at once. */
-        if (c->n == QUEUE_MAX || (pos == n_names && !yielded && !c->hint &&
-                                  clock_ms(CLOCK_MONOTONIC) - last_list < c->rescan_ms)) {
+        if (c->n == QUEUE_MAX ||
+            (used_up && !yielded && !c->hint && !release && now - last_list < c->rescan_ms)) {
             /* Full, or nothing listed and no reason to look yet: sleep a while. */
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
@@ -108,27 +147,30 @@ claimer_main(void *arg)
             pthread_cond_timedwait(&c->wake, &c->lock, &until);
             continue;
         }
-        if (pos == n_names) {
+        if (used_up) {
             c->hint = false;
             c->busy = true;
             pthread_mutex_unlock(&c->lock);
-            spool_names_free(names, n_names);
-            names = NULL;
-            n_names = pos = 0;
             yielded = false;
-            if (spool_list(c->spool_dir, SPOOL_NEW, &names, &n_names) != 0)
-                log_error("claimer: cannot list new/: %s", strerror(errno));
+            claimer_list(c, release, &due, &fresh);
             last_list = clock_ms(CLOCK_MONOTONIC);
+            if (release) {
+                last_release = last_list;
+                released = true;
+            }
             pthread_mutex_lock(&c->lock);
             c->busy = false;
-            c->listed_empty = n_names == 0 && !c->hint;
+            c->listed_empty = due.n == 0 && fresh.n == 0 && !c->hint;
             continue;
         }
+        /* Due retries first: they have waited their turn already. */
+        bool is_record = due.pos < due.n;
+        const char *name = is_record ? due.names[due.pos++] : fresh.names[fresh.pos++];
         size_t max_bytes = c->max_bytes;
         c->busy = true;
         pthread_mutex_unlock(&c->lock);
-        struct claimed f = { NULL, -1, { NULL, 0, 0 } };
-        int rc = claim_one(c->spool_dir, names[pos++], max_bytes, &f);
+        struct claimed f = { NULL, -1, false, { NULL, 0, 0 } };
+        int rc = claim_one(c->spool_dir, name, is_record, max_bytes, &f);
         pthread_mutex_lock(&c->lock);
         c->busy = false;
         if (rc == 0) {
@@ -141,12 +183,13 @@ claimer_main(void *arg)
         }
     }
     pthread_mutex_unlock(&c->lock);
-    spool_names_free(names, n_names);
+    spool_names_free(due.names, due.n);
+    spool_names_free(fresh.names, fresh.n);
     return NULL;
 }
 
 struct claimer *
-claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms)
+claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms, int release_ms)
 {
     struct claimer *c = xcalloc(1, sizeof *c);
 
@@ -159,6 +202,7 @@ claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms)
     c->spool_dir = xstrdup(spool_dir);
     c->max_bytes = max_bytes;
     c->rescan_ms = rescan_ms;
+    c->release_ms = release_ms;
     c->hint = true;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
@@ -243,8 +287,8 @@ claimer_stop(struct claimer *c)
     pthread_join(c->thread, NULL);
     for (size_t i = 0; i < c->n; i++) {
         struct claimed *f = &c->queue[(c->head + i) % QUEUE_MAX];
-        if (spool_move(c->spool_dir, f->name, SPOOL_ACTIVE, SPOOL_NEW) < 0)
-            log_error("claimer: %s: cannot put back into new/: %s", f->name, strerror(errno));
+        if (spool_unclaim(c->spool_dir, f->name) < 0)
+            log_error("claimer_stop: %s: cannot put back: %s", f->name, strerror(errno));
         claimed_release(f);
     }
     pthread_cond_destroy(&c->wake);

@@ -258,13 +258,22 @@ xfer_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr
     return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
-/* Adds "name: value" to the list; returns -1 if libcurl could not. */
+/*
+ * Adds "name: value" to the list; returns -1 if libcurl could not, or if
+ * value holds a control character (CR and LF would end the header and start
+ * another) or would not fit whole: a header is only ever what it says.
+ */
 static int
 header_add(struct curl_slist **list, const char *name, const char *value)
 {
     char line[512];
 
-    snprintf(line, sizeof line, "%s: %s", name, value);
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return -1;
+    int n = snprintf(line, sizeof line, "%s: %s", name, value);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return -1;
     struct curl_slist *l = curl_slist_append(*list, line);
     if (l == NULL)
         return -1;

@@ -6,16 +6,43 @@
 
 #include <json-c/json.h>
 
+#include "domain/event.h"
 #include "domain/webhook.h"
 #include "sender/record.h"
 #include "util/xalloc.h"
 
-bool
-record_is(const char *data, size_t len)
+/* True if id is a delivery id as the sender makes them: 32 lowercase hex digits. */
+static bool
+record_delivery_id_valid(const char *id)
 {
-    size_t n = sizeof RECORD_MAGIC - 1;
+    char name[sizeof RECORD_PREFIX + SPOOL_RECORD_ID_LEN];
 
-    return len >= n && memcmp(data, RECORD_MAGIC, n) == 0;
+    if (strlen(id) != SPOOL_RECORD_ID_LEN)
+        return false;
+    memcpy(name, RECORD_PREFIX, sizeof RECORD_PREFIX - 1);
+    memcpy(name + sizeof RECORD_PREFIX - 1, id, SPOOL_RECORD_ID_LEN + 1);
+    return spool_record_name(name);
+}
+
+/*
+ * True if body is the delivery body the sender makes for the record's
+ * event: one it parses, of the record's event, and serialised exactly so.
+ */
+static bool
+record_body_valid(const struct record *r, const char *body, size_t len)
+{
+    struct event ev;
+    char err[256];
+
+    if (event_parse(&ev, body, len, err, sizeof err) != 0)
+        return false;
+    char *again = event_body(&ev);
+    bool ok = strcmp(ev.id, r->event_id) == 0 && strcmp(ev.type, r->event_type) == 0 &&
+              strcmp(ev.tenant, r->tenant) == 0 && strlen(again) == len &&
+              memcmp(again, body, len) == 0;
+    free(again);
+    event_release(&ev);
+    return ok;
 }
 
 /* Copies string member name into out; returns 0, or -1 if absent, not a string or too long. */
@@ -69,13 +96,15 @@ record_parse(struct record *r, const char *data, size_t len, char *err, size_t e
         return -1;
     }
     if (record_string(o, "deliveryId", r->delivery_id, sizeof r->delivery_id) != 0 ||
-        r->delivery_id[0] == '\0' ||
+        !record_delivery_id_valid(r->delivery_id) ||
         record_string(o, "webhookId", r->webhook_id, sizeof r->webhook_id) != 0 ||
         !webhook_id_valid(r->webhook_id) ||
         record_string(o, "tenantId", r->tenant, sizeof r->tenant) != 0 ||
         !webhook_tenant_valid(r->tenant) ||
         record_string(o, "eventId", r->event_id, sizeof r->event_id) != 0 ||
+        !event_id_valid(r->event_id) ||
         record_string(o, "eventType", r->event_type, sizeof r->event_type) != 0 ||
+        !event_type_valid(r->event_type) ||
         record_int(o, "attempt", 1, &r->attempt) != 0 ||
         record_int(o, "tries", 0, &r->tries) != 0 ||
         record_string(o, "lastError", r->last_error, sizeof r->last_error) != 0 ||
@@ -85,7 +114,13 @@ record_parse(struct record *r, const char *data, size_t len, char *err, size_t e
         json_object_put(o);
         return -1;
     }
-    r->body_len = (size_t)json_object_get_string_len(body);
+    size_t body_len = (size_t)json_object_get_string_len(body);
+    if (!record_body_valid(r, json_object_get_string(body), body_len)) {
+        snprintf(err, errlen, "the delivery record's body is not its event's delivery body");
+        json_object_put(o);
+        return -1;
+    }
+    r->body_len = body_len;
     r->body = xmalloc(r->body_len + 1);
     memcpy(r->body, json_object_get_string(body), r->body_len + 1);
     json_object_put(o);

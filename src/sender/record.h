@@ -5,9 +5,14 @@
  * per event) named "dlv-<deliveryId>", and parks it in deferred/ with its
  * next attempt time as the file's mtime, or in failed/ after the last
  * attempt. The record carries the exact body bytes that were signed, so
- * every retry sends the same bytes. Records go through new/ and active/
- * like events; the sender tells them apart by RECORD_MAGIC, the first
- * bytes of every record (an event file never starts with it).
+ * every retry sends the same bytes.
+ *
+ * A record is the sender's own: it is only ever written into and claimed
+ * from the directories producers cannot write (spool_store_deferred,
+ * spool_claim_due), so it is told from an event by where it was claimed
+ * from, never by its bytes (a file in new/ that looks like a record is an
+ * event file, and a malformed one). Its values are still checked as if
+ * hostile: record_parse accepts only what the sender itself writes.
  *
  * Format (one JSON object, members in this order):
  * {"hookspoolDelivery":1,"deliveryId":...,"webhookId":...,"tenantId":...,
@@ -23,10 +28,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "domain/spool.h"
 #include "domain/store.h"
 
-#define RECORD_MAGIC "{\"hookspoolDelivery\":1,"
-#define RECORD_PREFIX "dlv-"
+#define RECORD_PREFIX SPOOL_RECORD_PREFIX
 
 struct record {
     char delivery_id[DELIVERY_ID_MAX + 1];
@@ -41,10 +46,13 @@ struct record {
     size_t body_len;
 };
 
-/* True if the file contents are a record rather than an event. */
-bool record_is(const char *data, size_t len);
-
-/* Parses a record file into *r. Returns 0, or -1 with a reason in err. */
+/*
+ * Parses a record file into *r. Every value is checked: deliveryId 32
+ * lowercase hex digits, webhookId, tenantId, eventId and eventType valid
+ * as the API and event_parse define them (so no control character can
+ * reach a header), body an event whose eventId, eventType and tenantId
+ * are the record's. Returns 0, or -1 with a reason in err.
+ */
 int record_parse(struct record *r, const char *data, size_t len, char *err, size_t errlen);
 
 /* Serialises *r; the caller frees the string. */

@@ -5,10 +5,16 @@
  * active/ by rename, then either every delivery it stands for succeeded
  * (recorded in the delivery log first, then the file is removed) or the
  * failed ones were written as retry records (src/sender/record.h) into
- * deferred/ (mtime = next attempt) or failed/ (dead letters). It holds a
- * lock on each file it claimed until the file leaves active/ (spool_claim),
- * so a killed sender's files are recognised and put back into new/: by the
- * next sender to start, or within seconds by a peer sharing the spool.
+ * deferred/ (mtime = next attempt) or failed/ (dead letters). Due records
+ * are claimed from deferred/ into active/ in turn. It holds a lock on each
+ * file it claimed until the file leaves active/ (spool_claim), so a killed
+ * sender's files are recognised and given back (events to new/, records to
+ * deferred/): by the next sender to start, or within seconds by a peer.
+ *
+ * Trust boundary (SPEC section 3): a file claimed from new/ is an event,
+ * whatever its bytes say; only a file claimed from deferred/, which
+ * producers cannot write, is a record, and even then every value in it is
+ * checked before it reaches a path or a header (record_parse).
  *
  * One event loop: a libcurl multi handle (src/sender/delivery.h) with
  * inotify on new/, a signalfd and the helper threads' eventfds as extra
@@ -53,13 +59,12 @@
 #include "sender/unlinker.h"
 #include "util/buf.h"
 #include "util/clock.h"
-#include "util/fileio.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 enum {
     RESCAN_MS = 5000,           /* new/ is listed at least this often (inotify is a hint) */
-    RELEASE_MS = 1000,          /* deferred/ is checked for due records this often */
+    RELEASE_MS = 1000,          /* deferred/ is listed for due records this often */
     RECOVER_MS = 5000,          /* active/ is checked for files of dead senders this often */
     MAINTAIN_MS = 1000,         /* store_maintain */
     PRUNE_MS = 24 * 3600 * 1000,/* delivery log pruning */
@@ -168,7 +173,7 @@ struct sender {
     long long claim_pause_until;    /* the store refused: claim nothing before this */
     bool stopping, stop_now;
     int exit_code;
-    long long last_release, last_maintain, last_prune, last_recover;
+    long long last_maintain, last_prune, last_recover;
     unsigned long long delivered, failed_attempts, reused;
 };
 
@@ -348,9 +353,9 @@ host_of(struct sender *sd, const char *endpoint, char *key, size_t cap)
 }
 
 /*
- * Writes the job's delivery as a record and parks it in deferred/ until
- * due, or in failed/ with reason if dead. Returns 0, or -1 (the item is
- * then held in active/ for the next start).
+ * Writes the job's delivery as a record into deferred/ (mtime = due), or
+ * into failed/ with reason if dead. Returns 0, or -1 (the item is then
+ * held in active/ for the next start).
  */
 static int
 job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const char *last_error,
@@ -359,7 +364,6 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
     struct item *it = j->item;
     struct record r = { .attempt = next_attempt, .tries = tries };
     char name[sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1];
-    char tmp_name[sizeof name + 32];
 
     snprintf(r.delivery_id, sizeof r.delivery_id, "%s", j->delivery_id);
     snprintf(r.webhook_id, sizeof r.webhook_id, "%s", j->hook.id);
@@ -371,36 +375,22 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
     r.body_len = it->body_len;
     char *data = record_format(&r);
 
+    /* Straight into the sender's own directories: a record never passes through tmp/ or new/. */
     snprintf(name, sizeof name, RECORD_PREFIX "%s", j->delivery_id);
-    snprintf(tmp_name, sizeof tmp_name, "%s.%ld", name, (long)getpid());
-    char *tmp = spool_path(sd->cfg.spool_dir, SPOOL_TMP, tmp_name);
-    char *dst = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, name);
-    /* Locked while in active/, so that no sender's recovery takes it for a dead sender's. */
-    int fd = -1;
-    int rc = fileio_publish_locked(tmp, dst, data, strlen(data), 0660, &fd);
-    if (rc != 0)
-        log_error("job_persist: %s: cannot write: %s", dst, strerror(errno));
-    free(tmp);
-    free(dst);
-    free(data);
-    if (rc == 0) {
-        /* A record item rewritten under its own name has now left active/ as well. */
-        if (it->is_record && strcmp(it->name, name) == 0)
-            it->moved = true;
-        rc = dead_reason != NULL ? spool_fail(sd->cfg.spool_dir, name, dead_reason)
-                                 : spool_defer(sd->cfg.spool_dir, name, due);
-        if (rc != 0)
-            log_error("job_persist: %s: cannot move out of active/: %s", name, strerror(errno));
-        rc = rc == 0 ? 0 : -1;
-        close(fd);
-    }
-    if (rc != 0)
+    int rc = dead_reason != NULL
+                 ? spool_store_failed(sd->cfg.spool_dir, name, data, strlen(data), dead_reason)
+                 : spool_store_deferred(sd->cfg.spool_dir, name, data, strlen(data), due);
+    if (rc != 0) {
+        log_error("job_persist: %s: cannot store the delivery record: %s", name,
+                  strerror(errno));
         it->hold = true;
+    }
+    free(data);
     return rc;
 }
 
 /*
- * The time, in whole seconds (a file's mtime as spool_release_due compares
+ * The time, in whole seconds (a file's mtime as spool_list_due compares
  * it), from which something delay seconds from now is due: rounded up, so
  * it never comes early.
  */
@@ -576,26 +566,31 @@ item_fan_out(struct sender *sd, struct item *it)
     return 0;
 }
 
-/* True if the event file names its own eventId (a cheap look for the member name). */
-static bool
-event_has_id(const struct buf *data)
-{
-    static const char member[] = "\"eventId\"";
-
-    return memmem(data->data, data->len, member, sizeof member - 1) != NULL;
-}
-
-/* Sets up the item for an event file. Returns 0, 1 if the file was dead-lettered, -1 to retry. */
+/*
+ * Sets up the item for an event file. The file is never rewritten: an
+ * absent eventId comes from its name, an absent timestamp from its mtime
+ * (event_parse_file), so a re-fan-out after a crash gives the same bytes
+ * under the same delivery ids. Returns 0, 1 if the file was dead-lettered,
+ * -1 to retry later.
+ */
 static int
 item_from_event(struct sender *sd, struct item *it, const struct buf *data)
 {
     struct event ev;
+    struct stat st;
     char err[256];
 
-    if (event_parse(&ev, data->data, data->len, err, sizeof err) != 0) {
-        log_warn("sender: %s: malformed event: %s", it->name, err);
+    if (fstat(it->fd, &st) != 0) {
+        log_error("item_from_event: %s: cannot read the file's time: %s", it->name,
+                  strerror(errno));
+        return -1;              /* given back, tried again later */
+    }
+    if (event_parse_file(&ev, data->data, data->len, it->name, st.st_mtime, err,
+                         sizeof err) != 0) {
+        log_warn("item_from_event: %s: malformed event: %s", it->name, err);
         if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
-            log_error("sender: %s: cannot move to failed/: %s", it->name, strerror(errno));
+            log_error("item_from_event: %s: cannot move to failed/: %s", it->name,
+                      strerror(errno));
         return 1;
     }
     it->body = event_body(&ev);
@@ -604,29 +599,6 @@ item_from_event(struct sender *sd, struct item *it, const struct buf *data)
     snprintf(it->event_type, sizeof it->event_type, "%s", ev.type);
     snprintf(it->tenant, sizeof it->tenant, "%s", ev.tenant);
     event_release(&ev);
-    /*
-     * If the producer left eventId out, store the body with the generated id
-     * in the file's place: after a restart the event keeps its id, so its
-     * delivery ids stay the same and receivers can dedupe.
-     */
-    if (!event_has_id(data)) {
-        char *tmp_name = xasprintf("%s.%ld", it->name, (long)getpid());
-        char *tmp = spool_path(sd->cfg.spool_dir, SPOOL_TMP, tmp_name);
-        char *dst = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, it->name);
-        int fd;
-        /* The new file replaces the claimed one: the claim's lock moves to it. */
-        if (fileio_publish_locked(tmp, dst, it->body, it->body_len, 0660, &fd) != 0) {
-            log_warn("sender: %s: cannot store the completed event: %s", it->name,
-                     strerror(errno));
-        } else {
-            if (it->fd >= 0)
-                close(it->fd);
-            it->fd = fd;
-        }
-        free(tmp_name);
-        free(tmp);
-        free(dst);
-    }
     return 0;
 }
 
@@ -642,6 +614,19 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
         log_warn("sender: %s: malformed delivery record: %s", it->name, err);
         if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
             log_error("sender: %s: cannot move to failed/: %s", it->name, strerror(errno));
+        return 1;
+    }
+    /* The id must be the one the sender makes for this event and webhook, as in fan-out. */
+    char did[DELIVERY_ID_MAX + 1];
+    delivery_id_make(r.tenant, r.event_id, r.webhook_id, did);
+    if (strcmp(did, r.delivery_id) != 0) {
+        log_warn("item_from_record: %s: the delivery id is not its event's and webhook's",
+                 it->name);
+        if (spool_fail(sd->cfg.spool_dir, it->name, "the delivery id is not its event's and "
+                       "webhook's") != 0)
+            log_error("item_from_record: %s: cannot move to failed/: %s", it->name,
+                      strerror(errno));
+        record_release(&r);
         return 1;
     }
     it->body = r.body;
@@ -682,7 +667,7 @@ claim(struct sender *sd, struct claimed *f)
     it->name = xstrdup(name);
     it->fd = f->fd;             /* the item holds the claim from now on */
     f->fd = -1;
-    it->is_record = record_is(f->data.data, f->data.len);
+    it->is_record = f->is_record;     /* where it was claimed from, never what it says */
     /* One extra count while jobs are added, so none of them can finish the item early. */
     it->pending = 1;
     rc = it->is_record ? item_from_record(sd, it, &f->data) : item_from_event(sd, it, &f->data);
@@ -690,7 +675,8 @@ claim(struct sender *sd, struct claimed *f)
         rc = item_fan_out(sd, it);
     if (rc < 0) {
         /* The store did not answer: give the file back and try again shortly. */
-        spool_move(sd->cfg.spool_dir, name, SPOOL_ACTIVE, SPOOL_NEW);
+        if (spool_unclaim(sd->cfg.spool_dir, name) < 0)
+            it->hold = true;
         item_free(it);
         return -1;
     }
@@ -939,8 +925,8 @@ put_back_queued(struct sender *sd)
             struct job *next = j->next;
             struct item *it = j->item;
             if (it->started == 0 && !it->moved) {
-                /* Nothing of it was tried: the whole file goes back to new/. */
-                if (spool_move(sd->cfg.spool_dir, it->name, SPOOL_ACTIVE, SPOOL_NEW) == 0)
+                /* Nothing of it was tried: the whole file goes back where it came from. */
+                if (spool_unclaim(sd->cfg.spool_dir, it->name) == 0)
                     it->moved = true;
                 else
                     it->hold = true;
@@ -1041,14 +1027,19 @@ prune_due(struct sender *sd)
         return true;
     char *stamp = xasprintf("%s/.pruned", sd->cfg.spool_dir);
     struct stat st;
-    bool due = stat(stamp, &st) != 0 || time(NULL) - st.st_mtime >= PRUNE_MS / 1000;
-    if (due) {
-        int fd = open(stamp, O_WRONLY | O_CREAT | O_CLOEXEC, 0660);
-        if (fd < 0 || futimens(fd, NULL) != 0)
-            log_warn("sender: %s: cannot touch: %s", stamp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-    }
+    bool due = true;
+    /* Never through a symbolic link (O_NOFOLLOW), nor blocking on a FIFO put there. */
+    int fd = open(stamp, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT)
+        fd = open(stamp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0660);
+    else if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        due = time(NULL) - st.st_mtime >= PRUNE_MS / 1000;
+    if (fd < 0)
+        log_warn("prune_due: %s: cannot open: %s", stamp, strerror(errno));
+    else if (due && futimens(fd, NULL) != 0)
+        log_warn("prune_due: %s: cannot touch: %s", stamp, strerror(errno));
+    if (fd >= 0)
+        close(fd);
     free(stamp);
     return due;
 }
@@ -1071,16 +1062,6 @@ recover_active(struct sender *sd, bool at_start)
 static void
 housekeeping(struct sender *sd, long long now)
 {
-    /* --once releases what is due when it starts, and no more: a retry is for the next run. */
-    bool release = sd->once ? sd->last_release == 0 : now - sd->last_release >= RELEASE_MS;
-    if (release && !sd->stopping) {
-        sd->last_release = now;
-        size_t moved = 0;
-        if (spool_release_due(sd->cfg.spool_dir, time(NULL), &moved) != 0)
-            log_error("sender: cannot release due deliveries: %s", strerror(errno));
-        if (moved > 0 && sd->claimer != NULL)
-            claimer_hint(sd->claimer);
-    }
     /* A peer sharing the spool may have died holding files: they would wait for its restart. */
     if (!sd->once && !sd->stopping && now - sd->last_recover >= RECOVER_MS) {
         sd->last_recover = now;
@@ -1262,6 +1243,10 @@ main(int argc, char **argv)
     int rc = EXIT_FAILURE;
     if (spool_init(sd.cfg.spool_dir) != 0)
         goto out;
+    /* Producers write tmp/ and new/ only; what cannot be fixed is logged, and the sender runs. */
+    if (spool_secure(sd.cfg.spool_dir) != 0)
+        log_error("sender: %s: the sender's directories are open to others (see "
+                  "docs/sender.md, \"Directory modes\")", sd.cfg.spool_dir);
     /*
      * Before any thread starts (store_open may start one): every thread
      * blocks the signals, only the signalfd sees them.
@@ -1301,7 +1286,9 @@ main(int argc, char **argv)
                  strerror(errno), RESCAN_MS);
     free(new_dir);
     recover_active(&sd, true);
-    sd.claimer = claimer_start(sd.cfg.spool_dir, (size_t)sd.cfg.max_event_bytes, RESCAN_MS);
+    /* --once takes the records due when it starts, and no more: a retry is for the next run. */
+    sd.claimer = claimer_start(sd.cfg.spool_dir, (size_t)sd.cfg.max_event_bytes, RESCAN_MS,
+                               sd.once ? 0 : RELEASE_MS);
     if (sd.claimer == NULL)
         goto out;
     long long now = now_ms();

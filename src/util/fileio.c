@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ fileio_write_all(int fd, const void *data, size_t n)
 int
 fileio_fsync_dir(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -1;
     int rc = fsync(fd);
@@ -43,15 +44,22 @@ fileio_fsync_dir(const char *path)
     return rc;
 }
 
-/* fileio_publish and fileio_publish_locked: locked_fd NULL closes the file before the rename. */
+/*
+ * fileio_publish and its variants: locked_fd NULL closes the file before
+ * the rename; mtime 0 leaves the file's times.
+ */
 static int
 fileio_publish_fd(const char *tmp_path, const char *final_path, const void *data, size_t n,
-                  mode_t mode, int *locked_fd)
+                  mode_t mode, time_t mtime, int *locked_fd)
 {
-    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return -1;
     int rc = fileio_write_all(fd, data, n) == 0 && fsync(fd) == 0 ? 0 : -1;
+    if (rc == 0 && mtime != 0) {
+        struct timespec times[2] = { { .tv_sec = mtime }, { .tv_sec = mtime } };
+        rc = futimens(fd, times);
+    }
     if (rc == 0 && locked_fd != NULL) {
         /*
          * Locked before it shows under its final name. A new file: nobody
@@ -91,14 +99,21 @@ int
 fileio_publish(const char *tmp_path, const char *final_path, const void *data, size_t n,
                mode_t mode)
 {
-    return fileio_publish_fd(tmp_path, final_path, data, n, mode, NULL);
+    return fileio_publish_fd(tmp_path, final_path, data, n, mode, 0, NULL);
+}
+
+int
+fileio_publish_dated(const char *tmp_path, const char *final_path, const void *data, size_t n,
+                     mode_t mode, time_t mtime)
+{
+    return fileio_publish_fd(tmp_path, final_path, data, n, mode, mtime, NULL);
 }
 
 int
 fileio_publish_locked(const char *tmp_path, const char *final_path, const void *data, size_t n,
                       mode_t mode, int *fd)
 {
-    return fileio_publish_fd(tmp_path, final_path, data, n, mode, fd);
+    return fileio_publish_fd(tmp_path, final_path, data, n, mode, 0, fd);
 }
 
 int

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "util/buf.h"
 
@@ -22,6 +23,13 @@ int fileio_fsync_dir(const char *path);
  */
 int fileio_publish(const char *tmp_path, const char *final_path, const void *data, size_t n,
                    mode_t mode);
+
+/*
+ * As fileio_publish, with the file's access and modification times set to
+ * mtime (seconds; 0 leaves them) before it appears under final_path.
+ */
+int fileio_publish_dated(const char *tmp_path, const char *final_path, const void *data,
+                         size_t n, mode_t mode, time_t mtime);
 
 /*
  * As fileio_publish, but the file is locked (flock LOCK_EX; not if the file

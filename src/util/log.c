@@ -1,6 +1,7 @@
 #include "autoconfig.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -59,21 +60,52 @@ log_level_parse(const char *name, enum log_level *level)
     return -1;
 }
 
+size_t
+log_escape(const char *in, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    if (cap == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
+        char esc[5];
+        size_t len = 1;
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            esc[0] = '\\';
+            esc[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+            len = 2;
+        } else if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = 'x';
+            esc[2] = hex[*p >> 4];
+            esc[3] = hex[*p & 15];
+            len = 4;
+        } else {
+            esc[0] = (char)*p;
+        }
+        if (n + len >= cap)
+            break;              /* whole escapes only: truncated, never split */
+        memcpy(out + n, esc, len);
+        n += len;
+    }
+    out[n] = '\0';
+    return n;
+}
+
 static void
 log_vwrite(enum log_level level, const char *fmt, va_list ap)
 {
     if (level > log_max)
         return;
-    if (log_to_syslog) {
-        va_list copy;
-        va_copy(copy, ap);
-        vsyslog(log_levels[level].syslog_priority, fmt, copy);
-        va_end(copy);
-    }
+    /* One line per message, whatever the arguments hold (file names come from producers). */
+    char raw[2048], msg[2048];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    log_escape(raw, msg, sizeof msg);
+    if (log_to_syslog)
+        syslog(log_levels[level].syslog_priority, "%s", msg);
     if (!log_to_stderr)
         return;
-    char msg[2048];
-    vsnprintf(msg, sizeof msg, fmt, ap);
     /* One write(2) per line keeps lines from several processes whole. */
     char line[2200];
     int n = snprintf(line, sizeof line, "%s[%ld]: %s: %s\n", log_ident,

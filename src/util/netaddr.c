@@ -47,12 +47,16 @@ static const struct v6_range v6_restricted[] = {
     { { 0xff }, 8, "multicast" },
     { { 0x20, 0x01, 0x0d, 0xb8 }, 32, "documentation" },
     { { 0x01 }, 64, "discard" },
+    /* Transition mechanisms: the IPv4 hop behind them is not ours to judge. */
+    { { 0x20, 0x02 }, 16, "6to4" },
+    { { 0x20, 0x01, 0x00, 0x00 }, 32, "teredo" },
+    { { 0x00, 0x64, 0xff, 0x9b }, 96, "nat64" },
+    { { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 }, 48, "nat64" },
 };
 
 /* IPv6 prefixes whose last 32 bits are an IPv4 address to judge instead. */
 static const struct v6_range v6_embedding_v4[] = {
     { { [10] = 0xff, [11] = 0xff }, 96, "ipv4-mapped" },
-    { { 0x00, 0x64, 0xff, 0x9b }, 96, "nat64" },
     { { 0 }, 96, "ipv4-compatible" },
 };
 

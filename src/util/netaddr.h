@@ -13,8 +13,11 @@
 /*
  * Returns the name of the non-public range sa falls in ("loopback",
  * "private", "link-local", "cgnat", "multicast", "unspecified",
- * "reserved", ...), or NULL for a public address. IPv4-mapped and
- * NAT64 IPv6 addresses are judged by the IPv4 address they carry.
+ * "reserved", "6to4", "teredo", "nat64", ...), or NULL for a public
+ * address. IPv4-mapped and IPv4-compatible IPv6 addresses are judged by
+ * the IPv4 address they carry; transition prefixes (6to4 2002::/16, Teredo
+ * 2001::/32, NAT64 64:ff9b::/96 and 64:ff9b:1::/48) are refused whole, since
+ * the IPv4 host they lead to cannot be known from here.
  * Families other than AF_INET/AF_INET6 are "unsupported family".
  */
 const char *netaddr_restricted(const struct sockaddr *sa);

@@ -25,15 +25,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256];
     const char *text = (const char *)data;
 
-    (void)record_is(text, size);
     if (record_parse(&r, text, size, err, sizeof err) != 0) {
         if (err[0] == '\0' || r.body != NULL)
             abort();            /* a refusal always says why and owns nothing */
         return 0;
     }
     char *again = record_format(&r);
-    if (!record_is(again, strlen(again)))
-        abort();
     if (record_parse(&back, again, strlen(again), err, sizeof err) != 0)
         abort();
     if (back.body_len != r.body_len || memcmp(back.body, r.body, r.body_len) != 0 ||

@@ -97,8 +97,10 @@ def check_layout(root, prefix, sysconfdir, localstatedir, cgibindir, unitdir, la
     check_examples_parse(examples, label)
     db = p(localstatedir, "lib", "hookspool")
     spool = p(localstatedir, "spool", "hookspool")
-    for d in [db, spool] + [os.path.join(spool, s) for s in SPOOL_DIRS]:
+    for d in [db] + [os.path.join(spool, s) for s in SPOOL_DIRS]:
         suite.eq(mode(d), 0o2770, "%s: %s is setgid, group-writable, closed to others" % (label, d))
+    suite.eq(mode(spool), 0o2771, "%s: %s lets producers pass through to tmp/ and new/ only"
+             % (label, spool))
     # A DESTDIR install changes no ownership: everything belongs to the installer.
     suite.eq(os.stat(db).st_gid, os.getgid(), "%s: DESTDIR install does not chgrp" % label)
 

@@ -738,9 +738,8 @@ def shared_flow(s, n_events=600):
         print("shared spool: %d events, delivered by the two senders: %s" % (n_events, counts),
               flush=True)
 
-        # A claims slow deliveries; B starts meanwhile and must leave them to A. Without
-        # eventId, A stores each event with its generated id in place of the file it
-        # claimed: the new file must be A's too.
+        # A claims slow deliveries; B starts meanwhile and must leave them to A (the
+        # events have no eventId: their ids come from their names, no file is rewritten).
         a = Sender(env)
         drop("slow", "Slow:Created", 10, with_id=False)
         active = os.path.join(env.spool, "active")
@@ -846,15 +845,269 @@ def nolock_flow(s):
     return env
 
 
+def forged_record(hook, delivery_id, event_type, body, event_id="forged"):
+    """A retry record as the sender wrote them before records left new/."""
+    return json.dumps({"hookspoolDelivery": 1, "deliveryId": delivery_id,
+                       "webhookId": hook["id"], "tenantId": "trust", "eventId": event_id,
+                       "eventType": event_type, "attempt": 1, "tries": 0, "lastError": "",
+                       "body": body}, separators=(",", ":")).encode()
+
+
+def trust_flow(s):
+    """SPEC section 3, trust boundary: every byte a producer writes into tmp/ or new/ is
+    untrusted. A forged retry record in new/ is an ordinary (here malformed or harmless)
+    event file: no path outside the spool is touched, no header is injected, no forged body
+    is signed. Also: the sender's directories are closed to others at start, symbolic
+    links are not followed, long names reach failed/, log lines stay whole."""
+    rcv = Receiver()
+    env = h.Env("sender-trust", allow_private_targets="yes", retry_schedule="1s",
+                delivery_timeout="2", log_level="info")
+    sender = None
+    try:
+        fail_hook, ok_hook = make_webhooks(env, [
+            ("trust", rcv.url + "/fail/trust", ["Fail:*"]),
+            ("trust", rcv.url + "/ok/trust", ["Ok:*"])],
+            dirs=("tmp", "new", "active", "deferred", "failed"))
+        spool = env.spool
+        outside = os.path.dirname(os.path.abspath(spool))
+        victim = os.path.join(outside, "victim")
+        with open(victim, "w") as f:
+            f.write("original\n")
+        before_outside = listdir(outside)
+        # What a producer could prepare for a path through "dlv-/..": directories in tmp/
+        # and (when it was group-writable) active/.
+        os.makedirs(os.path.join(spool, "tmp", "dlv-"), exist_ok=True)
+        os.makedirs(os.path.join(spool, "active", "dlv-"), exist_ok=True)
+        os.chmod(os.path.join(spool, "active"), 0o777)
+        os.chmod(os.path.join(spool, "deferred"), 0o775)
+
+        event = lambda eid, etype: json.dumps(
+            {"eventId": eid, "eventType": etype, "tenantId": "trust",
+             "timestamp": "2026-11-28T18:00:00Z", "data": {}}, separators=(",", ":"))
+        forged_body = '{"forged":"arbitrary bytes, signed if trusted"}'
+        # 1. Path traversal: the delivery fails, and the retry record's name came from
+        #    deliveryId.
+        drop_file(env, "forged-traversal.json", forged_record(
+            fail_hook, "/../../../victim", "Fail:Created", event("fx", "Fail:Created"),
+            event_id="fx"))
+        # 2. CR/LF in eventType, under a record's own name.
+        crlf_name = "dlv-" + "ab" * 16
+        drop_file(env, crlf_name, forged_record(
+            ok_hook, "0" * 32, "Ok:Created\r\nX-Injected: yes", event("fy", "Ok:Created"),
+            event_id="fy"))
+        # 3. A body that is no event, to be signed with the webhook's secret.
+        drop_file(env, "forged-body.json", forged_record(ok_hook, "1" * 32, "Ok:Created",
+                                                         forged_body, event_id="fz"))
+        # Malformed files with long names: NAME.reason fits for 245, not for 250.
+        long_names = ["m" * 240 + ".json", "n" * 245 + ".json"]
+        for name in long_names:
+            drop_file(env, name, b"not json")
+        evil_name = "evil\nsender: forged line.json"
+        drop_file(env, evil_name, b"not json either")
+        drop_file(env, "fine.json", event("fine", "Ok:Created").encode())
+
+        sender = Sender(env)
+        s.check(rcv.wait("/ok/trust", 1, 15), "trust: an ordinary event is still delivered")
+        s.check(rcv.wait("/fail/trust", 2, 15), "trust: the failing delivery is retried")
+        failed = os.path.join(spool, "failed")
+        s.check(wait_for(lambda: len([n for n in listdir(failed)
+                                      if n.startswith(("m" * 20, "n" * 20))]) == 4, 15),
+                "trust: malformed files with 245- and 250-character names reach failed/, "
+                "each with a reason", [n[:30] for n in listdir(failed)])
+        reasons = [n for n in listdir(failed) if n.startswith("n" * 20) and n.endswith(".reason")]
+        s.check(len(reasons) == 1 and len(reasons[0]) <= 255,
+                "trust: the reason of a 250-character name has a name of at most 255 bytes",
+                reasons)
+        s.check(wait_for(lambda: crlf_name + ".event.reason" in listdir(failed), 10),
+                "trust: a producer's file named like a record is an event file, dead-lettered "
+                "as NAME.event", listdir(failed))
+        time.sleep(3)           # the failing delivery's last attempt and dead letter
+
+        s.eq([n for n in listdir(outside) if not n.startswith("sender-")], before_outside,
+             "trust: a forged deliveryId creates no file outside the spool")
+        with open(victim) as f:
+            s.eq(f.read(), "original\n", "trust: ... and replaces none")
+        injected = [r for r in rcv.all() if "x-injected" in r["headers"]]
+        s.eq(injected, [], "trust: CR/LF in a forged eventType injects no header")
+        s.check(all(r["headers"].get("x-neostore-event", "") == "Ok:Created" or
+                    r["path"].startswith("/fail/") for r in rcv.all()),
+                "trust: every X-NEOSTORE-EVENT is a valid event type")
+        signed_forged = [r for r in rcv.all() if r["body"] == forged_body.encode()]
+        s.eq(signed_forged, [], "trust: a forged body is never delivered (nor signed)")
+        s.check(all(list(json.loads(r["body"]).keys()) ==
+                    ["eventId", "eventType", "tenantId", "timestamp", "data"]
+                    for r in rcv.all()),
+                "trust: every body delivered is an event's body")
+        dead = [n for n in listdir(failed) if n.startswith("dlv-") and not n.endswith(".reason")]
+        s.check(len([n for n in dead if not n.endswith(".event")]) == 1,
+                "trust: the real failing delivery is the one record in failed/", dead)
+
+        log = sender.text()
+        s.check("evil\\nsender: forged line.json" in log,
+                "trust: a file name with a newline is logged escaped", log[-1500:])
+        s.check(not any(line.startswith("sender: forged line") for line in log.splitlines()),
+                "trust: ... and does not split the log line")
+        for d in ("active", "deferred", "failed"):
+            st = os.stat(os.path.join(spool, d))
+            s.check(st.st_mode & 0o007 == 0 and st.st_gid == os.getegid(),
+                    "trust: %s/ is closed to others and has the sender's group" % d,
+                    oct(st.st_mode))
+        s.eq(sender.stop(), 0, "trust: exits 0 on SIGTERM")
+        sender = None
+
+        # spool/.pruned as a symbolic link: a --once run must not touch what it points to.
+        target = os.path.join(outside, "pruned-target")
+        with open(target, "w") as f:
+            f.write("x")
+        old = time.time() - 3 * 86400
+        os.utime(target, (old, old))
+        pruned = os.path.join(spool, ".pruned")
+        if os.path.lexists(pruned):
+            os.unlink(pruned)
+        os.symlink(target, pruned)
+        once = Sender(env, once=True)
+        try:
+            once.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        once.stop()
+        s.check(abs(os.stat(target).st_mtime - old) < 1,
+                "trust: a symbolic link at spool/.pruned is not followed", once.text()[-800:])
+        s.check(os.path.islink(pruned), "trust: ... and is left as it is")
+    finally:
+        stop_all(sender, rcv)
+    return env
+
+
+def identity_flow(s):
+    """SPEC section 3, identity without rewriting: an event file without eventId or
+    timestamp takes them from its name and mtime, is never rewritten, and keeps its
+    identity on every attempt; text "eventId" inside data changes nothing."""
+    rcv = Receiver(slow_seconds=4.0)
+    env = h.Env("sender-identity", allow_private_targets="yes", retry_schedule="1s",
+                delivery_timeout="2", log_level="info")
+    sender = None
+    try:
+        make_webhooks(env, [("ident", rcv.url + "/ok/ident", ["Ok:*"]),
+                            ("ident", rcv.url + "/slow/ident", ["Slow:*"])])
+        mtime = 1795888800                      # 2026-11-28T18:00:00Z
+
+        def drop_dated(name, event):
+            tmp = os.path.join(env.spool, "tmp", name)
+            with open(tmp, "wb") as f:
+                f.write(json.dumps(event).encode())
+                f.flush()
+                os.fsync(f.fileno())
+            os.utime(tmp, (mtime, mtime))
+            inode = os.stat(tmp).st_ino
+            os.rename(tmp, os.path.join(env.spool, "new", name))
+            return inode
+
+        drop_dated("plain-1.json", {"eventType": "Ok:Created", "tenantId": "ident"})
+        drop_dated("inside data.json", {"eventType": "Ok:Created", "tenantId": "ident",
+                                        "data": {"note": "\"eventId\": not mine"}})
+        slow_inode = drop_dated("slow-1.json", {"eventType": "Slow:Created",
+                                                "tenantId": "ident"})
+        sender = Sender(env)
+        active_slow = os.path.join(env.spool, "active", "slow-1.json")
+        s.check(rcv.wait("/slow/ident", 1, 15), "identity: the slow event is being delivered")
+        st = os.stat(active_slow) if os.path.exists(active_slow) else None
+        s.check(st is not None and st.st_ino == slow_inode and st.st_mtime == mtime,
+                "identity: the claimed file is the producer's own, never rewritten",
+                st and (st.st_ino, slow_inode, st.st_mtime))
+        s.check(rcv.wait("/ok/ident", 2, 15), "identity: events without eventId delivered")
+        s.check(rcv.wait("/slow/ident", 2, 15), "identity: the slow one is tried again")
+        bodies = {json.loads(r["body"])["eventId"]: json.loads(r["body"])
+                  for r in rcv.on("/ok/ident")}
+        s.check("plain-1.json" in bodies, "identity: an absent eventId is the file's name",
+                list(bodies))
+        hashed = [i for i in bodies if i.startswith("file_")]
+        want = "file_" + hashlib.sha256(b"inside data.json").hexdigest()[:32]
+        s.eq(hashed, [want], "identity: a name that is no id gives file_ and its hash, even "
+             "with \"eventId\" inside data")
+        s.check(all(b["timestamp"] == "2026-11-28T18:00:00Z" for b in bodies.values()),
+                "identity: an absent timestamp is the file's mtime",
+                [b["timestamp"] for b in bodies.values()])
+        slow = rcv.on("/slow/ident")
+        s.check(len(slow) >= 2 and len({r["body"] for r in slow}) == 1 and
+                len({r["headers"]["x-neostore-delivery"] for r in slow}) == 1,
+                "identity: every attempt sends the same bytes under the same delivery id")
+        s.eq(sender.stop(), 0, "identity: exits 0 on SIGTERM")
+        sender = None
+    finally:
+        stop_all(sender, rcv)
+    return env
+
+
+PRODUCER_PROBE = r"""
+import os, sys
+spool = sys.argv[1]
+def attempt(what, fn):
+    try:
+        fn()
+        print(what, "ok")
+    except OSError as e:
+        print(what, type(e).__name__)
+def write(path):
+    with open(path, "w") as f:
+        f.write("{}")
+attempt("tmp", lambda: write(os.path.join(spool, "tmp", "p.json")))
+attempt("new", lambda: os.rename(os.path.join(spool, "tmp", "p.json"),
+                                 os.path.join(spool, "new", "p.json")))
+for d in ("active", "deferred", "failed"):
+    attempt(d, lambda: write(os.path.join(spool, d, "forged")))
+    attempt(d + "-mkdir", lambda: os.mkdir(os.path.join(spool, d, "dlv-")))
+attempt("root", lambda: os.mkdir(os.path.join(spool, "planted")))
+"""
+
+
+def producer_flow(s):
+    """SPEC sections 3 and 5: a producer in the spool's producers group (numeric ids here,
+    no account needed) can publish into tmp/ and new/ and write nothing the sender owns,
+    however the directories were left: the sender closes its own at start."""
+    env = h.Env("sender-producer", log_level="info")
+    sender = None
+    producers, producer_uid = 4242, 4243
+    try:
+        for d in ("tmp", "new", "active", "deferred", "failed"):
+            os.makedirs(os.path.join(env.spool, d))
+        os.chmod(env.dir, 0o711)
+        os.chmod(env.spool, 0o2771)
+        # As a single-group setup left them: every directory the producers' group, 2770.
+        for d in ("tmp", "new", "active", "deferred", "failed"):
+            path = os.path.join(env.spool, d)
+            os.chown(path, -1, producers)
+            os.chmod(path, 0o2770)
+        sender = Sender(env)
+        s.check(wait_for(lambda: "sender: started" in sender.text(), 15), "producer: sender starts",
+                sender.text()[-800:])
+        s.eq(sender.stop(), 0, "producer: sender exits 0")
+        sender = None
+        r = subprocess.run(["python3", "-c", PRODUCER_PROBE, env.spool], capture_output=True,
+                           text=True, timeout=30, user=producer_uid, group=producers,
+                           extra_groups=[producers])
+        got = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+        s.eq((got.get("tmp"), got.get("new")), ("ok", "ok"),
+             "producer: publishes through tmp/ into new/")
+        for d in ("active", "deferred", "failed"):
+            s.eq((got.get(d), got.get(d + "-mkdir")), ("PermissionError", "PermissionError"),
+                 "producer: cannot write or prepare a directory in %s/" % d)
+        s.eq(got.get("root"), "PermissionError", "producer: cannot write spool_dir itself")
+    finally:
+        stop_all(sender)
+    return env
+
+
 def main():
     s = h.Suite("sender")
+    flows = [trust_flow, identity_flow, producer_flow, main_flow, flood_flow, kill_flow, shared_flow, nolock_flow]
+    # HOOKSPOOL_SENDER_FLOWS=trust,main runs only those flows (while working on one).
+    only = [f for f in os.environ.get("HOOKSPOOL_SENDER_FLOWS", "").split(",") if f]
     envs = []
     try:
-        envs.append(main_flow(s))
-        envs.append(flood_flow(s))
-        envs.append(kill_flow(s))
-        envs.append(shared_flow(s))
-        envs.append(nolock_flow(s))
+        for flow in flows:
+            if not only or flow.__name__[:-len("_flow")] in only:
+                envs.append(flow(s))
     finally:
         for e in envs:
             e.cleanup()

@@ -426,6 +426,16 @@ exists(const char *dir, const char *name)
     return ok;
 }
 
+/* dir/name in a static buffer, for the calls that need a path once. */
+static const char *
+p_link(const char *dir, const char *name)
+{
+    static char path[4096];
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
 static void
 test_spool(void)
 {
@@ -477,14 +487,98 @@ test_spool(void)
     CHECK(spool_claim(spool, "../x", NULL) == -1 && errno == EINVAL, "path names refused");
     CHECK(spool_claim(spool, ".hidden", NULL) == -1 && errno == EINVAL, "dot names refused");
 
-    /* defer: mtime is the next attempt; release_due moves only what is due. */
+    /* A record is written straight into deferred/ and claimed from there when due. */
     time_t now = time(NULL);
-    CHECK(spool_defer(spool, name, now + 3600) == 0, "defer");
-    CHECK(exists(deferred, name) && !exists(active, name), "deferred file in deferred/");
     size_t moved = 99;
-    CHECK(spool_release_due(spool, now, &moved) == 0 && moved == 0, "not yet due: %zu", moved);
-    CHECK(spool_release_due(spool, now + 3600, &moved) == 0 && moved == 1, "due: %zu", moved);
-    CHECK(exists(new, name) && !exists(deferred, name), "due file back in new/");
+    static const char rec[] = "dlv-0123456789abcdef0123456789abcdef";
+    CHECK(spool_record_name(rec) && !spool_record_name("dlv-0123456789ABCDEF0123456789abcdef") &&
+              !spool_record_name("dlv-0123") && !spool_record_name(name) &&
+              !spool_record_name("dlv-0123456789abcdef0123456789abcdef.event"),
+          "record names are dlv- and 32 lowercase hex digits");
+    CHECK(spool_store_deferred(spool, name, "x", 1, now) == -1 && errno == EINVAL,
+          "only a record's name is stored as a record");
+    CHECK(spool_store_deferred(spool, rec, "{}", 2, now + 3600) == 0, "store a record");
+    CHECK(exists(deferred, rec) && count_entries(tmp) == 0 && count_entries(deferred) == 1,
+          "in deferred/ only, nothing in tmp/");
+    CHECK(spool_list_due(spool, now, &names, &n) == 0 && n == 0, "not yet due: %zu", n);
+    spool_names_free(names, n);
+    CHECK(spool_claim_due(spool, rec, now, NULL) == 1 && exists(deferred, rec),
+          "a record not due is not claimed");
+    CHECK(spool_list_due(spool, now + 3600, &names, &n) == 0 && n == 1, "due: %zu", n);
+    spool_names_free(names, n);
+    CHECK(spool_claim_due(spool, rec, now + 3600, NULL) == 0 && exists(active, rec),
+          "a due record is claimed into active/");
+    CHECK(spool_claim_due(spool, name, now, NULL) == -1 && errno == EINVAL,
+          "only records are claimed from deferred/");
+    CHECK(spool_unclaim(spool, rec) == 0 && exists(deferred, rec) && !exists(new, rec),
+          "a record given back goes to deferred/, never to new/");
+    CHECK(spool_list_due(spool, time(NULL), &names, &n) == 0 && n == 1, "due at once");
+    spool_names_free(names, n);
+    CHECK(spool_claim_due(spool, rec, time(NULL), NULL) == 0, "claimed again");
+    CHECK(spool_store_deferred(spool, rec, "{}", 2, now + 3600) == 0, "a newer record");
+    CHECK(spool_recover_active(spool, true, &moved) == 0 && !exists(active, rec) &&
+              exists(deferred, rec),
+          "recovery keeps the newer record and drops the claimed one");
+    struct stat st;
+    path = spool_path(spool, SPOOL_DEFERRED, rec);
+    CHECK(stat(path, &st) == 0 && st.st_mtime == now + 3600 && st.st_size == 2,
+          "the newer record kept its time");
+    free(path);
+    CHECK(spool_store_failed(spool, rec, "{}", 2, "no attempts left") == 0 &&
+              exists(failed, rec) && exists(failed, "dlv-0123456789abcdef0123456789abcdef.reason"),
+          "a dead record and its reason in failed/");
+    CHECK(spool_remove(spool, SPOOL_DEFERRED, rec) == 0, "remove the deferred one");
+    CHECK(spool_requeue(spool, rec) == 0 && exists(deferred, rec) && !exists(new, rec) &&
+              count_entries(failed) == 0,
+          "a requeued record goes to deferred/, due");
+    CHECK(spool_remove(spool, SPOOL_DEFERRED, rec) == 0, "remove it");
+
+    /* A producer's file named like a record is an event file, under another name. */
+    path = spool_path(spool, SPOOL_NEW, rec);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0 && close(fd) == 0, "a producer writes new/%s", rec);
+    free(path);
+    CHECK(spool_claim(spool, rec, NULL) == 0 && !exists(active, rec) &&
+              exists(active, "dlv-0123456789abcdef0123456789abcdef.event"),
+          "claimed as NAME.event");
+    CHECK(spool_recover_active(spool, true, &moved) == 0 &&
+              exists(new, "dlv-0123456789abcdef0123456789abcdef.event") &&
+              count_entries(deferred) == 0,
+          "and given back to new/, never to deferred/");
+    CHECK(spool_remove(spool, SPOOL_NEW, "dlv-0123456789abcdef0123456789abcdef.event") == 0,
+          "remove it");
+
+    /* Symbolic links are never followed. */
+    CHECK(symlink("/etc/hostname", p_link(new, "link.json")) == 0, "a link in new/");
+    CHECK(spool_claim(spool, "link.json", NULL) == -1 && errno == ELOOP &&
+              !exists(active, "link.json"),
+          "a symbolic link is not claimed");
+    unlink(p_link(new, "link.json"));
+
+    /* A name too long for NAME.reason still gets a reason file, of at most 255 bytes. */
+    char long_name[251], short_reason[SPOOL_REASON_NAME_MAX + 1], other[SPOOL_REASON_NAME_MAX + 1];
+    memset(long_name, 'a', 250);
+    long_name[250] = '\0';
+    spool_reason_name(long_name, short_reason);
+    CHECK(strlen(short_reason) == 255 && strncmp(short_reason, long_name, 200) == 0 &&
+              strcmp(short_reason + 248, ".reason") == 0,
+          "shortened reason name %s", short_reason);
+    long_name[249] = 'b';
+    spool_reason_name(long_name, other);
+    CHECK(strcmp(short_reason, other) != 0, "two long names differing at the end differ");
+    spool_reason_name("short.json", other);
+    CHECK(strcmp(other, "short.json.reason") == 0, "short names keep NAME.reason");
+    path = spool_path(spool, SPOOL_NEW, long_name);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0 && close(fd) == 0, "a file with a 250-byte name");
+    free(path);
+    CHECK(spool_claim(spool, long_name, NULL) == 0 && spool_fail(spool, long_name, "bad") == 0,
+          "dead-lettered: %s", strerror(errno));
+    spool_reason_name(long_name, other);
+    CHECK(exists(failed, long_name) && exists(failed, other), "with its reason");
+    CHECK(spool_requeue(spool, long_name) == 0 && !exists(failed, other) &&
+              spool_remove(spool, SPOOL_NEW, long_name) == 0,
+          "requeue removes the shortened reason");
 
     /* fail: reason beside the file; requeue puts it back and removes the reason. */
     CHECK(spool_claim(spool, name, NULL) == 0, "claim again");
@@ -547,15 +641,7 @@ test_spool(void)
     CHECK(exists(new, name) && count_entries(failed) == 0, "requeued with its reason gone");
     CHECK(spool_requeue(spool, name) == 1, "requeue of a file not in failed/ says gone");
     CHECK(spool_list(spool, SPOOL_NEW, &names, &n) == 0 && n == 3, "three in new/");
-    for (size_t i = 0; i < n; i++) {
-        CHECK(spool_claim(spool, names[i], NULL) == 0, "claim %s", names[i]);
-        CHECK(spool_defer(spool, names[i], now + (i == 2 ? 100 : -5)) == 0, "defer %s",
-              names[i]);
-    }
     spool_names_free(names, n);
-    CHECK(spool_release_due(spool, now, &moved) == 0 && moved == 2, "two due: %zu", moved);
-    CHECK(count_entries(deferred) == 1 && count_entries(new) == 2, "one still deferred");
-    CHECK(spool_release_due(spool, now + 100, &moved) == 0 && moved == 1, "last due");
     CHECK(spool_list("/nonexistent/spool", SPOOL_NEW, &names, &n) == -1 && names == NULL,
           "listing a missing spool fails");
 
@@ -576,6 +662,58 @@ test_spool(void)
     free(spool);
 }
 
+/* An event file without eventId or timestamp: both come from the file, the same every time. */
+static void
+test_event_parse_file(void)
+{
+    static const struct {
+        const char *file, *name, *want_id, *want_ts;
+    } cases[] = {
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"t\"}", "1796.42.abc.json",
+          "1796.42.abc.json", "2026-11-28T18:00:00Z" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"t\",\"data\":{\"eventId\":\"x\"}}",
+          "n.json", "n.json", "2026-11-28T18:00:00Z" },
+        { "{\"eventType\":\"A:B\",\"tenantId\":\"t\",\"data\":\"\\\"eventId\\\"\"}",
+          "with space.json", "file_", "2026-11-28T18:00:00Z" },
+        { "{\"eventId\":\"given\",\"eventType\":\"A:B\",\"tenantId\":\"t\","
+          "\"timestamp\":\"2020-01-02T03:04:05Z\"}",
+          "x.json", "given", "2020-01-02T03:04:05Z" },
+    };
+    const time_t mtime = 1795888800;    /* 2026-11-28T18:00:00Z */
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct event a, b;
+        char err[256];
+        const char *f = cases[i].file;
+        CHECK(event_parse_file(&a, f, strlen(f), cases[i].name, mtime, err, sizeof err) == 0,
+              "case %zu parses: %s", i, err);
+        CHECK(event_parse_file(&b, f, strlen(f), cases[i].name, mtime, err, sizeof err) == 0,
+              "case %zu parses again", i);
+        CHECK(strncmp(a.id, cases[i].want_id, strlen(cases[i].want_id)) == 0 &&
+                  strcmp(a.id, b.id) == 0 && event_id_valid(a.id),
+              "case %zu: id %s, the same every time", i, a.id);
+        CHECK(strcmp(a.timestamp, cases[i].want_ts) == 0, "case %zu: timestamp %s", i,
+              a.timestamp);
+        char *ba = event_body(&a), *bb = event_body(&b);
+        CHECK(strcmp(ba, bb) == 0, "case %zu: the same body every time", i);
+        free(ba);
+        free(bb);
+        event_release(&a);
+        event_release(&b);
+    }
+    struct event e;
+    char err[256];
+    const char *f = cases[2].file;
+    CHECK(event_parse_file(&e, f, strlen(f), "with space.json", mtime, err, sizeof err) == 0 &&
+              strlen(e.id) == 5 + 32,
+          "a name that is no id gives file_ and 32 hex digits: %s", e.id);
+    event_release(&e);
+    CHECK(event_parse_file(&e, f, strlen(f), "other name.json", mtime, err, sizeof err) == 0 &&
+              strncmp(e.id, "file_", 5) == 0,
+          "another name");
+    event_release(&e);
+}
+
 int
 main(void)
 {
@@ -584,6 +722,7 @@ main(void)
     test_patterns();
     test_signatures();
     test_event_parse();
+    test_event_parse_file();
     test_spool();
     return unit_summary("events");
 }

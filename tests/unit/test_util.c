@@ -12,6 +12,7 @@
 #include "unit.h"
 #include "util/buf.h"
 #include "util/fileio.h"
+#include "util/log.h"
 #include "util/netaddr.h"
 #include "util/random.h"
 #include "util/xalloc.h"
@@ -109,7 +110,18 @@ test_netaddr(void)
         { "::ffff:127.0.0.1", "loopback" },
         { "::ffff:10.0.0.1", "private" },
         { "::ffff:8.8.8.8", NULL },
-        { "64:ff9b::a9fe:a9fe", "link-local" },
+        { "64:ff9b::a9fe:a9fe", "nat64" },
+        { "64:ff9b::808:808", "nat64" },
+        { "64:ff9b:1::808:808", "nat64" },
+        { "64:ff9b:1:ffff::1", "nat64" },
+        { "64:ff9b:2::1", NULL },
+        { "2002:c0a8:101::1", "6to4" },
+        { "2002:808:808::1", "6to4" },
+        { "2001:0:4136:e378:8000:63bf:3fff:fdd2", "teredo" },
+        { "2001:0:ffff::1", "teredo" },
+        { "2001:1::1", NULL },
+        { "2001:4860:4860::8888", NULL },
+        { "2003::1", NULL },
         { "2606:4700:4700::1111", NULL },
         { "2001:db8::1", "documentation" },
     };
@@ -138,6 +150,31 @@ test_netaddr(void)
     struct sockaddr_storage ss;
     CHECK(netaddr_parse_literal("example.com", &ss) == -1, "a name is not a literal");
     CHECK(netaddr_parse_literal("", &ss) == -1, "empty is not a literal");
+}
+
+static void
+test_log_escape(void)
+{
+    static const struct {
+        const char *in, *want;
+        size_t cap;
+    } cases[] = {
+        { "plain name.json", "plain name.json", 64 },
+        { "evil\nsender: forged line", "evil\\nsender: forged line", 64 },
+        { "cr\rlf\ttab", "cr\\rlf\\ttab", 64 },
+        { "bell\a esc\x1b del\x7f", "bell\\x07 esc\\x1b del\\x7f", 64 },
+        { "back\\slash", "back\\x5cslash", 64 },
+        { "utf-8 \xc3\xa9", "utf-8 \xc3\xa9", 64 },
+        { "abc\n", "abc", 5 },             /* an escape that does not fit is dropped whole */
+        { "abcdef", "abc", 4 },
+        { "", "", 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64];
+        size_t n = log_escape(cases[i].in, out, cases[i].cap);
+        CHECK(strcmp(out, cases[i].want) == 0 && n == strlen(out), "escape case %zu: got \"%s\"",
+              i, out);
+    }
 }
 
 static void
@@ -191,6 +228,7 @@ main(void)
 {
     test_random_alnum();
     test_netaddr();
+    test_log_escape();
     test_buf();
     test_fileio();
     return unit_summary("unit util");
