@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -413,12 +414,35 @@ delivery_start(struct delivery_engine *e, const struct delivery_request *req, ch
     return 0;
 }
 
+/*
+ * The address an https transfer was connecting to when it ended with no
+ * TLS session established, or NULL (plain http, no address tried yet, or a
+ * session was set up). libcurl 7.88 reports no TCP connect time for such a
+ * transfer, so whether TCP connected cannot be told here.
+ */
+static const char *
+xfer_no_tls_session(struct xfer *x)
+{
+    curl_off_t handshaken = 0;
+    char *scheme = NULL, *ip = NULL;
+
+    if (curl_easy_getinfo(x->easy, CURLINFO_SCHEME, &scheme) == CURLE_OK && scheme != NULL &&
+        strcasecmp(scheme, "https") == 0 &&
+        curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL &&
+        ip[0] != '\0' &&
+        curl_easy_getinfo(x->easy, CURLINFO_APPCONNECT_TIME_T, &handshaken) == CURLE_OK &&
+        handshaken == 0)
+        return ip;
+    return NULL;
+}
+
 /* Fills r from a finished transfer. */
 static void
 xfer_result(struct xfer *x, CURLcode code, const char *ca_file, struct delivery_result *r)
 {
     long status = 0, connects = 0;
     curl_off_t total_us = 0;
+    const char *ip;
 
     memset(r, 0, sizeof *r);
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -437,9 +461,12 @@ xfer_result(struct xfer *x, CURLcode code, const char *ca_file, struct delivery_
         snprintf(r->error, sizeof r->error, "%s", x->refused);
     } else if (code == CURLE_PEER_FAILED_VERIFICATION) {
         /* libcurl says what was wrong (expired, issuer, name); add which CAs were trusted. */
-        snprintf(r->error, sizeof r->error, "%.140s (trusting %.45s)",
+        snprintf(r->error, sizeof r->error, "%.140s (trusting %s)",
                  x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(code),
                  ca_file != NULL ? ca_file : "the system's CA bundle");
+    } else if (code == CURLE_OPERATION_TIMEDOUT && (ip = xfer_no_tls_session(x)) != NULL) {
+        snprintf(r->error, sizeof r->error, "%.110s (no TLS session with %.46s established)",
+                 x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(code), ip);
     } else {
         snprintf(r->error, sizeof r->error, "%.*s", (int)sizeof r->error - 1,
                  x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(code));
