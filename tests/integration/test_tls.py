@@ -7,6 +7,7 @@ product's resolve pins (libcurl's CURLOPT_RESOLVE); nothing on this machine is
 reconfigured, and every server here listens on 127.0.0.1 only."""
 
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -255,7 +256,17 @@ def delivery_flow(s, pki):
         err = got[0]["error"] if got else ""
         s.check("unable to get local issuer certificate (trusting the system's CA bundle)"
                 in err, "no tls_ca_file: verified against the system's bundle", err)
-        sender.stop()
+        # tls_ca_file set and SIGHUP: the next delivery trusts the private CA.
+        conf_variant(env, "system-ca.conf")
+        before = len(good.on("/ok/hooks"))
+        sender.proc.send_signal(signal.SIGHUP)
+        s.check(ts.wait_for(lambda: "sender: reloaded " in sender.text(), 10),
+                "SIGHUP: the sender reloads", sender.text()[-1000:])
+        ts.emit(env, "sys", "Pass:Created")
+        s.check(good.wait("/ok/hooks", before + 1, 20),
+                "SIGHUP with tls_ca_file now set: the next delivery is verified and arrives")
+        s.eq(sender.stop(), 0, "no tls_ca_file: sender exits 0")
+        log += sender.text()
         sender = None
 
         # A pinned address is still checked when connected: loopback is refused.
@@ -268,7 +279,8 @@ def delivery_flow(s, pki):
         s.check("refused to connect to 127.0.0.1 (loopback" in err,
                 "resolve pin to 127.0.0.1 with allow_private_targets = no: refused", err)
         s.eq(len(good.on("/ok/hooks")), before, "...and nothing was sent")
-        sender.stop()
+        s.eq(sender.stop(), 0, "allow_private_targets = no: sender exits 0")
+        log += sender.text()
         sender = None
         no_sanitizer_report(s, log, "sender")
     finally:
@@ -293,8 +305,10 @@ def config_flow(s, pki):
         s.check(r.returncode != 0 and "%s:%d: %s" % (env.conf, line, key) in r.stderr and
                 says in r.stderr, "sender refuses %s = %s: file, line, reason" % (key, value),
                 (r.returncode, r.stderr))
+        no_sanitizer_report(s, r.stderr, "sender with a bad " + key)
         r = env.cli("deliveries", "--tenant", "acme")
         s.check(r.returncode != 0 and says in r.stderr, "the CLI refuses it too", r.stderr)
+        no_sanitizer_report(s, r.stderr, "CLI with a bad " + key)
         env.write_conf(**{key: None})
     return env
 
@@ -323,6 +337,7 @@ def jwks_flow(s, pki):
                  "JWKS over TLS without tls_ca_file: no key, 503")
             s.check("JWKS fetch failed: SSL certificate problem: unable to get local issuer "
                     "certificate" in err, "JWKS over TLS without tls_ca_file: logged why", err)
+            no_sanitizer_report(s, err, "webhooks.fcgi without tls_ca_file")
         finally:
             other.cleanup()
     finally:
