@@ -4,8 +4,10 @@
  * keep-alive reuse, and nothing else (no spool, no signing, no database).
  * bench/sender runs it beside hookspool-sender and wrk (docs/sender.md).
  *
- *     curl_multi URL REQUESTS CONCURRENCY BODY_BYTES
+ *     curl_multi URL REQUESTS CONCURRENCY BODY_BYTES [CA_FILE [HOST:PORT:ADDRESS]]
  *
+ * For an https:// URL, CA_FILE is the PEM bundle trusted (as the sender's
+ * tls_ca_file) and HOST:PORT:ADDRESS a resolve pin (as its resolve key).
  * Prints one line: "requests N seconds S rate R reused P" (P in percent).
  */
 #include "autoconfig.h"
@@ -34,12 +36,17 @@ now_s(void)
 
 /* Sets up one reusable easy handle with the headers the sender sends. */
 static CURL *
-transfer_new(const char *url, const char *body, size_t len, struct curl_slist *headers)
+transfer_new(const char *url, const char *body, size_t len, struct curl_slist *headers,
+             const char *ca_file, struct curl_slist *resolve)
 {
     CURL *h = curl_easy_init();
 
     if (h == NULL)
         return NULL;
+    if (ca_file != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+    if (resolve != NULL)
+        curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -55,10 +62,15 @@ transfer_new(const char *url, const char *body, size_t len, struct curl_slist *h
 int
 main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: curl_multi URL REQUESTS CONCURRENCY BODY_BYTES\n");
+    if (argc < 5 || argc > 7) {
+        fprintf(stderr, "usage: curl_multi URL REQUESTS CONCURRENCY BODY_BYTES "
+                        "[CA_FILE [HOST:PORT:ADDRESS]]\n");
         return 2;
     }
+    const char *ca_file = argc > 5 ? argv[5] : NULL;
+    struct curl_slist *resolve = NULL;
+    if (argc > 6 && (resolve = curl_slist_append(NULL, argv[6])) == NULL)
+        return 1;
     const char *url = argv[1];
     long total = atol(argv[2]), conc = atol(argv[3]);
     size_t len = (size_t)atol(argv[4]);
@@ -101,7 +113,7 @@ main(int argc, char **argv)
     long started = 0, done = 0, reused = 0, failed = 0;
     double t0 = now_s();
     for (long i = 0; i < conc && started < total; i++, started++) {
-        CURL *h = transfer_new(url, body, len, headers);
+        CURL *h = transfer_new(url, body, len, headers, ca_file, resolve);
         if (h == NULL || curl_multi_add_handle(multi, h) != CURLM_OK)
             return 1;
     }
@@ -139,6 +151,7 @@ main(int argc, char **argv)
            (double)total / secs, 100.0 * (double)reused / (double)total, failed);
     curl_multi_cleanup(multi);
     curl_slist_free_all(headers);
+    curl_slist_free_all(resolve);
     curl_global_cleanup();
     free(body);
     return failed == 0 ? 0 : 1;

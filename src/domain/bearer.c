@@ -290,7 +290,7 @@ url_sync(struct bearer *b, time_t now, bool unknown_kid)
     buf_init(&body);
     struct jwks *set = jwks_new();
     int n = -1;
-    if (jwks_fetch(cfg->jwt_jwks_url, &body, err, sizeof err) == 0) {
+    if (jwks_fetch(cfg->jwt_jwks_url, cfg, &body, err, sizeof err) == 0) {
         n = jwks_parse(set, body.data, body.len, 0, err, sizeof err);
         if (n == 0)
             snprintf(err, sizeof err, "no usable key (RSA 2048+ or EC P-256)");

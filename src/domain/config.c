@@ -9,7 +9,10 @@
 #include <strings.h>
 
 #include "domain/config.h"
+#include "util/buf.h"
 #include "util/conffile.h"
+#include "util/fileio.h"
+#include "util/netaddr.h"
 #include "util/xalloc.h"
 
 #ifndef SYSCONFDIR
@@ -23,7 +26,8 @@
 #endif
 
 enum setting_kind { KIND_STRING, KIND_LONG, KIND_BOOL, KIND_DURABILITY,
-                    KIND_ENCODING, KIND_SCHEDULE, KIND_LOG_LEVEL, KIND_BASE_PATH };
+                    KIND_ENCODING, KIND_SCHEDULE, KIND_LOG_LEVEL, KIND_BASE_PATH,
+                    KIND_CA_FILE, KIND_RESOLVE };
 
 struct setting {
     const char *key;
@@ -60,6 +64,8 @@ static const struct setting settings[] = {
     { "max_connections_per_host", KIND_LONG, AT(max_connections_per_host), 1, 1000 },
     { "delivery_log_days", KIND_LONG, AT(delivery_log_days), 1, 3650 },
     { "log_level", KIND_LOG_LEVEL, AT(log_level), 0, 0 },
+    { "tls_ca_file", KIND_CA_FILE, AT(tls_ca_file), 0, 0 },
+    { "resolve", KIND_RESOLVE, AT(resolve), 0, 0 },
 };
 
 void
@@ -147,6 +153,101 @@ parse_schedule(struct config *cfg, const char *value, char *err, size_t errlen)
     return rc;
 }
 
+/* Largest tls_ca_file read (Debian's whole bundle is about 200 KiB). */
+#define CA_FILE_MAX (8L << 20)
+
+/*
+ * Checks that path is an absolute path to a readable file holding at least
+ * one PEM certificate, so a typo is an error now rather than a failed TLS
+ * handshake on every delivery later.
+ */
+static int
+check_ca_file(const char *path, char *err, size_t errlen)
+{
+    struct buf data;
+    int rc = 0;
+
+    if (path[0] != '/') {
+        snprintf(err, errlen, "tls_ca_file: \"%s\" is not an absolute path", path);
+        return -1;
+    }
+    buf_init(&data);
+    int r = fileio_read(path, CA_FILE_MAX, &data);
+    if (r == -1) {
+        snprintf(err, errlen, "tls_ca_file: %s: cannot read: %s", path, strerror(errno));
+        rc = -1;
+    } else if (r == -2) {
+        snprintf(err, errlen, "tls_ca_file: %s: larger than %ld bytes", path, CA_FILE_MAX);
+        rc = -1;
+    } else if (data.len == 0 ||
+               memmem(data.data, data.len, "-----BEGIN CERTIFICATE-----", 27) == NULL) {
+        snprintf(err, errlen, "tls_ca_file: %s: no PEM certificate in it", path);
+        rc = -1;
+    }
+    buf_release(&data);
+    return rc;
+}
+
+/* Checks one resolve entry: HOST:PORT:ADDRESS, ADDRESS an IP literal ([...] for IPv6). */
+static int
+check_resolve_entry(const char *entry, char *err, size_t errlen)
+{
+    const char *c1 = strchr(entry, ':');
+    const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+    struct sockaddr_storage addr;
+    long port = 0;
+
+    if (c1 != NULL && c2 != NULL && c1 > entry && c2 > c1 + 1 && c2 - c1 <= 6) {
+        for (const char *p = c1 + 1; p < c2; p++)
+            port = *p >= '0' && *p <= '9' ? port * 10 + (*p - '0') : -1000000;
+    }
+    if (port < 1 || port > 65535 || c2[1] == '\0' ||
+        netaddr_parse_literal(c2 + 1, &addr) != 0 || strpbrk(entry, "/@ \t") != NULL ||
+        (c2[1] != '[' && strchr(c2 + 1, ':') != NULL)) {
+        snprintf(err, errlen, "resolve: \"%s\" is not host:port:address (an IP address, "
+                 "IPv6 in brackets)", entry);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+resolve_clear(struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->resolve_count; i++) {
+        free(cfg->resolve[i]);
+        cfg->resolve[i] = NULL;
+    }
+    cfg->resolve_count = 0;
+}
+
+/* Parses "host:port:address, ..." into cfg->resolve, replacing an earlier line's list. */
+static int
+parse_resolve(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+    char *copy = xstrdup(value), *save = NULL;
+    int rc = 0;
+
+    resolve_clear(cfg);
+    for (char *tok = strtok_r(copy, ", \t", &save); tok != NULL;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        if (cfg->resolve_count == CONFIG_MAX_RESOLVE) {
+            snprintf(err, errlen, "resolve: at most %d entries", CONFIG_MAX_RESOLVE);
+            rc = -1;
+            break;
+        }
+        if (check_resolve_entry(tok, err, errlen) != 0) {
+            rc = -1;
+            break;
+        }
+        cfg->resolve[cfg->resolve_count++] = xstrdup(tok);
+    }
+    free(copy);
+    if (rc != 0)
+        resolve_clear(cfg);
+    return rc;
+}
+
 static int
 parse_bool(const char *value, bool *out)
 {
@@ -182,6 +283,14 @@ config_set(void *ctx, const char *key, const char *value, char *err, size_t errl
 
     void *field = (char *)cfg + s->offset;
     switch (s->kind) {
+    case KIND_CA_FILE: {
+        char **str = field;
+        if (value[0] != '\0' && check_ca_file(value, err, errlen) != 0)
+            return -1;
+        free(*str);
+        *str = value[0] != '\0' ? xstrdup(value) : NULL;
+        return 0;
+    }
     case KIND_BASE_PATH:
         if (value[0] != '/' || strstr(value, "//") != NULL || strchr(value, '?') != NULL) {
             snprintf(err, errlen, "base_path: must start with \"/\", like /api");
@@ -239,6 +348,8 @@ config_set(void *ctx, const char *key, const char *value, char *err, size_t errl
         return 0;
     case KIND_SCHEDULE:
         return parse_schedule(cfg, value, err, errlen);
+    case KIND_RESOLVE:
+        return parse_resolve(cfg, value, err, errlen);
     case KIND_LOG_LEVEL:
         if (log_level_parse(value, &cfg->log_level) != 0) {
             snprintf(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", value);
@@ -273,12 +384,13 @@ config_free(struct config *cfg)
 {
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
         enum setting_kind k = settings[i].kind;
-        if (k == KIND_STRING || k == KIND_BASE_PATH) {
+        if (k == KIND_STRING || k == KIND_BASE_PATH || k == KIND_CA_FILE) {
             char **str = (char **)((char *)cfg + settings[i].offset);
             free(*str);
             *str = NULL;
         }
     }
+    resolve_clear(cfg);
     free(cfg->path);
     cfg->path = NULL;
 }

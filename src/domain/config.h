@@ -17,6 +17,7 @@ enum durability { DURABILITY_SYNC, DURABILITY_NOSYNC };
 enum signature_encoding { SIGNATURE_HEX, SIGNATURE_BASE64 };
 
 #define CONFIG_MAX_RETRIES 32
+#define CONFIG_MAX_RESOLVE 16
 
 struct config {
     char *path;                 /* the file read, or NULL for built-in defaults */
@@ -46,6 +47,10 @@ struct config {
     long max_connections_per_host;
     long delivery_log_days;
     enum log_level log_level;
+    char *tls_ca_file;          /* PEM bundle trusted for https://; NULL: the system's */
+    /* "host:port:address" pins handed to libcurl (CURLOPT_RESOLVE); for tests and staging */
+    char *resolve[CONFIG_MAX_RESOLVE];
+    size_t resolve_count;
 };
 
 /* Fills cfg with the built-in defaults. */

@@ -42,9 +42,11 @@ jwks_fetch_url_ok(const char *url)
 }
 
 int
-jwks_fetch(const char *url, struct buf *out, char *err, size_t errlen)
+jwks_fetch(const char *url, const struct config *cfg, struct buf *out, char *err,
+           size_t errlen)
 {
     char curl_err[CURL_ERROR_SIZE] = "";
+    struct curl_slist *resolve = NULL;
     long status = 0;
     int rc = -1;
 
@@ -60,10 +62,26 @@ jwks_fetch(const char *url, struct buf *out, char *err, size_t errlen)
         }
         curl_ready = true;
     }
+    for (size_t i = 0; i < cfg->resolve_count; i++) {
+        struct curl_slist *l = curl_slist_append(resolve, cfg->resolve[i]);
+        if (l == NULL) {
+            curl_slist_free_all(resolve);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        resolve = l;
+    }
     CURL *h = curl_easy_init();
     if (h == NULL) {
+        curl_slist_free_all(resolve);
         snprintf(err, errlen, "libcurl could not create a handle");
         return -1;
+    }
+    if ((cfg->tls_ca_file != NULL &&
+         curl_easy_setopt(h, CURLOPT_CAINFO, cfg->tls_ca_file) != CURLE_OK) ||
+        (resolve != NULL && curl_easy_setopt(h, CURLOPT_RESOLVE, resolve) != CURLE_OK)) {
+        snprintf(err, errlen, "libcurl refused tls_ca_file or resolve");
+        goto out;
     }
 #if LIBCURL_VERSION_NUM >= 0x075500
     CURLcode proto = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -97,6 +115,7 @@ jwks_fetch(const char *url, struct buf *out, char *err, size_t errlen)
     rc = 0;
 out:
     curl_easy_cleanup(h);
+    curl_slist_free_all(resolve);
     if (rc != 0)
         buf_reset(out);
     return rc;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "domain/config.h"
 #include "util/buf.h"
 
 /* Largest JWK Set accepted, and the whole fetch's time limit in seconds. */
@@ -22,9 +23,11 @@
 bool jwks_fetch_url_ok(const char *url);
 
 /*
- * GETs url into out (reset first). Returns 0 on a 200 answer of at most
- * JWKS_FETCH_MAX_BYTES, else -1 with a reason in err.
+ * GETs url into out (reset first), trusting cfg's tls_ca_file (libcurl's
+ * default bundle if unset) and its resolve pins. Returns 0 on a 200 answer
+ * of at most JWKS_FETCH_MAX_BYTES, else -1 with a reason in err.
  */
-int jwks_fetch(const char *url, struct buf *out, char *err, size_t errlen);
+int jwks_fetch(const char *url, const struct config *cfg, struct buf *out, char *err,
+               size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ struct delivery_engine {
     size_t n_spare;
     long timeout_ms;
     bool allow_private;
+    char *ca_file;              /* tls_ca_file, or NULL for libcurl's default bundle */
+    unsigned ca_generation;     /* bumped when ca_file changes */
+    struct curl_slist *resolve; /* the resolve pins, or NULL; fixed at start */
 };
 
 /* One transfer in flight. */
@@ -34,11 +38,75 @@ struct xfer {
     CURL *easy;
     struct curl_slist *headers;
     void *ctx;
+    unsigned ca_generation;     /* the engine's when the handle was set up */
     bool allow_private;
     size_t received;            /* response body bytes seen */
     char refused[DELIVERY_ERROR_MAX + 1];   /* why the open-socket callback said no */
     char errbuf[CURL_ERROR_SIZE];
 };
+
+static void xfer_free(struct xfer *x);
+
+/* True if the strings are equal, NULL counting as a value of its own. */
+static bool
+same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* True if cfg's resolve pins are the ones in list. */
+static bool
+same_resolve(const struct curl_slist *list, const struct config *cfg)
+{
+    size_t i = 0;
+
+    for (; list != NULL; list = list->next, i++)
+        if (i >= cfg->resolve_count || strcmp(list->data, cfg->resolve[i]) != 0)
+            return false;
+    return i == cfg->resolve_count;
+}
+
+/*
+ * Takes the resolve pins from cfg, once: libcurl keeps a pointer to the list
+ * in every handle and the pins it loaded in the multi handle's DNS cache, so
+ * they are not changed on a reload. Returns 0, or -1 if libcurl could not
+ * copy a pin.
+ */
+static int
+delivery_apply_resolve(struct delivery_engine *e, const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->resolve_count; i++) {
+        struct curl_slist *l = curl_slist_append(e->resolve, cfg->resolve[i]);
+        if (l == NULL) {
+            log_error("delivery_engine_new: resolve: %s: out of memory", cfg->resolve[i]);
+            return -1;
+        }
+        e->resolve = l;
+        log_info("delivery: resolve: %s (pinned for tests or staging)", cfg->resolve[i]);
+    }
+    return 0;
+}
+
+/*
+ * Takes tls_ca_file from cfg. Handles set up with another one (spares now,
+ * transfers in flight when they finish) are dropped rather than reused; a
+ * connection kept alive under another bundle is never reused by libcurl.
+ */
+static void
+delivery_apply_ca(struct delivery_engine *e, const struct config *cfg)
+{
+    if (same_str(e->ca_file, cfg->tls_ca_file))
+        return;
+    free(e->ca_file);
+    e->ca_file = cfg->tls_ca_file != NULL ? xstrdup(cfg->tls_ca_file) : NULL;
+    e->ca_generation++;
+    while (e->spare != NULL) {
+        struct xfer *x = e->spare;
+        e->spare = x->next;
+        xfer_free(x);
+    }
+    e->n_spare = 0;
+}
 
 static void
 delivery_apply(struct delivery_engine *e, const struct config *cfg)
@@ -69,6 +137,11 @@ delivery_engine_new(const struct config *cfg)
         return NULL;
     }
     delivery_apply(e, cfg);
+    delivery_apply_ca(e, cfg);
+    if (delivery_apply_resolve(e, cfg) != 0) {
+        delivery_engine_free(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -76,6 +149,9 @@ void
 delivery_engine_configure(struct delivery_engine *e, const struct config *cfg)
 {
     delivery_apply(e, cfg);
+    delivery_apply_ca(e, cfg);
+    if (!same_resolve(e->resolve, cfg))
+        log_warn("delivery: resolve changed: the new pins apply after a restart");
 }
 
 static void
@@ -94,7 +170,7 @@ static curl_socket_t xfer_open_socket(void *clientp, curlsocktype purpose,
 
 /* Sets the options every transfer of a handle shares; returns CURLE_OK or the first error. */
 static CURLcode
-xfer_setup(struct xfer *x)
+xfer_setup(const struct delivery_engine *e, struct xfer *x)
 {
     CURL *h = x->easy;
     CURLcode rc = CURLE_OK;
@@ -117,6 +193,10 @@ xfer_setup(struct xfer *x)
     SET(CURLOPT_OPENSOCKETDATA, x);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_PRIVATE, x);
+    if (e->ca_file != NULL)
+        SET(CURLOPT_CAINFO, e->ca_file);
+    if (e->resolve != NULL)
+        SET(CURLOPT_RESOLVE, e->resolve);
 #undef SET
     return rc;
 }
@@ -136,13 +216,16 @@ xfer_get(struct delivery_engine *e)
         e->spare = x->next;
         e->n_spare--;
         CURL *easy = x->easy;
+        unsigned generation = x->ca_generation;
         memset(x, 0, sizeof *x);
         x->easy = easy;
+        x->ca_generation = generation;
         return x;
     }
     x = xcalloc(1, sizeof *x);
+    x->ca_generation = e->ca_generation;
     x->easy = curl_easy_init();
-    if (x->easy == NULL || xfer_setup(x) != CURLE_OK) {
+    if (x->easy == NULL || xfer_setup(e, x) != CURLE_OK) {
         if (x->easy != NULL)
             curl_easy_cleanup(x->easy);
         free(x);
@@ -155,7 +238,7 @@ xfer_get(struct delivery_engine *e)
 static void
 xfer_put(struct delivery_engine *e, struct xfer *x)
 {
-    if (e->n_spare >= SPARE_MAX) {
+    if (e->n_spare >= SPARE_MAX || x->ca_generation != e->ca_generation) {
         xfer_free(x);
         return;
     }
@@ -197,6 +280,8 @@ delivery_engine_free(struct delivery_engine *e)
         xfer_free(x);
     }
     curl_multi_cleanup(e->multi);
+    curl_slist_free_all(e->resolve);
+    free(e->ca_file);
     free(e);
     curl_global_cleanup();
 }
@@ -338,12 +423,35 @@ delivery_start(struct delivery_engine *e, const struct delivery_request *req, ch
     return 0;
 }
 
+/*
+ * The address an https transfer was connecting to when it ended with no
+ * TLS session established, or NULL (plain http, no address tried yet, or a
+ * session was set up). libcurl 7.88 reports no TCP connect time for such a
+ * transfer, so whether TCP connected cannot be told here.
+ */
+static const char *
+xfer_no_tls_session(struct xfer *x)
+{
+    curl_off_t handshaken = 0;
+    char *scheme = NULL, *ip = NULL;
+
+    if (curl_easy_getinfo(x->easy, CURLINFO_SCHEME, &scheme) == CURLE_OK && scheme != NULL &&
+        strcasecmp(scheme, "https") == 0 &&
+        curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL &&
+        ip[0] != '\0' &&
+        curl_easy_getinfo(x->easy, CURLINFO_APPCONNECT_TIME_T, &handshaken) == CURLE_OK &&
+        handshaken == 0)
+        return ip;
+    return NULL;
+}
+
 /* Fills r from a finished transfer. */
 static void
-xfer_result(struct xfer *x, CURLcode code, struct delivery_result *r)
+xfer_result(struct xfer *x, CURLcode code, const char *ca_file, struct delivery_result *r)
 {
     long status = 0, connects = 0;
     curl_off_t total_us = 0;
+    const char *ip;
 
     memset(r, 0, sizeof *r);
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -360,6 +468,14 @@ xfer_result(struct xfer *x, CURLcode code, struct delivery_result *r)
                  status >= 300 && status < 400 ? " (redirects are not followed)" : "");
     } else if (x->refused[0] != '\0') {
         snprintf(r->error, sizeof r->error, "%s", x->refused);
+    } else if (code == CURLE_PEER_FAILED_VERIFICATION) {
+        /* libcurl says what was wrong (expired, issuer, name); add which CAs were trusted. */
+        snprintf(r->error, sizeof r->error, "%.140s (trusting %s)",
+                 x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(code),
+                 ca_file != NULL ? ca_file : "the system's CA bundle");
+    } else if (code == CURLE_OPERATION_TIMEDOUT && (ip = xfer_no_tls_session(x)) != NULL) {
+        snprintf(r->error, sizeof r->error, "%.110s (no TLS session with %.46s established)",
+                 x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(code), ip);
     } else {
         snprintf(r->error, sizeof r->error, "%.*s", (int)sizeof r->error - 1,
                  x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(code));
@@ -401,7 +517,7 @@ delivery_run(struct delivery_engine *e, const int *fds, bool *ready, size_t n_fd
         struct delivery_result r;
         CURLcode code = msg->data.result;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        xfer_result(x, code, &r);
+        xfer_result(x, code, e->ca_file, &r);
         curl_multi_remove_handle(e->multi, x->easy);
         xfer_unlink(e, x);
         void *ctx = x->ctx;

@@ -4,7 +4,10 @@
  *
  * Connections are kept alive and reused across deliveries, bounded by
  * max_connections and max_connections_per_host. Every transfer: POST only,
- * http/https only, TLS verified, no proxy, redirects never followed, a
+ * http/https only, TLS verified (against tls_ca_file when set, else
+ * libcurl's default bundle; a failed verification's error names the
+ * bundle), host names pinned by the resolve key honoured (read at start
+ * only), no proxy, redirects never followed, a
  * timeout of delivery_timeout seconds, the response body read to at most
  * 64 KiB and discarded, and the address actually connected (after DNS)
  * checked with netaddr_restricted() unless allow_private_targets = yes.

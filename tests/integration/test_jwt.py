@@ -161,9 +161,10 @@ def server_log(srv):
 
 
 class JwksServer:
-    """Serves a JWK Set on 127.0.0.1 from a variable; counts the fetches."""
+    """Serves a JWK Set on 127.0.0.1 from a variable; counts the fetches. With tls (an
+    ssl.SSLContext) it speaks HTTPS, under the host name given."""
 
-    def __init__(self):
+    def __init__(self, tls=None, host="127.0.0.1"):
         self.doc = {"keys": []}
         self.hits = 0
         outer = self
@@ -182,8 +183,13 @@ class JwksServer:
                 pass
 
         self.port = h.free_port()
-        self.url = "http://127.0.0.1:%d/.well-known/jwks.json" % self.port
+        self.url = "%s://%s:%d/.well-known/jwks.json" % ("https" if tls else "http", host,
+                                                         self.port)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True,
+                                                do_handshake_on_connect=False)
+            self.httpd.handle_error = lambda request, client_address: None
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

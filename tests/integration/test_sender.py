@@ -28,9 +28,10 @@ class Receiver:
     """A recording HTTP/1.1 server; what it answers depends on the path:
     /ok/* 200, /fail/* 500, /flaky/* 500 twice then 200, /slow/* sleeps
     past delivery_timeout, /redirect/* 302 to /ok/redirected, /big/* 200
-    with a 1 MiB body."""
+    with a 1 MiB body. With tls (an ssl.SSLContext) it speaks HTTPS; each
+    request records the client's port ("peer"), one per connection."""
 
-    def __init__(self, slow_seconds=4.0):
+    def __init__(self, slow_seconds=4.0, tls=None):
         self.requests = []
         self.lock = threading.Lock()
         self.hits = {}
@@ -50,7 +51,7 @@ class Receiver:
                 entry = {"method": self.command, "path": self.path, "body": body,
                          "headers": {k.lower(): v for k, v in self.headers.items()},
                          "header_names": [k.lower() for k in self.headers.keys()],
-                         "time": time.time()}
+                         "time": time.time(), "peer": self.client_address[1]}
                 with rec.lock:
                     rec.requests.append(entry)
                     rec.hits[self.path] = rec.hits.get(self.path, 0) + 1
@@ -86,9 +87,14 @@ class Receiver:
 
         self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            # The handshake happens in the connection's own thread, at its first read, so
+            # a client that fails it (or never finishes it) holds up no other connection.
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls is not None else "http", self.port)
 
     def on(self, path):
         with self.lock:

@@ -63,7 +63,26 @@ test_config(void)
     config_free(&cfg);
     free(good);
 
+    /* tls_ca_file must hold a PEM certificate; resolve is a list of host:port:address. */
+    char *ca = write_temp("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n"
+                                    "-----END CERTIFICATE-----\n");
+    char *text = xasprintf("tls_ca_file = %s\n"
+                           "resolve = hooks.test:8443:127.0.0.1, idp.test:443:[::1]\n", ca);
+    char *tls = write_temp("tls.conf", text);
+    CHECK(config_load(&cfg, tls, err, sizeof err) == 0, "tls config loads: %s", err);
+    CHECK(cfg.tls_ca_file != NULL && strcmp(cfg.tls_ca_file, ca) == 0, "tls_ca_file kept");
+    CHECK(cfg.resolve_count == 2 && strcmp(cfg.resolve[0], "hooks.test:8443:127.0.0.1") == 0 &&
+              strcmp(cfg.resolve[1], "idp.test:443:[::1]") == 0,
+          "resolve entries split");
+    config_free(&cfg);
+    CHECK(cfg.tls_ca_file == NULL && cfg.resolve_count == 0, "config_free clears tls keys");
+    free(tls);
+    free(text);
+    free(ca);
+
     config_defaults(&cfg);
+    CHECK(cfg.tls_ca_file == NULL && cfg.resolve_count == 0,
+          "no tls_ca_file or resolve by default");
     CHECK(cfg.retry_count == 7 && cfg.retry_schedule[0] == 5 && cfg.retry_schedule[6] == 36000,
           "default schedule 5s,5m,30m,2h,5h,10h,10h");
     CHECK(strcmp(cfg.base_path, "/api") == 0 && cfg.max_body_bytes == 65536 &&
@@ -86,6 +105,15 @@ test_config(void)
         { "base_path = api\n", "bad.conf:1: base_path" },
         { "signature_encoding = hex64\n", "bad.conf:1: signature_encoding" },
         { "log_level = loud\n", "bad.conf:1: log_level" },
+        { "\ntls_ca_file = /nonexistent/ca.pem\n",
+          "bad.conf:2: tls_ca_file: /nonexistent/ca.pem: cannot read" },
+        { "tls_ca_file = ca.pem\n", "bad.conf:1: tls_ca_file: \"ca.pem\" is not an absolute" },
+        { "tls_ca_file = /dev/null\n", "bad.conf:1: tls_ca_file: /dev/null: no PEM certificate" },
+        { "resolve = hooks.test:443\n", "bad.conf:1: resolve: \"hooks.test:443\"" },
+        { "resolve = hooks.test:0:127.0.0.1\n", "bad.conf:1: resolve" },
+        { "resolve = hooks.test:443:example.com\n", "bad.conf:1: resolve" },
+        { "resolve = :443:127.0.0.1\n", "bad.conf:1: resolve" },
+        { "resolve = a:1:127.0.0.1,b:2:::1\n", "bad.conf:1: resolve: \"b:2:::1\"" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *path = write_temp("bad.conf", bad[i].text);
