@@ -202,6 +202,7 @@ try:
         print("readme: ./run-local (warm) took %.1f s" % warm, flush=True)
         s.eq(r.returncode, 0, "a second ./run-local exits 0 (%s)" % r.stderr[-1000:])
         s.check("reusing the demo API key" in r.stdout, "a second ./run-local says it reuses the key")
+        s.eq(r.stderr, "", "a second ./run-local writes nothing to stderr (no database noise)")
         s.eq(open(keyfile).read().strip(), key, "run/demo-key is unchanged")
         lst = subprocess.run([os.path.join(tree, "build", "hookspool"), "apikey", "list",
                               "--tenant", "demo"], cwd="/", env=bare_env, capture_output=True,
