@@ -8,6 +8,7 @@ JSON Schema keywords the validator below understands."""
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -174,6 +175,16 @@ for w, s in schema_nodes(raw):
         except re.error as e:
             bad_patterns.append("%s: %s" % (w, e))
 suite.eq(bad_patterns, [], "every pattern compiles")
+
+# Redocly's linter with its strictest ruleset (tests/deps.d/openapi.sh installs it).
+TOOLS = os.path.join(h.SRC, "tests", "openapi", "node_modules", ".bin")
+redocly = os.path.join(TOOLS, "redocly")
+if suite.check(os.access(redocly, os.X_OK), "Redocly CLI is installed (tests/deps.d/openapi.sh)"):
+    lint = subprocess.run([redocly, "lint", "--extends", "recommended-strict", "--format", "stylish",
+                           DOC_PATH], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true"))
+    suite.eq(lint.returncode, 0, "redocly lint --extends recommended-strict: no problems (%s)"
+             % (lint.stdout + lint.stderr)[-3000:])
 
 schemes = raw["components"]["securitySchemes"]
 suite.eq(schemes.get("apiKey"), {"type": "apiKey", "in": "header", "name": "X-API-KEY",
