@@ -220,6 +220,16 @@ for tmpl, item in raw["paths"].items():
         if m in ("post", "put", "patch"):
             suite.check(op.get("requestBody", {}).get("required") is True,
                         "%s %s has a required request body" % (m.upper(), tmpl))
+# Examples, so that tools that build requests from the document (Dredd, Prism's mock) can.
+for tmpl, item in raw["paths"].items():
+    for p in item.get("parameters", []):
+        p = doc.deref(p)
+        suite.check("example" in p and validate(doc, p["schema"], p["example"]) == [],
+                    "%s: parameter %s has an example that fits its schema" % (tmpl, p["name"]))
+    for m in METHODS:
+        for mt, media in ((item.get(m) or {}).get("requestBody", {}).get("content", {})).items():
+            suite.check("example" in media and validate(doc, media["schema"], media["example"]) == [],
+                        "%s %s: the %s body has an example that fits its schema" % (m.upper(), tmpl, mt))
 suite.eq(len(op_ids), len(set(op_ids)), "operationIds are unique")
 suite.eq(sorted(op_ids), sorted(["listWebhooks", "headWebhooks", "createWebhook", "getWebhook",
                                  "headWebhook", "replaceWebhook", "patchWebhook", "deleteWebhook"]),
