@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const CONFIG = Object.assign({ apiBase: "/api", oauth2: {}, allowHttpEndpoints: false },
+  const CONFIG = Object.assign({ apiBase: "/api", oauth2: {}, allowHttpEndpoints: null },
                                window.HOOKSPOOL_CONFIG || {});
   const OAUTH = Object.assign({ authorizeUrl: "", clientId: "", audience: "", scopes: "",
                                 redirectUri: "", tenantClaim: "" }, CONFIG.oauth2 || {});
@@ -66,8 +66,12 @@
     return errs;
   }
 
+  // allowHttpEndpoints in config.js: true or false when the deployer says which
+  // schemes the server accepts (its allow_http_endpoints setting); null (the
+  // default) leaves the scheme to the server, whose 400 answer is then shown next
+  // to the field, so the page never refuses an http:// endpoint the server takes.
   function validateEndpoint(url) {
-    const allowHttp = !!CONFIG.allowHttpEndpoints;
+    const allowHttp = CONFIG.allowHttpEndpoints == null ? null : !!CONFIG.allowHttpEndpoints;
     if (url.length === 0) return "The endpoint field is required.";
     if (utf8Length(url) > 2048) return "The endpoint must be at most 2048 characters.";
     // eslint-disable-next-line no-control-regex
@@ -76,8 +80,10 @@
     let rest;
     if (/^https:\/\//i.test(url)) rest = url.slice(8);
     else if (/^http:\/\//i.test(url)) {
-      if (!allowHttp) return "The endpoint must be an https:// URL.";
+      if (allowHttp === false) return "The endpoint must be an https:// URL.";
       rest = url.slice(7);
+    } else if (allowHttp === null) {
+      return null;                        // the server says which schemes it takes
     } else {
       return allowHttp ? "The endpoint must be an absolute http:// or https:// URL."
                        : "The endpoint must be an absolute https:// URL.";

@@ -22,7 +22,9 @@ window.HOOKSPOOL_CONFIG = {
     tenantClaim: "tenants",
   },
 
-  // Endpoint rules the API enforces, so that the form can say so before sending.
-  // Match the API's allow_http_endpoints setting (the API has the last word).
-  allowHttpEndpoints: false,
+  // Whether the API accepts http:// endpoints (its allow_http_endpoints setting).
+  // null: the page does not guess; it sends the endpoint and shows the API's
+  // answer next to the field. true or false: the form also says so before sending
+  // (set it only to match the API; the API has the last word either way).
+  allowHttpEndpoints: null,
 };

@@ -85,7 +85,7 @@ set_body(struct http_response *r, int status, const char *content_type, json_obj
 void
 http_response_json(struct http_response *r, int status, json_object *o)
 {
-    set_body(r, status, "application/json; charset=utf-8", o);
+    set_body(r, status, "application/json", o);
 }
 
 void
@@ -93,7 +93,7 @@ http_response_json_text(struct http_response *r, int status, char *text, size_t 
 {
     free(r->body);
     r->status = status;
-    r->content_type = "application/json; charset=utf-8";
+    r->content_type = "application/json";
     r->body = text;
     r->body_len = len;
 }
@@ -117,5 +117,5 @@ http_response_problem(struct http_response *r, int status, const char *detail,
         json_object_object_add(o, "detail", json_object_new_string(detail));
     if (errors != NULL)
         json_object_object_add(o, "errors", errors);
-    set_body(r, status, "application/problem+json; charset=utf-8", o);
+    set_body(r, status, "application/problem+json", o);
 }

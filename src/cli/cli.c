@@ -1,8 +1,10 @@
 #include "autoconfig.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -62,12 +64,55 @@ cli_usage_error(const char *usage)
     return EXIT_USAGE;
 }
 
+/*
+ * ./run-local's configuration, for the uninstalled hookspool of the build tree it
+ * was built in: when neither --config nor $HOOKSPOOL_CONF is given, the program
+ * at BUILD_DIR/hookspool uses SOURCE_DIR/run/hookspool.conf if that file exists,
+ * so that the commands ./run-local and README print work pasted into any shell.
+ * An installed copy lives elsewhere and never looks there.
+ */
+static const char *
+run_local_config(void)
+{
+#if defined(HOOKSPOOL_BUILD_DIR) && defined(HOOKSPOOL_RUN_LOCAL_CONF)
+    const char *env = getenv("HOOKSPOOL_CONF");
+    char exe[PATH_MAX], build[PATH_MAX];
+    ssize_t n;
+
+    if (env != NULL && env[0] != '\0')
+        return NULL;
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = '\0';
+    if (realpath(HOOKSPOOL_BUILD_DIR, build) == NULL || strcmp(exe, build) != 0)
+        return NULL;
+    if (access(HOOKSPOOL_RUN_LOCAL_CONF, R_OK) != 0)
+        return NULL;
+    return HOOKSPOOL_RUN_LOCAL_CONF;
+#else
+    return NULL;
+#endif
+}
+
+const char *
+cli_config_path(const char *path)
+{
+    const char *local = path == NULL ? run_local_config() : NULL;
+
+    return local != NULL ? local : config_choose_path(path);
+}
+
 int
 cli_config(struct config *cfg, const char *path)
 {
     char err[1024];
 
-    if (config_load(cfg, config_choose_path(path), err, sizeof err) != 0) {
+    if (config_load(cfg, cli_config_path(path), err, sizeof err) != 0) {
         fprintf(stderr, "hookspool: %s\n", err);
         config_free(cfg);
         return -1;

@@ -15,6 +15,13 @@
 
 enum { EXIT_USAGE = 2 };
 
+/*
+ * The configuration file a command reads: path if not NULL, else
+ * $HOOKSPOOL_CONF, else ./run-local's for the uninstalled build, else the
+ * installed default (see cli.c).
+ */
+const char *cli_config_path(const char *path);
+
 struct cli_option {
     const char *name;           /* "--tenant" */
     bool takes_value;

@@ -56,6 +56,7 @@ try {
   await oauthFlow();
   await forgedOAuthAnswer();
   await validationParity();
+  if (process.env.HOOKSPOOL_E2E_HTTP_BASE) await httpAllowedFlow();
 } catch (e) {
   check(false, "the test ran to the end", e && e.stack || e);
 } finally {
@@ -153,11 +154,11 @@ async function mainFlow() {
   await page.keyboard.press("Enter");
   check(await page.evaluate(() => document.getElementById("edit-dialog").open), "Enter on New webhook opens the dialog");
   const postsBefore = apiRequests.filter((r) => r.method === "POST").length;
-  await page.fill("#f-endpoint", "ftp://files.example.com/in");
+  await page.fill("#f-endpoint", "https://files.example.com:99999/in");
   await page.fill("#f-events", "Pass Created");
   await page.click("#edit-save");
   await page.waitForSelector("#f-endpoint-error:not(:empty)");
-  eq(await page.textContent("#f-endpoint-error"), "The endpoint must be an absolute https:// URL.",
+  eq(await page.textContent("#f-endpoint-error"), "The endpoint's port is not valid.",
      "client-side: the endpoint error is shown next to the endpoint");
   eq(await page.textContent("#f-events-error"),
      "Event pattern 0 must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':', '*' and '-'.",
@@ -182,7 +183,19 @@ async function mainFlow() {
   eq(await page.textContent("#f-events-error"), "", "server-side: no error next to the events");
   check(await page.evaluate(() => document.getElementById("edit-dialog").open), "the dialog stays open on an error");
   await shot(page, "server-validation");
-  eq((await api("GET", "")).data.length, 0, "API: nothing was created by the refused request");
+
+  // --- The scheme is the server's call (this server has allow_http_endpoints = no):
+  // the page sends an http:// endpoint and shows the server's answer.
+  await page.fill("#f-endpoint", "http://crm.example.com/hooks");
+  const [httpAnswer] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && r.url().includes("/api/")),
+    page.click("#edit-save"),
+  ]);
+  eq(httpAnswer.status(), 400, "server-side: this API refuses an http:// endpoint");
+  await page.waitForFunction(() => document.getElementById("f-endpoint-error").textContent.includes("https://"));
+  eq(await page.textContent("#f-endpoint-error"), "The endpoint must be an https:// URL.",
+     "server-side: the server's answer on http:// is shown next to the endpoint");
+  eq((await api("GET", "")).data.length, 0, "API: nothing was created by the refused requests");
 
   // --- Create.
   const description = "CRM sync <b>bold</b> & <img src=x>";
@@ -428,8 +441,10 @@ async function validationParity() {
     "https://10.0.0.1/", "https://localhost/", "https://[::1]/", "https://0x7f.1/", "https://[::ffff:10.0.0.1]/",
     "https://169.254.169.254/latest", "https://8.8.8.8/",
   ];
+  // With config.js's allowHttpEndpoints null (the default) the scheme is the server's call too.
+  const schemeRules = ["The endpoint must be an https:// URL.", "The endpoint must be an absolute https:// URL."];
   const mismatches = [];
-  let privateCases = 0;
+  let privateCases = 0, schemeCases = 0;
   for (const ep of endpoints) {
     const client = await page.evaluate((u) => window.hookspoolValidation.validateEndpoint(u), ep);
     const r = await api("POST", "", { events: ["*"], endpoint: ep });
@@ -437,10 +452,12 @@ async function validationParity() {
     if (r.status === 200) await api("DELETE", "/" + r.data.id);
     else server = ((r.data && r.data.errors && r.data.errors.endpoint) || ["status " + r.status])[0];
     if (client === null && server === serverOnly) { privateCases++; continue; }
+    if (client === null && schemeRules.includes(server)) { schemeCases++; continue; }
     if (client !== server) mismatches.push({ endpoint: ep.slice(0, 60), client, server });
   }
   eq(mismatches, [], "the page's endpoint checks agree with the server's, word for word");
-  check(privateCases === 6, "only the private-address rule is left to the server", privateCases);
+  check(privateCases === 6, "the private-address rule is left to the server", privateCases);
+  check(schemeCases === 4, "and the scheme rule, on the four endpoints that are not https://", schemeCases);
 
   const eventLists = [
     [], ["*"], ["Pass:Created", "Customer:*", "store.*.updated"], ["Pass Created"], ["a".repeat(128)],
@@ -469,5 +486,39 @@ async function validationParity() {
     if (client !== server) descMismatches.push({ length: d.length, client, server });
   }
   eq(descMismatches, [], "the page's description check agrees with the server's (in characters, not bytes)");
+  await page.close();
+}
+
+// Against a second server with allow_http_endpoints = yes (as ./run-local runs it):
+// the page creates an http:// webhook and edits it, with no client-side refusal.
+async function httpAllowedFlow() {
+  const base = process.env.HOOKSPOOL_E2E_HTTP_BASE, key = process.env.HOOKSPOOL_E2E_HTTP_KEY;
+  const tenant = process.env.HOOKSPOOL_E2E_HTTP_TENANT;
+  const list = async () => (await (await fetch(base + "/api/" + tenant + "/webhooks",
+                                                { headers: { "X-API-KEY": key } })).json());
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10000);
+  await page.goto(base + "/");
+  await page.fill("#signin-tenant", tenant);
+  await page.fill("#signin-key", key);
+  await page.click("#signin-apikey");
+  await page.waitForSelector("#empty:not([hidden])");
+  await page.click("#new-hook");
+  await page.fill("#f-description", "local receiver");
+  await page.fill("#f-endpoint", "http://hooks.example.com/in");
+  await page.fill("#f-events", "Pass:*");
+  await page.click("#edit-save");
+  await page.waitForSelector("#hook-rows tr");
+  const made = await list();
+  eq(made.map((w) => w.endpoint), ["http://hooks.example.com/in"],
+     "http allowed: the page creates an http:// webhook");
+  const row = `#hook-rows tr[data-id="${made[0] && made[0].id}"]`;
+  await page.click(row + ' button:has-text("Edit")');
+  await page.fill("#f-description", "local receiver, renamed");
+  await page.click("#edit-save");
+  await page.waitForFunction((sel) => document.querySelector(sel + " .desc")?.textContent === "local receiver, renamed", row);
+  eq((await list()).map((w) => [w.description, w.endpoint]), [["local receiver, renamed", "http://hooks.example.com/in"]],
+     "http allowed: editing that webhook's description is saved");
+  eq(await page.textContent("#f-endpoint-error"), "", "http allowed: no endpoint error was shown");
   await page.close();
 }

@@ -8,6 +8,7 @@ JSON Schema keywords the validator below understands."""
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -154,7 +155,9 @@ doc = Doc(raw)
 suite.check(str(raw.get("openapi", "")).startswith("3.1."), "openapi is 3.1.x", raw.get("openapi"))
 suite.check(raw.get("info", {}).get("title") and raw.get("info", {}).get("version"),
             "info has title and version")
-suite.eq([s.get("url") for s in raw.get("servers", [])], ["/api"], "server base path is /api")
+suite.eq([s.get("url") for s in raw.get("servers", [])], ["/"], "one server: the same origin")
+suite.check(all(t.startswith("/api/") for t in raw["paths"]),
+            "paths are written as the API is called, under /api", list(raw["paths"]))
 bad_refs = []
 for where, node in walk(raw):
     if "$ref" in node:
@@ -174,6 +177,16 @@ for w, s in schema_nodes(raw):
         except re.error as e:
             bad_patterns.append("%s: %s" % (w, e))
 suite.eq(bad_patterns, [], "every pattern compiles")
+
+# Redocly's linter with its strictest ruleset (tests/deps.d/openapi.sh installs it).
+TOOLS = os.path.join(h.SRC, "tests", "openapi", "node_modules", ".bin")
+redocly = os.path.join(TOOLS, "redocly")
+if suite.check(os.access(redocly, os.X_OK), "Redocly CLI is installed (tests/deps.d/openapi.sh)"):
+    lint = subprocess.run([redocly, "lint", "--extends", "recommended-strict", "--format", "stylish",
+                           DOC_PATH], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true"))
+    suite.eq(lint.returncode, 0, "redocly lint --extends recommended-strict: no problems (%s)"
+             % (lint.stdout + lint.stderr)[-3000:])
 
 schemes = raw["components"]["securitySchemes"]
 suite.eq(schemes.get("apiKey"), {"type": "apiKey", "in": "header", "name": "X-API-KEY",
@@ -207,6 +220,16 @@ for tmpl, item in raw["paths"].items():
         if m in ("post", "put", "patch"):
             suite.check(op.get("requestBody", {}).get("required") is True,
                         "%s %s has a required request body" % (m.upper(), tmpl))
+# Examples, so that tools that build requests from the document (Dredd, Prism's mock) can.
+for tmpl, item in raw["paths"].items():
+    for p in item.get("parameters", []):
+        p = doc.deref(p)
+        suite.check("example" in p and validate(doc, p["schema"], p["example"]) == [],
+                    "%s: parameter %s has an example that fits its schema" % (tmpl, p["name"]))
+    for m in METHODS:
+        for mt, media in ((item.get(m) or {}).get("requestBody", {}).get("content", {})).items():
+            suite.check("example" in media and validate(doc, media["schema"], media["example"]) == [],
+                        "%s %s: the %s body has an example that fits its schema" % (m.upper(), tmpl, mt))
 suite.eq(len(op_ids), len(set(op_ids)), "operationIds are unique")
 suite.eq(sorted(op_ids), sorted(["listWebhooks", "headWebhooks", "createWebhook", "getWebhook",
                                  "headWebhook", "replaceWebhook", "patchWebhook", "deleteWebhook"]),
@@ -219,7 +242,7 @@ table = router_src[router_src.index("routes[] = {"):]
 table = table[:table.index("};")]
 implemented = {}
 for segs, bits in re.findall(r'\{\s*ROUTE_\w+\s*,\s*\{((?:\s*"[^"]*"\s*,?)*)\s*\}\s*,\s*([A-Z_|\s]+)\}', table):
-    tmpl = "/{tenantId}/" + "/".join(re.findall(r'"([^"]+)"', segs))
+    tmpl = "/api/{tenantId}/" + "/".join(re.findall(r'"([^"]+)"', segs))
     implemented[tmpl] = sorted(b.strip()[len("METHOD_"):].lower() for b in bits.split("|"))
 suite.check(len(implemented) >= 2, "the router's route table was read", implemented)
 documented = {t: sorted(m for m in METHODS if m in item) for t, item in raw["paths"].items()}
@@ -234,7 +257,7 @@ suite.check(wh.get("additionalProperties") is False and len(wh.get("required", [
 # ---------------------------------------------------------------------------
 # Real responses against the document.
 
-BASE = raw["servers"][0]["url"]
+BASE = raw["servers"][0]["url"].rstrip("/")
 seen = set()            # (operationId or "405 <template>", status)
 
 
@@ -293,8 +316,9 @@ def conform(what, method, path, status, headers, body):
     if not suite.check(mt in content, "%s: Content-Type %s is documented" % (what, mt),
                        "documented: %s" % sorted(content)):
         return
-    suite.check("charset=utf-8" in headers.get("content-type", "").lower(),
-                "%s: Content-Type names charset=utf-8" % what, headers.get("content-type"))
+    # RFC 8259 and RFC 9457 define no parameters for these media types: JSON is UTF-8.
+    suite.eq(headers.get("content-type"), mt,
+             "%s: Content-Type is the bare media type, no charset parameter" % what)
     if method == "HEAD":
         suite.eq(body, b"", "%s: HEAD has no body" % what)
         return
@@ -307,8 +331,37 @@ def conform(what, method, path, status, headers, body):
     suite.eq(validate(doc, schema, value), [], "%s: body validates against the schema" % what)
 
 
-def call(what, method, url_path, srv, body=None, headers=None, want=None):
-    status, hdrs, data = h.request(method, srv.url + url_path, body=body, headers=headers)
+PRISM = os.path.join(TOOLS, "prism")
+proxies = {}            # a server's URL -> the Prism validating proxy in front of it
+
+
+def prism_proxy(upstream, env):
+    """Stoplight Prism's validating proxy for upstream: it forwards every request and
+    names what breaks the document in an sl-violations header."""
+    port = h.free_port()
+    srv = h.Server([PRISM, "proxy", DOC_PATH, upstream.url, "--host", "127.0.0.1",
+                    "--port", str(port), "--errors", "false"],
+                   port, os.path.join(env.dir, "prism-%d.log" % port))
+    proxies[upstream.url] = srv
+    return srv
+
+
+def call(what, method, url_path, srv, body=None, headers=None, want=None, direct=False):
+    """One request, sent through Prism in front of srv: the response must satisfy Prism
+    (no violation located in the response) and the checks below. Two kinds go straight
+    to srv, since Prism 5 answers them itself instead of forwarding: HEAD (a 500 from
+    Prism) and a body that is not JSON (direct=True)."""
+    proxy = None if direct or method == "HEAD" else proxies.get(srv.url)
+    status, hdrs, data = h.request(method, (proxy or srv).url + url_path, body=body,
+                                   headers=headers)
+    if proxy is not None:
+        try:
+            violations = json.loads(hdrs.pop("sl-violations", "[]"))
+        except ValueError:
+            violations = ["unparsable sl-violations header"]
+        in_response = [v for v in violations
+                       if not isinstance(v, dict) or (v.get("location") or [""])[0] != "request"]
+        suite.eq(in_response, [], "%s: Prism finds the response conforms" % what)
     if want is not None:
         suite.eq(status, want, "%s: status" % what)
     conform(what, method, url_path, status, hdrs, data)
@@ -331,6 +384,9 @@ try:
     servers.append(srv)
     bad = h.lighttpd(broken)
     servers.append(bad)
+    if suite.check(os.access(PRISM, os.X_OK), "Prism is installed (tests/deps.d/openapi.sh)"):
+        servers.append(prism_proxy(srv, env))
+        servers.append(prism_proxy(bad, broken))
     key = env.apikey("acme")
     ro_key = env.apikey("acme", scopes="Webhook.Read", label="read-only")
     wo_key = env.apikey("acme", scopes="Webhook.Write", label="write-only")
@@ -341,7 +397,7 @@ try:
     WO = {"X-API-KEY": wo_key}
     OTHER = {"X-API-KEY": other_key}
     MERGE = {"X-API-KEY": key, "Content-Type": "application/merge-patch+json"}
-    LIST, ONE = "/{tenantId}/webhooks", "/{tenantId}/webhooks/{id}"
+    LIST, ONE = "/api/{tenantId}/webhooks", "/api/{tenantId}/webhooks/{id}"
 
     # The document is served next to the UI.
     status, hdrs, data = h.request("GET", srv.url + "/openapi.json")
@@ -434,7 +490,8 @@ try:
         if made.get("id"):
             h.request("DELETE", srv.url + "/api/edge/webhooks/" + made["id"],
                       headers={"X-API-KEY": env.apikey("edge")})
-    call("create, malformed JSON", "POST", "/api/acme/webhooks", srv, "{\"events\":", K, 400)
+    call("create, malformed JSON", "POST", "/api/acme/webhooks", srv, "{\"events\":", K, 400,
+         direct=True)
     call("create, a JSON array", "POST", "/api/acme/webhooks", srv, "[]", K, 400)
     s, hd, b = call("replace, events missing", "PUT", "/api/acme/webhooks/" + wid, srv,
                     {"endpoint": "https://a.example.com/"}, K, 400)

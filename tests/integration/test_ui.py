@@ -72,10 +72,14 @@ with open(secret_path, "wb") as f:
     f.write(secret + b"\n")
 env.write_conf(jwt_issuer=ISS, jwt_audience=AUD, jwt_hs256_secret_file=secret_path,
                jwt_tenant_claim="tenants")
-srv = None
+srv = srv_http = None
+# A second server as ./run-local configures it: http:// endpoints allowed.
+env_http = h.Env("ui-http", allow_http_endpoints="yes")
 try:
     if have_tools:
         srv = h.lighttpd(env, docroot=WWW)
+        srv_http = h.lighttpd(env_http, docroot=WWW)
+        key_http = env_http.apikey("acme-http")
         tenant = "acme-ui"
         key = env.apikey(tenant)
         now = int(time.time())
@@ -89,7 +93,10 @@ try:
                                  capture_output=True, text=True, timeout=240, cwd=E2E,
                                  env=dict(os.environ, HOOKSPOOL_E2E_TOKEN=good,
                                           HOOKSPOOL_E2E_BAD_TOKEN=forged,
-                                          HOOKSPOOL_E2E_AUDIENCE=AUD))
+                                          HOOKSPOOL_E2E_AUDIENCE=AUD,
+                                          HOOKSPOOL_E2E_HTTP_BASE=srv_http.url,
+                                          HOOKSPOOL_E2E_HTTP_KEY=key_http,
+                                          HOOKSPOOL_E2E_HTTP_TENANT="acme-http"))
             out, err, rc = run.stdout, run.stderr, run.returncode
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
@@ -115,7 +122,9 @@ try:
             p = os.path.join(SHOTS, name + ".png")
             suite.check(os.path.isfile(p) and os.path.getsize(p) > 5000, "screenshot %s saved" % name)
 finally:
-    if srv:
-        srv.stop()
+    for server in (srv, srv_http):
+        if server:
+            server.stop()
     env.cleanup()
+    env_http.cleanup()
 suite.done()
