@@ -54,6 +54,11 @@ store_ok(struct call *c, enum store_status st)
         http_response_problem(c->res, 409, detail, NULL);
         return false;
     }
+    case STORE_NOSPACE:
+        http_response_problem(c->res, 507, "The webhook store is out of disk space; nothing was "
+                              "changed. Try again later.", NULL);
+        http_response_header(c->res, "Retry-After", "30");
+        return false;
     case STORE_REJECTED:
     case STORE_UNAVAILABLE:
         break;

@@ -7,23 +7,27 @@
 #include "api/http.h"
 #include "util/xalloc.h"
 
+#define RFC9110 "https://tools.ietf.org/html/rfc9110#section-"
+
 static const struct {
     int status;
     const char *reason;
-    const char *type;           /* RFC 9110 section for problem "type" */
+    const char *type;           /* the problem "type": the status's section of its RFC */
     const char *title;
 } statuses[] = {
     { 200, "OK", NULL, NULL },
-    { 400, "Bad Request", "15.5.1", "One or more validation errors occurred." },
-    { 401, "Unauthorized", "15.5.2", "Unauthorized" },
-    { 403, "Forbidden", "15.5.4", "Forbidden" },
-    { 404, "Not Found", "15.5.5", "Not Found" },
-    { 405, "Method Not Allowed", "15.5.6", "Method Not Allowed" },
-    { 409, "Conflict", "15.5.10", "Conflict" },
-    { 413, "Content Too Large", "15.5.14", "Content Too Large" },
-    { 415, "Unsupported Media Type", "15.5.16", "Unsupported Media Type" },
-    { 500, "Internal Server Error", "15.6.1", "An error occurred while processing your request." },
-    { 503, "Service Unavailable", "15.6.4", "Service Unavailable" },
+    { 400, "Bad Request", RFC9110 "15.5.1", "One or more validation errors occurred." },
+    { 401, "Unauthorized", RFC9110 "15.5.2", "Unauthorized" },
+    { 403, "Forbidden", RFC9110 "15.5.4", "Forbidden" },
+    { 404, "Not Found", RFC9110 "15.5.5", "Not Found" },
+    { 405, "Method Not Allowed", RFC9110 "15.5.6", "Method Not Allowed" },
+    { 409, "Conflict", RFC9110 "15.5.10", "Conflict" },
+    { 413, "Content Too Large", RFC9110 "15.5.14", "Content Too Large" },
+    { 415, "Unsupported Media Type", RFC9110 "15.5.16", "Unsupported Media Type" },
+    { 500, "Internal Server Error", RFC9110 "15.6.1", "An error occurred while processing your request." },
+    { 503, "Service Unavailable", RFC9110 "15.6.4", "Service Unavailable" },
+    { 507, "Insufficient Storage", "https://tools.ietf.org/html/rfc4918#section-11.5",
+      "Insufficient Storage" },
 };
 
 #define N_STATUSES (sizeof statuses / sizeof statuses[0])
@@ -34,7 +38,7 @@ status_index(int status)
     for (size_t i = 0; i < N_STATUSES; i++)
         if (statuses[i].status == status)
             return i;
-    return N_STATUSES - 3;     /* unknown: describe it as a 500 */
+    return status_index(500);  /* unknown: describe it as a 500 */
 }
 
 const char *
@@ -104,11 +108,10 @@ http_response_problem(struct http_response *r, int status, const char *detail,
 {
     size_t i = status_index(status);
     json_object *o = json_object_new_object();
-    char type[64];
 
-    snprintf(type, sizeof type, "https://tools.ietf.org/html/rfc9110#section-%s",
-             statuses[i].type ? statuses[i].type : "15.6.1");
-    json_object_object_add(o, "type", json_object_new_string(type));
+    json_object_object_add(o, "type", json_object_new_string(statuses[i].type
+                                                                 ? statuses[i].type
+                                                                 : RFC9110 "15.6.1"));
     json_object_object_add(o, "title", json_object_new_string(statuses[i].title
                                                                   ? statuses[i].title
                                                                   : statuses[i].reason));

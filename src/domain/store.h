@@ -9,7 +9,10 @@
  * runs only when failchk says it is needed, by one process at a time, once
  * every other has detached (docs/recovery.md). Every operation is one
  * transaction, retried here, and only here, after a deadlock. A write is
- * acknowledged (STORE_OK) only after its commit.
+ * acknowledged (STORE_OK) only after its commit. A write is refused
+ * (STORE_NOSPACE) before it starts when db_home's file system has less than
+ * STORE_RESERVE_BYTES free, so that Berkeley DB never meets a full disk in
+ * the middle of a log or page write; reads go on.
  *
  * Only this module includes db.h.
  */
@@ -30,7 +33,11 @@ enum store_status {
     STORE_LIMIT,                /* the tenant has max_webhooks_per_tenant webhooks */
     STORE_REJECTED,             /* an update callback refused the change */
     STORE_UNAVAILABLE,          /* storage failure or deadlock retries exhausted */
+    STORE_NOSPACE,              /* db_home's file system is (nearly) full: nothing was written */
 };
+
+/* Free space below which writes are refused, leaving room for checkpoints and aborts. */
+#define STORE_RESERVE_BYTES (1024L * 1024)
 
 struct store;
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +59,30 @@ store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+/* Records whether db_home is (nearly) full, logging only the changes. */
+static void
+space_low(struct store *s, bool low)
+{
+    if (low && !s->space_low)
+        log_error("store: %s: the file system is full (less than %ld KiB free): refusing "
+                  "writes until there is room", s->home, STORE_RESERVE_BYTES / 1024);
+    else if (!low && s->space_low)
+        log_info("store: %s: there is room again: writes resume", s->home);
+    s->space_low = low;
+}
+
+/* True if db_home's file system has less than STORE_RESERVE_BYTES free (unknown: false). */
+static bool
+check_space(struct store *s)
+{
+    struct statvfs st;
+
+    if (statvfs(s->home, &st) != 0)
+        return false;
+    space_low(s, (unsigned long long)st.f_bavail * st.f_frsize < STORE_RESERVE_BYTES);
+    return s->space_low;
+}
+
 int
 store_result(struct store *s, int ret, const char *what)
 {
@@ -71,6 +96,10 @@ store_result(struct store *s, int ret, const char *what)
         return STORE_RETRY;
     case DB_LOCK_DEADLOCK:
         return STORE_RETRY;
+    case ENOSPC:
+    case EDQUOT:
+        space_low(s, true);
+        return STORE_NOSPACE;
     case DB_RUNRECOVERY:
         s->needs_restart = true;
         /* fall through */
@@ -84,6 +113,8 @@ store_result(struct store *s, int ret, const char *what)
 static enum store_status
 run_body(struct store *s, const char *what, store_txn_body body, void *ctx, bool in_txn)
 {
+    if (in_txn && check_space(s))
+        return STORE_NOSPACE;
     for (int attempt = 0; attempt < MAX_TRIES; attempt++) {
         DB_TXN *txn = NULL;
         int ret = in_txn ? s->env->txn_begin(s->env, NULL, &txn, 0) : 0;
@@ -101,7 +132,7 @@ run_body(struct store *s, const char *what, store_txn_body body, void *ctx, bool
             if (rc != STORE_RETRY) {
                 /* The commit record may have reached the log before the failure. */
                 s->commit_unsure = true;
-                return STORE_UNAVAILABLE;
+                return rc == STORE_NOSPACE ? STORE_NOSPACE : STORE_UNAVAILABLE;
             }
         } else if (txn != NULL) {
             txn->abort(txn);
@@ -237,6 +268,24 @@ env_damaged(int ret)
     }
 }
 
+/*
+ * Closes every descriptor but a and b. A probe keeps only the lock and
+ * stderr: it must not hold its parent's other files open, such as a FastCGI
+ * listening socket, which a web server would take, while it still answers,
+ * for a server it must not start again.
+ */
+static void
+close_all_but(int a, int b)
+{
+    unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
+
+    if (lo > 0)
+        close_range(0, lo - 1, 0);
+    if (hi > lo + 1)
+        close_range(lo + 1, hi - 1, 0);
+    close_range(hi + 1, ~0U, 0);
+}
+
 /* Kills and reaps a probe child. */
 static void
 probe_end(pid_t pid)
@@ -274,15 +323,7 @@ probe_join(const struct config *cfg, int lock_fd)
         /* A probe that outlived its parent would hold the parent's lock for good. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(PROBE_FAILED);
-        /*
-         * Keep only the lock and stderr: a probe must not hold its parent's
-         * other files open, such as a FastCGI listening socket, whose
-         * server takes a socket still answering for one it must not respawn.
-         */
-        close_range(0, 1, 0);
-        if (lock_fd > 3)
-            close_range(3, (unsigned)lock_fd - 1, 0);
-        close_range((unsigned)lock_fd + 1, ~0U, 0);
+        close_all_but(lock_fd, STDERR_FILENO);
         DB_ENV *env = NULL;
         char child_err[256];
         int ret = join_env(&env, cfg, child_err, sizeof child_err);
@@ -424,6 +465,7 @@ store_open(const struct config *cfg, char *err, size_t errlen)
         free(s);
         return NULL;
     }
+    s->home = xstrdup(cfg->db_home);
     s->last_failchk = time(NULL);
     if (open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
         open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
@@ -449,6 +491,7 @@ store_close(struct store *s)
         close(s->lock_fd);      /* detached: a recovery may now run */
     for (size_t i = 0; i < STORE_APIKEY_MEMO; i++)
         free(s->apikey_memo[i].raw);
+    free(s->home);
     free(s);
 }
 
@@ -464,7 +507,7 @@ store_maintain(struct store *s)
             store_result(s, ret, "failchk");
     }
     /* Only a process that wrote can have grown the log; reads skip the region lock. */
-    if (s->wrote) {
+    if (s->wrote && !check_space(s)) {
         s->wrote = false;
         int ret = s->env->txn_checkpoint(s->env, CHECKPOINT_KBYTES, 0, 0);
         if (ret != 0)

@@ -28,6 +28,8 @@ struct store {
     DB *webhooks;
     DB *apikeys;
     DB *deliveries;
+    char *home;                 /* db_home, for its free space */
+    bool space_low;             /* the last write found db_home (nearly) full */
     bool needs_restart;
     bool commit_unsure;         /* a commit failed in a way that may have made it durable */
     bool wrote;                 /* committed since the last checkpoint check */

@@ -169,6 +169,7 @@ struct sender {
     struct committer *committer;
     struct job *committing;     /* the batch the committer is writing */
     long long commit_retry_ms;  /* no batch before this time (after a refusal) */
+    bool commit_refused;        /* the delivery log refused the last batch (logged once) */
     struct claimer *claimer;    /* NULL once stopping */
     long long claim_pause_until;    /* the store refused: claim nothing before this */
     bool stopping, stop_now;
@@ -829,7 +830,12 @@ commit_collect(struct sender *sd)
     struct job *j = sd->committing;
     sd->committing = NULL;
     if (st != STORE_OK) {
-        log_error("sender: cannot record delivery attempts in the delivery log; will try again");
+        /* Once per episode: a full disk would otherwise log five lines a second. */
+        if (!sd->commit_refused)
+            log_error("sender: cannot record delivery attempts in the delivery log%s; the "
+                      "deliveries stay in active/ and are recorded as soon as it can",
+                      st == STORE_NOSPACE ? " (the disk is full)" : "");
+        sd->commit_refused = true;
         /* Back to the front of the batch, in order. */
         struct job_list retry = { NULL, NULL, 0 };
         for (struct job *next; j != NULL; j = next) {
@@ -853,6 +859,9 @@ commit_collect(struct sender *sd)
             sd->stop_now = true;        /* what is unrecorded stays in active/ */
         return;
     }
+    if (sd->commit_refused)
+        log_info("sender: the delivery log records attempts again");
+    sd->commit_refused = false;
     while (j != NULL) {
         struct job *next = j->next;
         if (j->result.ok) {

@@ -189,6 +189,44 @@ include "%(deploy)s"
     return srv
 
 
+def nginx(run, socket_path, user="root"):
+    """Starts nginx in the foreground with deploy/nginx/hookspool.conf inside its server
+    block, proxying to the FastCGI program on socket_path; its files go in run."""
+    port = free_port()
+    shutil.copy("/etc/nginx/fastcgi_params", run)   # the stock file, as in /etc/nginx
+    conf = os.path.join(run, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""
+daemon off;
+master_process on;
+worker_processes 1;
+user %(user)s;
+pid %(run)s/nginx.pid;
+error_log %(run)s/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path %(run)s/body;
+    fastcgi_temp_path %(run)s/fastcgi;
+    proxy_temp_path %(run)s/proxy;
+    scgi_temp_path %(run)s/scgi;
+    uwsgi_temp_path %(run)s/uwsgi;
+    upstream hookspool_api { server unix:%(sock)s; }
+    server {
+        listen 127.0.0.1:%(port)d;
+        server_name localhost;
+        root %(run)s;
+        include %(deploy)s;
+    }
+}
+""" % {"user": user, "run": run, "sock": socket_path, "port": port,
+       "deploy": os.path.join(SRC, "deploy", "nginx", "hookspool.conf")})
+    srv = Server(["nginx", "-p", run, "-c", conf, "-e", os.path.join(run, "error.log")],
+                 port, os.path.join(run, "stdout.log"))
+    srv.errorlog = os.path.join(run, "error.log")
+    return srv
+
+
 def wait_fastcgi(url, timeout=15.0):
     """Waits until webhooks.fcgi itself answers (a problem+json 404 for /api/), not
     lighttpd's own 503 while its FastCGI processes are still starting."""

@@ -786,8 +786,10 @@ fastcgi.server += ( "/uri-only.fcgi" => ((
         servers.append(uri_only)
         strict_srv = h.lighttpd(strict, procs=2, extra="server.stream-request-body = 2")
         servers.append(strict_srv)
-        sup = fcgi_children(srv)
-        suite.eq(len(sup), 1, "lighttpd runs one webhooks.fcgi, the supervisor")
+        launcher = fcgi_children(srv)
+        suite.eq(len(launcher), 1, "lighttpd runs one webhooks.fcgi, the launcher")
+        sup = fcgi_children(launcher[0]) if launcher else []
+        suite.eq(len(sup), 1, "the launcher runs one supervisor")
         deadline = time.time() + 5
         while sup and len(fcgi_children(sup[0])) != 2 and time.time() < deadline:
             time.sleep(0.05)

@@ -11,7 +11,6 @@ supervisor is killed, and the launcher above it is killed."""
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -122,37 +121,11 @@ def start_nginx(env):
     run = os.path.join(env.dir, "nginx-crash")
     os.makedirs(run, exist_ok=True)
     backend = SpawnedBackend(env, run)
-    shutil.copy("/etc/nginx/fastcgi_params", run)
-    port = h.free_port()
-    conf = os.path.join(run, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""
-daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid %(run)s/nginx.pid;
-error_log %(run)s/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path %(run)s/body;
-    fastcgi_temp_path %(run)s/fastcgi;
-    proxy_temp_path %(run)s/proxy;
-    scgi_temp_path %(run)s/scgi;
-    uwsgi_temp_path %(run)s/uwsgi;
-    upstream hookspool_api { server unix:%(sock)s; }
-    server {
-        listen 127.0.0.1:%(port)d;
-        server_name localhost;
-        root %(run)s;
-        include %(deploy)s/nginx/hookspool.conf;
-    }
-}
-""" % {"run": run, "sock": backend.socket, "port": port,
-       "deploy": os.path.join(h.SRC, "deploy")})
-    srv = h.Server(["nginx", "-p", run, "-c", conf, "-e", os.path.join(run, "error.log")],
-                   port, os.path.join(run, "stdout.log"))
+    try:
+        srv = h.nginx(run, backend.socket)
+    except Exception:
+        backend.stop()
+        raise
     srv.kind, srv.backend = "nginx", backend
     h.wait_fastcgi(srv.url)
     return srv
@@ -393,7 +366,7 @@ def kill_launcher(label, srv, api):
 def main():
     random.seed(int(os.environ.get("HOOKSPOOL_CRASH_SEED", str(int(time.time())))))
     for label, start in [("lighttpd", start_lighttpd), ("nginx + spawn-fcgi", start_nginx)]:
-        env = h.Env("crash", durability="sync")
+        env = h.Env("crash", durability="sync", max_webhooks_per_tenant=100000)
         srv = None
         try:
             srv = start(env)

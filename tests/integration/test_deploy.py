@@ -168,42 +168,11 @@ def start_cgi(env, run):
 
 def start_nginx(env, run):
     backend = SpawnFcgi(env, run)
-    port = h.free_port()
-    # The stock fastcgi_params, found beside nginx.conf as in /etc/nginx.
-    shutil.copy("/etc/nginx/fastcgi_params", run)
-    conf = os.path.join(run, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""
-daemon off;
-master_process on;
-worker_processes 1;
-user %(user)s;
-pid %(run)s/nginx.pid;
-error_log %(run)s/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path %(run)s/body;
-    fastcgi_temp_path %(run)s/fastcgi;
-    proxy_temp_path %(run)s/proxy;
-    scgi_temp_path %(run)s/scgi;
-    uwsgi_temp_path %(run)s/uwsgi;
-    upstream hookspool_api { server unix:%(sock)s; }
-    server {
-        listen 127.0.0.1:%(port)d;
-        server_name localhost;
-        root %(run)s;
-        include %(deploy)s/nginx/hookspool.conf;
-    }
-}
-""" % {"user": RUN_USER, "run": run, "sock": backend.socket, "port": port, "deploy": DEPLOY})
     try:
-        srv = h.Server(["nginx", "-p", run, "-c", conf, "-e", os.path.join(run, "error.log")],
-                       port, os.path.join(run, "stdout.log"))
+        srv = h.nginx(run, backend.socket, user=RUN_USER)
     except Exception:
         backend.stop()
         raise
-    srv.errorlog = os.path.join(run, "error.log")
     return srv, [backend]
 
 

@@ -75,7 +75,8 @@ def check_layout(root, prefix, sysconfdir, localstatedir, cgibindir, unitdir, la
     for unit in ["webhooks-fcgi.socket", "webhooks-fcgi.service"]:
         suite.check(os.path.isfile(p(unitdir, unit)), "%s: systemd unit %s" % (label, unit))
     service = read(p(unitdir, "webhooks-fcgi.service"))
-    suite.check(re.search(r"^ExecStart=%s/webhooks\.fcgi$" % re.escape(cgibindir), service, re.M)
+    suite.check(re.search(r"^ExecStart=%s/webhooks\.fcgi --workers \d+$" % re.escape(cgibindir),
+                          service, re.M)
                 and ("Environment=HOOKSPOOL_CONF=%s/hookspool.conf" % sysconfdir) in service,
                 "%s: the API unit runs the installed program with the installed config" % label,
                 service)
