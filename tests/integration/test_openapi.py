@@ -374,8 +374,27 @@ def request_body_ok(method, tmpl, content_type, body):
     return validate(doc, schema, body)
 
 
+def full_disk_env():
+    """A scratch environment whose db_home is on a small tmpfs, filled up afterwards by
+    fill_disk (writes are refused below 1 MiB free: 507)."""
+    e = h.Env("openapi-full")
+    e.fs = os.path.join(e.dir, "fs")
+    os.makedirs(e.fs)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", e.fs], check=True)
+    e.write_conf(db_home=os.path.join(e.fs, "db"))
+    return e
+
+
+def fill_disk(e):
+    """Leaves less than 1 MiB free on e's tmpfs."""
+    st = os.statvfs(e.fs)
+    with open(os.path.join(e.fs, "filler"), "wb") as f:
+        f.write(b"\0" * (st.f_bavail * st.f_frsize - 512 * 1024))
+
+
 env = h.Env("openapi", max_webhooks_per_tenant=3)
 broken = h.Env("openapi-broken")
+full = full_disk_env()
 with open(broken.conf, "a") as f:
     f.write("no_such_setting = 1\n")
 servers = []
@@ -384,9 +403,12 @@ try:
     servers.append(srv)
     bad = h.lighttpd(broken)
     servers.append(bad)
+    full_srv = h.lighttpd(full)
+    servers.append(full_srv)
     if suite.check(os.access(PRISM, os.X_OK), "Prism is installed (tests/deps.d/openapi.sh)"):
         servers.append(prism_proxy(srv, env))
         servers.append(prism_proxy(bad, broken))
+        servers.append(prism_proxy(full_srv, full))
     key = env.apikey("acme")
     ro_key = env.apikey("acme", scopes="Webhook.Read", label="read-only")
     wo_key = env.apikey("acme", scopes="Webhook.Write", label="write-only")
@@ -529,6 +551,19 @@ try:
                                                              else "yyyyy"), srv, body, K, 404)
         call(label + " on a broken server", method, path, bad, body, K, 503)
 
+    # --- 507 for every write on a full disk (reads go on).
+    FK = {"X-API-KEY": full.apikey("acme")}
+    _, _, b = call("create before the disk is full", "POST", "/api/acme/webhooks", full_srv,
+                   create, FK, 200)
+    fid = (h.as_json(b) or {}).get("id", "zzzzz")
+    fill_disk(full)
+    call("GET the list on a full disk", "GET", "/api/acme/webhooks", full_srv, None, FK, 200)
+    for method, path, body in (("POST", "/api/acme/webhooks", create),
+                               ("PUT", "/api/acme/webhooks/" + fid, replace),
+                               ("PATCH", "/api/acme/webhooks/" + fid, patch),
+                               ("DELETE", "/api/acme/webhooks/" + fid, None)):
+        call("%s on a full disk" % method, method, path, full_srv, body, FK, 507)
+
     # --- 405 on both paths.
     call("POST on a webhook", "POST", "/api/acme/webhooks/" + wid, srv, create, K, 405)
     call("DELETE on the list", "DELETE", "/api/acme/webhooks", srv, None, K, 405)
@@ -564,4 +599,6 @@ finally:
         s.stop()
     env.cleanup()
     broken.cleanup()
+    subprocess.run(["umount", "-l", full.fs])
+    full.cleanup()
 suite.done()
