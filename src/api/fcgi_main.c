@@ -198,8 +198,9 @@ on_tick(int sig)
                                   "recovered: exiting\n";
     ssize_t ignored = 0;
 
-    if (store_recovery_pending(watched_store)) {
-        if (!busy)
+    bool joining = store_join_blocks_recovery();
+    if (joining || store_recovery_pending(watched_store)) {
+        if (!busy && !joining)
             _exit(0);
         if (++pending_ticks >= RECOVERY_GRACE_TICKS) {
             ignored = write(STDERR_FILENO, leaving, sizeof leaving - 1);

@@ -65,6 +65,13 @@ bool store_recovery_pending(const struct store *s);
  * or -1; store_recovery_watch_pending reads the flag through it.
  */
 int store_recovery_watch_open(const struct config *cfg);
+/*
+ * True while this process is inside store_open's join, attached, and
+ * another process waits to recover: a join that does not end within a
+ * grace period is blocked on a dead process's mutex, and only ending the
+ * process frees the recovery. Async-signal-safe, for a timer.
+ */
+bool store_join_blocks_recovery(void);
 bool store_recovery_watch_pending(int fd);
 /* True once the environment reported DB_RUNRECOVERY: close and reopen the store. */
 bool store_needs_restart(const struct store *s);

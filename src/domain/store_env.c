@@ -403,6 +403,17 @@ recover_env(const struct config *cfg, int lock_fd, char *err, size_t errlen)
     return ret == EAGAIN ? 0 : ret;
 }
 
+/* The lock of the join in progress in this process, for store_join_blocks_recovery. */
+static volatile sig_atomic_t joining_fd = -1;
+
+bool
+store_join_blocks_recovery(void)
+{
+    int fd = joining_fd;
+
+    return fd >= 0 && store_lock_held_elsewhere(fd, STORE_LOCK_RECOVERING);
+}
+
 /*
  * Attaches to the environment (docs/recovery.md): waits while another
  * process recovers, takes ATTACHED shared, probes the environment, and
@@ -428,7 +439,13 @@ attach_env(DB_ENV **out, int lock_fd, const struct config *cfg, char *err, size_
         int ret = EAGAIN;
         if (!store_lock_held_elsewhere(lock_fd, STORE_LOCK_RECOVERING))
             ret = store_lock_interrupted(lock_fd) ? DB_RUNRECOVERY : probe_join(cfg, lock_fd);
-        if (ret == 0 && (ret = join_env(out, cfg, err, errlen)) == 0)
+        if (ret == 0) {
+            /* Healthy a moment ago; a death since can still block this join (see above). */
+            joining_fd = lock_fd;
+            ret = join_env(out, cfg, err, errlen);
+            joining_fd = -1;
+        }
+        if (ret == 0)
             return 0;
         store_lock_drop(lock_fd, STORE_LOCK_ATTACHED);
         if (ret == DB_RUNRECOVERY)
