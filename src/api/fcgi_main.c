@@ -292,11 +292,18 @@ answer(struct api_context *ctx, bool configured, struct transport *t, struct buf
     }
 }
 
-/* A fresh process's check of the store: opening it recovers it if it needs that. */
+/*
+ * A fresh process's check of the store: opening it recovers it if it needs
+ * that. Watched by the same timer as a request, so that a join blocked on a
+ * dead process's mutex cannot hold a recovery up (or the next check).
+ */
 static int
 check_store(void *arg)
 {
     const struct config *cfg = arg;
+
+    install_handlers();
+    set_busy(true);
     struct store *s = open_store(cfg);
 
     store_close(s);
