@@ -38,7 +38,7 @@ enum {
      * for one blocked on a dead process's mutex and ends. Well inside the
      * recovery's wait for the attached to leave (docs/recovery.md).
      */
-    RECOVERY_GRACE_TICKS = 1500 / TICK_MS,
+    RECOVERY_GRACE_TICKS = 1000 / TICK_MS,
     MAX_WORKERS = 256,
 };
 

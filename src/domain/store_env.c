@@ -369,12 +369,22 @@ probe_join(const struct config *cfg, int lock_fd)
 static int
 recover_env(const struct config *cfg, int lock_fd, char *err, size_t errlen)
 {
-    if (store_lock_take(lock_fd, STORE_LOCK_RECOVERING, F_WRLCK, OPEN_WAIT_MS) != 0) {
-        snprintf(err, errlen, "%s: another process has been recovering the environment for "
-                 "%d s", cfg->db_home, OPEN_WAIT_MS / 1000);
-        return EBUSY;
+    int ret = DB_RUNRECOVERY;
+
+    /*
+     * Taken at once, nobody was recovering: the caller's finding stands (a
+     * second probe could block on the same dead mutex for JOIN_WAIT_MS).
+     * After a wait, another process may have recovered it meanwhile: look again.
+     */
+    if (store_lock_take(lock_fd, STORE_LOCK_RECOVERING, F_WRLCK, 0) != 0) {
+        if (store_lock_take(lock_fd, STORE_LOCK_RECOVERING, F_WRLCK, OPEN_WAIT_MS) != 0) {
+            snprintf(err, errlen, "%s: another process has been recovering the environment "
+                     "for %d s", cfg->db_home, OPEN_WAIT_MS / 1000);
+            return EBUSY;
+        }
+        if (!store_lock_interrupted(lock_fd))
+            ret = probe_join(cfg, lock_fd);
     }
-    int ret = store_lock_interrupted(lock_fd) ? DB_RUNRECOVERY : probe_join(cfg, lock_fd);
     if (ret == DB_RUNRECOVERY) {
         long long start = clock_ms(CLOCK_MONOTONIC);
         if (store_lock_take(lock_fd, STORE_LOCK_ATTACHED, F_WRLCK, DETACH_WAIT_MS) != 0) {

@@ -293,7 +293,7 @@ def recovering(pids):
 
 def kill_recoverer(label, srv, api):
     """Kills every worker mid-write, then the process that recovers the store, mid-recovery."""
-    killed = 0
+    killed, answered = 0, []
     for round_ in range(5):
         with Writers(api) as w:
             time.sleep(0.3)
@@ -311,11 +311,12 @@ def kill_recoverer(label, srv, api):
                     break
                 time.sleep(0.002)
             took = answers_within(api, 5.0)
+        answered.append(-1 if took is None else round(took, 2))
         suite.check(took is not None, "%s: round %d: the API answers within 5 s after the "
                     "recovering process was killed" % (label, round_ + 1))
         check_nothing_lost("%s round %d" % (label, round_ + 1), api, w)
-    print("crash: %s: killed %d processes in the middle of a recovery" % (label, killed),
-          flush=True)
+    print("crash: %s: killed %d processes in the middle of a recovery; answering after %s s"
+          % (label, killed, answered), flush=True)
     suite.check(killed >= 1, "%s: at least one recovery was killed half way (%d)"
                 % (label, killed))
 
