@@ -1,3 +1,7 @@
+/*
+ * supervisor - webhooks.fcgi --workers N: the launcher, the supervisor and
+ * the store check (src/api/supervisor.h, docs/recovery.md).
+ */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -74,6 +78,7 @@ start_worker(struct supervisor *sv, unsigned i)
     return false;
 }
 
+/* Starts the store check (supervisor.h) in a child of its own. */
 static void
 start_check(struct supervisor *sv)
 {
@@ -163,7 +168,7 @@ stop_all(struct supervisor *sv)
  * a new one). Returns in each new supervisor.
  */
 static void
-launch(const sigset_t *wanted, const sigset_t *old_mask)
+launch(const sigset_t *wanted)
 {
     pid_t server = getppid();
     pid_t launcher = getpid();
@@ -172,8 +177,7 @@ launch(const sigset_t *wanted, const sigset_t *old_mask)
     for (;;) {
         pid_t pid = fork();
         if (pid == 0) {
-            sigprocmask(SIG_SETMASK, old_mask, NULL);
-            sigprocmask(SIG_BLOCK, wanted, NULL);
+            /* The new supervisor keeps the launcher's blocked signals: it waits for them too. */
             watched_launcher = launcher;
             watched_server = server;
             return;
@@ -233,7 +237,7 @@ supervisor_run(unsigned n, supervisor_check_fn check, void *ctx)
     sigaddset(&wanted, SIGTERM);
     sigaddset(&wanted, SIGINT);
     sigprocmask(SIG_BLOCK, &wanted, &sv.old_mask);
-    launch(&wanted, &sv.old_mask);
+    launch(&wanted);
     sv.slots = xcalloc(n, sizeof *sv.slots);
     log_info("supervisor: running %u workers", n);
 
