@@ -198,10 +198,14 @@ on_tick(int sig)
                                   "recovered: exiting\n";
     ssize_t ignored = 0;
 
+    static const char idle[] = "webhooks.fcgi: idle while the store waits to be recovered: "
+                               "leaving\n";
     bool joining = store_join_blocks_recovery();
     if (joining || store_recovery_pending(watched_store)) {
-        if (!busy && !joining)
+        if (!busy && !joining) {
+            ignored = write(STDERR_FILENO, idle, sizeof idle - 1);
             _exit(0);
+        }
         if (++pending_ticks >= RECOVERY_GRACE_TICKS) {
             ignored = write(STDERR_FILENO, leaving, sizeof leaving - 1);
             _exit(1);

@@ -112,7 +112,9 @@ reap(struct supervisor *sv, pid_t pid, int status)
             continue;
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         long long lived = clock_ms(CLOCK_MONOTONIC) - sv->slots[i].started_ms;
-        if (!clean) {
+        if (clean) {
+            log_info("supervisor: worker %ld: left: starting another", (long)pid);
+        } else {
             if (WIFSIGNALED(status))
                 log_warn("supervisor: worker %ld: killed by signal %d: restarting it",
                          (long)pid, WTERMSIG(status));

@@ -184,7 +184,13 @@ open_env(DB_ENV **out, const struct config *cfg, u_int32_t extra_flags, char *er
         (ret = env->set_cachesize(env, 0, CACHE_BYTES, 1)) != 0 ||
         (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
         (ret = env->set_flags(env, DB_TXN_WRITE_NOSYNC,
-                              cfg->durability == DURABILITY_NOSYNC)) != 0) {
+                              cfg->durability == DURABILITY_NOSYNC)) != 0 ||
+        /*
+         * Write the region files whole when creating them: sparse, a later
+         * first touch of one of their pages on a full disk is a SIGBUS (or
+         * a process stuck in the fault), in whichever process touches it.
+         */
+        (ret = env->set_flags(env, DB_REGION_INIT, 1)) != 0) {
         snprintf(err, errlen, "%s: configure environment: %s", cfg->db_home, db_strerror(ret));
         env->close(env, 0);
         return ret;
@@ -413,6 +419,36 @@ recover_env(const struct config *cfg, int lock_fd, char *err, size_t errlen)
     return ret == EAGAIN ? 0 : ret;
 }
 
+/*
+ * Creates the environment if it does not exist yet, holding RECOVERING so
+ * that the first processes of a fresh db_home do not race to build its
+ * regions (one of them would wait on the other's half-built region and be
+ * taken for blocked). Returns 0 or an error with err set.
+ */
+static int
+create_env_alone(const struct config *cfg, int lock_fd, char *err, size_t errlen)
+{
+    char *region = xasprintf("%s/__db.001", cfg->db_home);
+    struct stat st;
+    int ret = 0;
+
+    if (stat(region, &st) != 0 && errno == ENOENT) {
+        if (store_lock_take(lock_fd, STORE_LOCK_RECOVERING, F_WRLCK, OPEN_WAIT_MS) != 0) {
+            snprintf(err, errlen, "%s: another process has been creating the environment "
+                     "for %d s", cfg->db_home, OPEN_WAIT_MS / 1000);
+            ret = EBUSY;
+        } else {
+            DB_ENV *env = NULL;
+            if (stat(region, &st) != 0 && errno == ENOENT &&
+                (ret = open_env(&env, cfg, 0, err, errlen)) == 0)
+                env->close(env, 0);
+            store_lock_drop(lock_fd, STORE_LOCK_RECOVERING);
+        }
+    }
+    free(region);
+    return ret;
+}
+
 /* The lock of the join in progress in this process, for store_join_blocks_recovery. */
 static volatile sig_atomic_t joining_fd = -1;
 
@@ -433,7 +469,10 @@ static int
 attach_env(DB_ENV **out, int lock_fd, const struct config *cfg, char *err, size_t errlen)
 {
     long long deadline = clock_ms(CLOCK_MONOTONIC) + OPEN_WAIT_MS;
+    int created = create_env_alone(cfg, lock_fd, err, errlen);
 
+    if (created != 0)
+        return created;
     for (;;) {
         /* Stand back while a recovery is pending, so that it never waits on newcomers. */
         if (store_lock_held_elsewhere(lock_fd, STORE_LOCK_RECOVERING) ||

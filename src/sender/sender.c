@@ -174,6 +174,7 @@ struct sender {
     long long claim_pause_until;    /* the store refused: claim nothing before this */
     bool stopping, stop_now;
     int exit_code;
+    bool rejoin;                /* left for a recovery: start again once detached */
     long long last_maintain, last_prune, last_recover;
     unsigned long long delivered, failed_attempts, reused;
 };
@@ -850,9 +851,8 @@ commit_collect(struct sender *sd)
         sd->finished = retry;
         sd->commit_retry_ms = now_ms() + COMMIT_RETRY_MS;
         if (committer_needs_restart(sd->committer) && !sd->stopping) {
-            log_error("sender: the database environment needs recovery: exiting to be "
-                      "restarted");
-            sd->stopping = true;
+            log_error("sender: the database environment needs recovery: starting again");
+            sd->stopping = sd->rejoin = true;
             sd->exit_code = EXIT_FAILURE;
         }
         if (sd->stopping)
@@ -1085,13 +1085,12 @@ housekeeping(struct sender *sd, long long now)
              * process detached within seconds: drop what is in memory (the
              * files stay in active/ for the next start) and exit to be restarted.
              */
-            log_error("sender: the database environment is being recovered: exiting to be "
-                      "restarted");
-            sd->stopping = sd->stop_now = true;
+            log_error("sender: the database environment is being recovered: starting again");
+            sd->stopping = sd->stop_now = sd->rejoin = true;
             sd->exit_code = EXIT_FAILURE;
         } else if (store_needs_restart(sd->store) && !sd->stopping) {
-            log_error("sender: the database environment needs recovery: exiting to be restarted");
-            sd->stopping = true;
+            log_error("sender: the database environment needs recovery: starting again");
+            sd->stopping = sd->rejoin = true;
             sd->exit_code = EXIT_FAILURE;
         }
     }
@@ -1212,6 +1211,23 @@ recovery_watchdog(void *arg)
     return NULL;
 }
 
+/*
+ * After leaving for a recovery, with every store handle closed (detached):
+ * the same program again, which waits for the recovery and resumes, so a
+ * sender does not depend on an outside supervisor to come back (cron's
+ * --once runs simply end). Its claimed files are unlocked (their
+ * descriptors close on exec) and put back by the new start. Never from a
+ * process still attached: the new image keeps the pid, which would make
+ * the old image's locks look alive to failchk.
+ */
+static void
+restart_self(char **argv)
+{
+    log_info("sender: starting again to rejoin the database once it is recovered");
+    execv("/proc/self/exe", argv);
+    log_error("sender: cannot start again: %s", strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1322,5 +1338,7 @@ out:
         close(sd.signal_fd);
     store_close(sd.store);
     config_free(&sd.cfg);
+    if (sd.rejoin && !sd.once)
+        restart_self(argv);
     return rc;
 }

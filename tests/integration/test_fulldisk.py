@@ -152,12 +152,21 @@ def main():
         suite.check(set(acked) <= listed, "every acknowledged webhook is stored",
                     sorted(set(acked) - listed)[:5])
 
+        suite.check(sender.proc.poll() is None, "the sender survived the full disk",
+                    "exit status %s; log:\n%s" % (sender.proc.returncode,
+                                                  "\n".join(sender.text().splitlines()[-30:])))
+
         def delivered():
             return {json.loads(r["body"])["eventId"] for r in receiver.on("/ok/full")}
         ts.wait_for(lambda: set(emitted) <= delivered(), 60)
         got = delivered()
         suite.check(set(emitted) <= got, "every acknowledged event was delivered",
-                    "%d of %d missing" % (len(set(emitted) - got), len(emitted)))
+                    "%d of %d missing; spool: %s; sender log:\n%s" % (
+                        len(set(emitted) - got), len(emitted),
+                        {d: len(os.listdir(os.path.join(env.spool, d)))
+                         for d in sorted(os.listdir(env.spool))
+                         if os.path.isdir(os.path.join(env.spool, d))},
+                        "\n".join(sender.text().splitlines()[-30:])))
         ids = [r["headers"].get("x-neostore-delivery") for r in receiver.on("/ok/full")]
         twice = len(ids) - len(set(ids))
         suite.eq(twice, 0, "no delivery sent twice")
