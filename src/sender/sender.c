@@ -55,6 +55,7 @@
 #include "sender/claimer.h"
 #include "sender/committer.h"
 #include "sender/delivery.h"
+#include "sender/dest.h"
 #include "sender/record.h"
 #include "sender/unlinker.h"
 #include "util/buf.h"
@@ -68,8 +69,6 @@ enum {
     RECOVER_MS = 5000,          /* active/ is checked for files of dead senders this often */
     MAINTAIN_MS = 1000,         /* store_maintain */
     PRUNE_MS = 24 * 3600 * 1000,/* delivery log pruning */
-    POSTPONE_S = 10,            /* a delivery put aside for a failing receiver waits this long */
-    SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
     MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
     FD_RESERVE = 256,           /* descriptors for all but connections and claimed files */
     CACHE_MS = 50,              /* a tenant's webhook list serves claims this long at most */
@@ -126,12 +125,11 @@ struct job_list {
     size_t n;
 };
 
-/* A destination, scheme://host:port, with its queue of jobs. */
+/* A destination, scheme://host:port, with its queue of jobs and its health. */
 struct host {
     char key[300];
     struct job_list queue;
-    size_t running;
-    bool degraded;              /* its last answer was a failure or slow */
+    struct dest dest;           /* also counts its attempts in flight */
 };
 
 /* An endpoint URL and its destination. */
@@ -435,12 +433,40 @@ job_failed(struct sender *sd, struct job *j)
     job_done(sd, j);
 }
 
-/* Puts a job that was not attempted aside for later, keeping its attempt number. */
+/*
+ * Puts a job that was not attempted aside in deferred/ until until_ms,
+ * keeping its attempt number: parking is not an attempt.
+ */
 static void
-job_postpone(struct sender *sd, struct job *j, long delay, const char *why)
+job_postpone(struct sender *sd, struct job *j, long long until_ms, const char *why)
 {
-    job_persist(sd, j, j->attempt, j->tries, why, due_in(delay), NULL);
+    time_t due = (time_t)((until_ms + 999) / 1000);
+
+    job_persist(sd, j, j->attempt, j->tries, why, due, NULL);
     job_done(sd, j);
+}
+
+/* The destination rules' view of the configuration. */
+static struct dest_limits
+dest_limits_of(const struct sender *sd)
+{
+    struct dest_limits lim = { (size_t)sd->cfg.max_connections_per_host,
+                               sd->cfg.delivery_timeout * 1000 };
+    return lim;
+}
+
+/* Parks a job of a destination in trouble until until_ms. */
+static void
+job_park(struct sender *sd, struct job *j, long long until_ms)
+{
+    char why[DELIVERY_ERROR_MAX + 1];
+
+    snprintf(why, sizeof why, "postponed: destination %.140s is %s", j->host->key,
+             j->host->dest.state != DEST_ALIVE ? dest_state_name(j->host->dest.state)
+                                               : "failing, slow or not answering");
+    log_debug("sender: delivery %s: %s; parked for %lld s", j->delivery_id, why,
+              (until_ms - now_ms() + 999) / 1000);
+    job_postpone(sd, j, until_ms, why);
 }
 
 static void
@@ -516,10 +542,18 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
         return;
     }
     j->host = h;
-    /* A failing receiver may not fill memory: beyond a small queue its deliveries wait on disk. */
-    if (h->degraded && h->queue.n >= (size_t)sd->cfg.max_connections_per_host * 2) {
-        job_postpone(sd, j, POSTPONE_S, "postponed: the receiver is failing or slow");
+    /* A destination in trouble may not fill memory: beyond a small queue its deliveries wait on disk. */
+    struct dest_limits lim = dest_limits_of(sd);
+    long long until = 0;
+    switch (dest_admit(&h->dest, h->queue.n, now_ms(), &lim, &until)) {
+    case DEST_PARK:
+        job_park(sd, j, until);
         return;
+    case DEST_PROBE:
+        log_info("sender: destination %s: probing it with delivery %s", h->key, j->delivery_id);
+        break;
+    case DEST_QUEUE:
+        break;
     }
     j->state = JOB_QUEUED;
     job_list_push(&h->queue, j);
@@ -716,6 +750,51 @@ claim_some(struct sender *sd, long long now)
 
 /* ---- transfers ---- */
 
+/*
+ * Parks the queued jobs of h beyond what it may keep in memory now (all of
+ * them once it is dead).
+ */
+static void
+host_spill(struct sender *sd, struct host *h, long long now)
+{
+    struct dest_limits lim = dest_limits_of(sd);
+    size_t room = dest_room(&h->dest, now, &lim);
+
+    if (h->queue.n <= room)
+        return;
+    /* The oldest stay queued: they were first. */
+    struct job_list keep = { NULL, NULL, 0 };
+    long long until = dest_park_until(&h->dest, now, &lim);
+    for (struct job *j = job_list_take(&h->queue), *next; j != NULL; j = next) {
+        next = j->next;
+        if (keep.n < room)
+            job_list_push(&keep, j);
+        else
+            job_park(sd, j, until);
+    }
+    h->queue = keep;
+}
+
+/* An attempt to h ended: its health follows, and a dead destination's queue goes to disk. */
+static void
+host_finished(struct sender *sd, struct host *h, const struct delivery_result *r)
+{
+    struct dest_limits lim = dest_limits_of(sd);
+    long long now = now_ms();
+    enum dest_state before = h->dest.state;
+
+    if (dest_finished(&h->dest, now, r->status != 0, r->ok, r->duration_ms, &lim)) {
+        log_warn("sender: destination %s: %s (%s); parking its deliveries, probing it again "
+                 "in %lld s", h->key, before == DEST_PROBING ? "the probe got no answer"
+                 : "attempts in a row got no answer", r->error,
+                 h->dest.probe_wait_ms / 1000);
+        host_spill(sd, h, now);
+    } else if (before != DEST_ALIVE && h->dest.state == DEST_ALIVE) {
+        log_info("sender: destination %s: answers again (HTTP %d); its parked deliveries "
+                 "follow as they come due", h->key, r->status);
+    }
+}
+
 static void
 on_done(void *ctx, const struct delivery_result *r, void *arg)
 {
@@ -724,9 +803,8 @@ on_done(void *ctx, const struct delivery_result *r, void *arg)
 
     j->result = *r;
     j->state = JOB_FINISHED;
-    j->host->running--;
     sd->running--;
-    j->host->degraded = !r->ok || r->duration_ms > SLOW_MS;
+    host_finished(sd, j->host, r);
     if (r->reused)
         sd->reused++;
     finished_push(sd, j);
@@ -751,14 +829,14 @@ job_start(struct sender *sd, struct job *j)
         snprintf(err, sizeof err, "cannot compute the signature");
     } else if (delivery_start(sd->engine, &req, err, sizeof err) == 0) {
         j->state = JOB_RUNNING;
-        j->host->running++;
+        dest_started(&j->host->dest, j->started_ms);
         sd->running++;
         return;
     }
     /* Not started: count it as a failed attempt so it is retried later. */
     struct delivery_result r = { .ok = false };
     snprintf(r.error, sizeof r.error, "%.*s", (int)sizeof r.error - 1, err);
-    j->host->running++;
+    dest_started(&j->host->dest, j->started_ms);
     sd->running++;
     on_done(j, &r, sd);
 }
@@ -775,7 +853,7 @@ start_some(struct sender *sd)
         progress = false;
         for (size_t k = 0; k < sd->n_hosts && sd->running < total; k++) {
             struct host *h = sd->hosts[(sd->host_cursor + k) % sd->n_hosts];
-            if (h->queue.n == 0 || h->running >= per_host)
+            if (h->queue.n == 0 || h->dest.running >= per_host || !dest_may_start(&h->dest))
                 continue;
             job_start(sd, job_list_pop(&h->queue));
             progress = true;
@@ -892,7 +970,7 @@ on_cancel(void *ctx, void *arg)
     struct sender *sd = arg;
     struct job *j = ctx;
 
-    j->host->running--;
+    dest_cancelled(&j->host->dest, now_ms());
     sd->running--;
     job_abandon(sd, j);
 }
@@ -943,7 +1021,7 @@ put_back_queued(struct sender *sd)
             if (it->moved || it->hold)
                 job_done(sd, j);
             else
-                job_postpone(sd, j, 0, "put back at shutdown");
+                job_postpone(sd, j, now_ms(), "put back at shutdown");
             j = next;
         }
     }
@@ -1121,6 +1199,8 @@ run(struct sender *sd)
         housekeeping(sd, now);
         commit_collect(sd);
         claim_some(sd, now);
+        for (size_t i = 0; i < sd->n_hosts; i++)
+            host_spill(sd, sd->hosts[i], now);
         start_some(sd);
         if (sd->stopping && !sd->stop_now)
             put_back_queued(sd);
@@ -1156,6 +1236,16 @@ run(struct sender *sd)
             fds[n_fds++] = claimer_fd(sd->claimer);
         }
         int timeout = 1000;
+        /* A destination that stalls with more queued than it may then keep is trimmed on time. */
+        struct dest_limits lim = dest_limits_of(sd);
+        for (size_t i = 0; i < sd->n_hosts; i++) {
+            struct host *h = sd->hosts[i];
+            if (h->queue.n <= dest_queue_cap(&lim))
+                continue;
+            long long wait = dest_stall_at(&h->dest) - now_ms();
+            if (wait < timeout)
+                timeout = wait < 0 ? 0 : (int)wait;
+        }
         if (sd->finished.n > 0 && !committer_busy(sd->committer)) {
             long long wait = sd->commit_retry_ms - now_ms();
             if (wait < timeout)

@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "domain/event.h"
 #include "domain/store.h"
 #include "sender/delivery.h"
+#include "sender/dest.h"
 #include "sender/record.h"
 #include "unit.h"
 #include "util/xalloc.h"
@@ -270,6 +272,175 @@ test_host_key(void)
     }
 }
 
+/*
+ * Destination health (sender/dest.h): scripted walks through the states,
+ * one step per row. Ops: 'S' an attempt starts, 'F' one ends (answered,
+ * ok, duration), 'A' a delivery arrives with `queued` already queued,
+ * 'C' an attempt is cancelled. After each step the row's expectations are
+ * checked (a field of -1 is not checked).
+ */
+enum { ANY = -1, NOLIMIT = -2 };
+
+struct dest_step {
+    char op;
+    long long t;
+    bool answered, ok;
+    long duration;
+    size_t queued;
+    /* expected */
+    int state;                  /* enum dest_state or ANY */
+    long long room;             /* NOLIMIT for SIZE_MAX, ANY */
+    int verdict;                /* for 'A'; ANY */
+    long long until;            /* for a parked 'A'; ANY */
+    int died;                   /* for 'F': 1 if it made the destination dead; ANY */
+};
+
+struct dest_script {
+    const char *name;
+    size_t per_host;
+    const struct dest_step *steps;
+    size_t n;
+};
+
+#define STEPS(...) (const struct dest_step[]){ __VA_ARGS__ }, \
+    sizeof (const struct dest_step[]){ __VA_ARGS__ } / sizeof(struct dest_step)
+
+static void
+test_dest(void)
+{
+    /* per_host 2: the cap is DEST_QUEUE_MIN (32); dead after 2 silent attempts. */
+    const struct dest_script scripts[] = {
+        { "blackhole: probation, dead, probes", 2, STEPS(
+            { 'A', 0, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, DEST_QUEUE, ANY, ANY },
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, ANY },
+            { 'S', 10, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, ANY },
+            /* never answered: stalled after DEST_PROBATION_MS from when it became busy */
+            { 'A', 199, 0, 0, 0, 500, DEST_ALIVE, NOLIMIT, DEST_QUEUE, ANY, ANY },
+            { 'A', 200, 0, 0, 0, 31, DEST_ALIVE, 32, DEST_QUEUE, ANY, ANY },
+            { 'A', 200, 0, 0, 0, 32, DEST_ALIVE, 32, DEST_PARK, 200 + DEST_PARK_MS, ANY },
+            /* the first timeout alone is not death, the second is */
+            { 'F', 6000, 0, 0, 6000, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'F', 6010, 0, 0, 6000, 0, DEST_DEAD, 0, ANY, ANY, 1 },
+            { 'A', 6020, 0, 0, 0, 0, DEST_DEAD, 0, DEST_PARK,
+              6010 + DEST_PROBE_MIN_MS + DEST_PARK_GRACE_MS, ANY },
+            /* the probe time: one delivery goes, the others wait for its outcome */
+            { 'A', 6010 + DEST_PROBE_MIN_MS, 0, 0, 0, 0, DEST_PROBING, 1, DEST_PROBE, ANY, ANY },
+            { 'A', 11010, 0, 0, 0, 1, DEST_PROBING, 1, DEST_PARK, 11010 + 6000 + 1000, ANY },
+            { 'S', 11020, 0, 0, 0, 0, DEST_PROBING, 0, ANY, ANY, ANY },
+            /* a failed probe doubles the wait */
+            { 'F', 17020, 0, 0, 6000, 0, DEST_DEAD, 0, ANY, ANY, 1 },
+            { 'A', 17021, 0, 0, 0, 0, DEST_DEAD, 0, DEST_PARK,
+              17020 + 2 * DEST_PROBE_MIN_MS + DEST_PARK_GRACE_MS, ANY },
+            { 'A', 27020, 0, 0, 0, 0, DEST_PROBING, 1, DEST_PROBE, ANY, ANY },
+            { 'S', 27020, 0, 0, 0, 0, DEST_PROBING, 0, ANY, ANY, ANY },
+            /* any answer revives it, even a 500; a failed answer still limits it */
+            { 'F', 27030, 1, 0, 10, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'S', 27040, 0, 0, 0, 0, DEST_ALIVE, 32, ANY, ANY, ANY },
+            { 'F', 27050, 1, 1, 10, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, 0 },
+        ) },
+        { "healthy, then connected without answer", 2, STEPS(
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, ANY },
+            { 'F', 5, 1, 1, 5, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, 0 },
+            { 'S', 100, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, ANY },
+            /* an answered destination gets DEST_STALL_MS, not the probation */
+            { 'A', 1099, 0, 0, 0, 1000, DEST_ALIVE, NOLIMIT, DEST_QUEUE, ANY, ANY },
+            { 'A', 1100, 0, 0, 0, 32, DEST_ALIVE, 32, DEST_PARK, 1100 + DEST_PARK_MS, ANY },
+            /* a slow answer is an answer: alive, but limited */
+            { 'F', 2500, 1, 1, 2400, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+        ) },
+        { "answers that fail fast are not death", 2, STEPS(
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 1, 1, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'S', 2, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 3, 1, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'S', 4, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 5, 1, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+        ) },
+        { "a reset between answers does not add up", 2, STEPS(
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 1, 0, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'S', 2, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 3, 1, 1, 1, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, 0 },
+            { 'S', 4, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 5, 0, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+        ) },
+        { "one connection per host: one silence is death", 1, STEPS(
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 30000, 0, 0, 30000, 0, DEST_DEAD, 0, ANY, ANY, 1 },
+            /* a dead destination with an attempt still out probes nothing */
+            { 'S', 30001, 0, 0, 0, 0, DEST_DEAD, 0, ANY, ANY, ANY },
+            { 'A', 40000, 0, 0, 0, 0, DEST_DEAD, 0, DEST_PARK, 40000 + DEST_PARK_GRACE_MS, ANY },
+            /* ...and an answer from it revives the destination */
+            { 'F', 40001, 1, 1, 9000, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+        ) },
+        { "a probe cancelled at shutdown leaves it dead, due at once", 1, STEPS(
+            { 'S', 0, 0, 0, 0, 0, ANY, ANY, ANY, ANY, ANY },
+            { 'F', 100, 0, 0, 100, 0, DEST_DEAD, 0, ANY, ANY, 1 },
+            { 'A', 100 + DEST_PROBE_MIN_MS, 0, 0, 0, 0, DEST_PROBING, 1, DEST_PROBE, ANY, ANY },
+            { 'S', 5100, 0, 0, 0, 0, DEST_PROBING, 0, ANY, ANY, ANY },
+            { 'C', 5200, 0, 0, 0, 0, DEST_DEAD, 0, ANY, ANY, ANY },
+            { 'A', 5200, 0, 0, 0, 0, DEST_PROBING, 1, DEST_PROBE, ANY, ANY },
+        ) },
+    };
+
+    for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++) {
+        const struct dest_script *sc = &scripts[k];
+        struct dest_limits lim = { sc->per_host, 6000 };
+        struct dest d;
+
+        memset(&d, 0, sizeof d);
+        for (size_t i = 0; i < sc->n; i++) {
+            const struct dest_step *st = &sc->steps[i];
+            int verdict = ANY, died = ANY;
+            long long until = ANY;
+            switch (st->op) {
+            case 'S': dest_started(&d, st->t); break;
+            case 'C': dest_cancelled(&d, st->t); break;
+            case 'F':
+                died = dest_finished(&d, st->t, st->answered, st->ok, st->duration, &lim);
+                break;
+            case 'A':
+                verdict = (int)dest_admit(&d, st->queued, st->t, &lim, &until);
+                break;
+            }
+            size_t room = dest_room(&d, st->t, &lim);
+            long long room_ll = room == SIZE_MAX ? NOLIMIT : (long long)room;
+            if (st->state != ANY)
+                CHECK((int)d.state == st->state, "%s, step %zu: state %s, want %s", sc->name,
+                      i, dest_state_name(d.state), dest_state_name(st->state));
+            if (st->room != ANY)
+                CHECK(room_ll == st->room, "%s, step %zu: room %lld, want %lld", sc->name, i,
+                      room_ll, st->room);
+            if (st->verdict != ANY)
+                CHECK(verdict == st->verdict, "%s, step %zu: verdict %d, want %d", sc->name, i,
+                      verdict, st->verdict);
+            if (st->until != ANY && verdict == DEST_PARK)
+                CHECK(until == st->until, "%s, step %zu: parked until %lld, want %lld",
+                      sc->name, i, until, st->until);
+            if (st->died != ANY)
+                CHECK(died == st->died, "%s, step %zu: died %d, want %d", sc->name, i, died,
+                      st->died);
+        }
+    }
+    struct dest_limits big = { 16, 30000 };
+    CHECK(dest_queue_cap(&big) == 64, "the cap grows with max_connections_per_host");
+    /* The probe wait stops doubling at DEST_PROBE_MAX_MS. */
+    struct dest d;
+    struct dest_limits one = { 1, 1000 };
+    long long until = 0, t = 0;
+    memset(&d, 0, sizeof d);
+    dest_started(&d, t);
+    dest_finished(&d, t, false, false, 0, &one);
+    for (int i = 0; i < 20; i++) {
+        t = d.probe_ms;
+        CHECK(dest_admit(&d, 0, t, &one, &until) == DEST_PROBE, "probe %d", i);
+        dest_started(&d, t);
+        dest_finished(&d, t + 1000, false, false, 1000, &one);
+    }
+    CHECK(d.probe_wait_ms == DEST_PROBE_MAX_MS, "the probe wait is capped: %lld",
+          d.probe_wait_ms);
+}
+
 int
 main(void)
 {
@@ -278,6 +449,7 @@ main(void)
     test_delivery_log();
     test_record();
     test_host_key();
+    test_dest();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", scratch);
