@@ -134,6 +134,24 @@ int spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t 
 int spool_store_deferred(const char *spool_dir, const char *name, const void *data, size_t len,
                          time_t not_before);
 
+/* One record for spool_store_deferred_many: what to write, then how it went. */
+struct spool_own_file {
+    const char *name;
+    const void *data;
+    size_t len;
+    time_t not_before;          /* as for spool_store_deferred */
+    int rc;                     /* set: 0 written durably, -1 not (logged) */
+};
+
+/*
+ * Writes n records as spool_store_deferred does each, with the cost of
+ * durability shared: every file is written and its write-back started
+ * before the first fsync, so that one journal commit covers most of them,
+ * and deferred/ is fsynced once for all. Sets each rc; returns 0 if every
+ * record was written, else -1.
+ */
+int spool_store_deferred_many(const char *spool_dir, struct spool_own_file *files, size_t n);
+
 /*
  * Dead-letters a record: writes reason (one line) as its reason file, then
  * the record as failed/name, both durably. Returns 0 or -1 (errno).

@@ -56,6 +56,7 @@
 #include "sender/committer.h"
 #include "sender/delivery.h"
 #include "sender/dest.h"
+#include "sender/parker.h"
 #include "sender/record.h"
 #include "sender/unlinker.h"
 #include "util/buf.h"
@@ -95,7 +96,7 @@ struct item {
     bool hold;                  /* something could not be persisted: leave the file for recovery */
 };
 
-enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED, JOB_PARKING };
 
 /* What an attempt needs of its webhook. */
 struct job_hook {
@@ -154,6 +155,7 @@ struct sender {
     struct store *store;
     struct delivery_engine *engine;
     struct unlinker *unlinker;
+    struct parker *parker;      /* NULL: parked records are written on the loop */
     struct webhook_cache hooks_cache;
     struct endpoint_memo endpoints[ENDPOINT_MEMO];
     size_t endpoint_next;
@@ -356,13 +358,16 @@ host_of(struct sender *sd, const char *endpoint, char *key, size_t cap)
  * into failed/ with reason if dead. Returns 0, or -1 (the item is then
  * held in active/ for the next start).
  */
-static int
-job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const char *last_error,
-            time_t due, const char *dead_reason)
+/*
+ * The text of the job's delivery as a record, the next attempt being
+ * next_attempt; its file name goes to name. The caller frees the text.
+ */
+static char *
+job_record(const struct job *j, int next_attempt, int tries, const char *last_error,
+           char name[sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1])
 {
-    struct item *it = j->item;
+    const struct item *it = j->item;
     struct record r = { .attempt = next_attempt, .tries = tries };
-    char name[sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1];
 
     snprintf(r.delivery_id, sizeof r.delivery_id, "%s", j->delivery_id);
     snprintf(r.webhook_id, sizeof r.webhook_id, "%s", j->hook.id);
@@ -372,17 +377,26 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
     snprintf(r.last_error, sizeof r.last_error, "%s", last_error);
     r.body = it->body;
     r.body_len = it->body_len;
-    char *data = record_format(&r);
+    snprintf(name, sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1, RECORD_PREFIX "%s",
+             j->delivery_id);
+    return record_format(&r);
+}
+
+static int
+job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const char *last_error,
+            time_t due, const char *dead_reason)
+{
+    char name[sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1];
+    char *data = job_record(j, next_attempt, tries, last_error, name);
 
     /* Straight into the sender's own directories: a record never passes through tmp/ or new/. */
-    snprintf(name, sizeof name, RECORD_PREFIX "%s", j->delivery_id);
     int rc = dead_reason != NULL
                  ? spool_store_failed(sd->cfg.spool_dir, name, data, strlen(data), dead_reason)
                  : spool_store_deferred(sd->cfg.spool_dir, name, data, strlen(data), due);
     if (rc != 0) {
         log_error("job_persist: %s: cannot store the delivery record: %s", name,
                   strerror(errno));
-        it->hold = true;
+        j->item->hold = true;
     }
     free(data);
     return rc;
@@ -466,7 +480,26 @@ job_park(struct sender *sd, struct job *j, long long until_ms)
                                                : "failing, slow or not answering");
     log_debug("sender: delivery %s: %s; parked for %lld s", j->delivery_id, why,
               (until_ms - now_ms() + 999) / 1000);
-    job_postpone(sd, j, until_ms, why);
+    if (sd->parker == NULL) {
+        job_postpone(sd, j, until_ms, why);
+        return;
+    }
+    /* Off the loop; the job stays in memory until its record is on disk (on_parked). */
+    char name[sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1];
+    char *data = job_record(j, j->attempt, j->tries, why, name);
+    j->state = JOB_PARKING;
+    parker_add(sd->parker, name, data, strlen(data), (time_t)((until_ms + 999) / 1000), j);
+}
+
+/* A parked job's record is written (rc 0) or could not be: the job is settled either way. */
+static void
+on_parked(void *ctx, int rc, void *arg)
+{
+    struct job *j = ctx;
+
+    if (rc != 0)
+        j->item->hold = true;           /* the file stays in active/ for the next start */
+    job_done(arg, j);
 }
 
 static void
@@ -1183,6 +1216,13 @@ housekeeping(struct sender *sd, long long now)
     }
 }
 
+/* True while parked records are being written. */
+static bool
+parker_busy(struct sender *sd)
+{
+    return sd->parker != NULL && parker_pending(sd->parker) > 0;
+}
+
 /* True when a --once run has nothing left to do. */
 static bool
 once_finished(struct sender *sd)
@@ -1198,6 +1238,8 @@ run(struct sender *sd)
         long long now = now_ms();
         housekeeping(sd, now);
         commit_collect(sd);
+        if (sd->parker != NULL)
+            parker_collect(sd->parker, on_parked, sd);
         claim_some(sd, now);
         for (size_t i = 0; i < sd->n_hosts; i++)
             host_spill(sd, sd->hosts[i], now);
@@ -1207,15 +1249,17 @@ run(struct sender *sd)
         commit_submit(sd, now);
         if (sd->stop_now) {
             /* Still waits for the batch being written: its jobs are settled or kept. */
-            while (committer_busy(sd->committer)) {
+            while (committer_busy(sd->committer) || parker_busy(sd)) {
                 usleep(10000);
                 commit_collect(sd);
+                if (sd->parker != NULL)
+                    parker_collect(sd->parker, on_parked, sd);
             }
             abandon_all(sd);
             break;
         }
         bool idle = sd->running == 0 && sd->finished.n == 0 &&
-                    !committer_busy(sd->committer);
+                    !committer_busy(sd->committer) && !parker_busy(sd);
         if (sd->stopping && idle)
             break;
         if (sd->once && !sd->stopping && idle && once_finished(sd))
@@ -1224,8 +1268,10 @@ run(struct sender *sd)
          * Sleep until the network, a signal, the committer, inotify or the
          * claimer (while there is room for more jobs) has something.
          */
-        int fds[4] = { sd->signal_fd, committer_fd(sd->committer), -1, -1 };
+        int fds[5] = { sd->signal_fd, committer_fd(sd->committer), -1, -1, -1 };
         size_t n_fds = 2, inotify_at = 0, claimer_at = 0;
+        if (sd->parker != NULL)
+            fds[n_fds++] = parker_fd(sd->parker);     /* collected at the top of the loop */
         if (sd->inotify_fd >= 0) {
             inotify_at = n_fds;
             fds[n_fds++] = sd->inotify_fd;
@@ -1251,7 +1297,7 @@ run(struct sender *sd)
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
         }
-        bool ready[4] = { false, false, false, false };
+        bool ready[5] = { false, false, false, false, false };
         if (delivery_run(sd->engine, fds, ready, n_fds, timeout, on_done, sd) != 0)
             usleep(100000);
         if (ready[0])
@@ -1374,6 +1420,7 @@ main(int argc, char **argv)
         goto out;
     }
     sd.unlinker = unlinker_start();
+    sd.parker = parker_start(sd.cfg.spool_dir);
     sd.engine = delivery_engine_new(&sd.cfg);
     if (sd.engine == NULL)
         goto out;
@@ -1400,6 +1447,7 @@ out:
     claimer_stop(sd.claimer);
     delivery_engine_free(sd.engine);
     committer_stop(sd.committer);
+    parker_stop(sd.parker);
     unlinker_stop(sd.unlinker);
     for (size_t i = 0; i < sd.n_hosts; i++)
         free(sd.hosts[i]);

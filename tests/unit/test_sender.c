@@ -10,13 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "domain/event.h"
+#include "domain/spool.h"
 #include "domain/store.h"
 #include "sender/delivery.h"
 #include "sender/dest.h"
 #include "sender/record.h"
 #include "unit.h"
+#include "util/buf.h"
+#include "util/fileio.h"
 #include "util/xalloc.h"
 
 static char scratch[] = "/tmp/hookspool-unit-sender-XXXXXX";
@@ -441,6 +445,39 @@ test_dest(void)
           d.probe_wait_ms);
 }
 
+/* Parked records in one batch: each written with its time, a bad name refused alone. */
+static void
+test_deferred_many(void)
+{
+    char *spool = xasprintf("%s/spool", scratch);
+    CHECK(spool_init(spool) == 0, "spool_init %s", spool);
+    struct spool_own_file files[] = {
+        { "dlv-0123456789abcdef0123456789abcdef", "one", 3, 2000000000, -2 },
+        { "../escape", "two", 3, 0, -2 },
+        { "dlv-fedcba9876543210fedcba9876543210", "three", 5, 1900000000, -2 },
+    };
+    CHECK(spool_store_deferred_many(spool, files, 3) == -1, "one bad name fails the batch");
+    CHECK(files[0].rc == 0 && files[1].rc == -1 && files[2].rc == 0, "rc %d %d %d",
+          files[0].rc, files[1].rc, files[2].rc);
+    for (size_t i = 0; i < 3; i += 2) {
+        char *path = spool_path(spool, SPOOL_DEFERRED, files[i].name);
+        struct stat st;
+        struct buf b;
+        buf_init(&b);
+        CHECK(stat(path, &st) == 0 && st.st_mtime == files[i].not_before, "%s: mtime", path);
+        CHECK(fileio_read(path, 100, &b) == 0 && b.len == files[i].len &&
+              memcmp(b.data, files[i].data, b.len) == 0, "%s: contents", path);
+        buf_release(&b);
+        free(path);
+    }
+    char **names = NULL;
+    size_t n = 0;
+    CHECK(spool_list(spool, SPOOL_DEFERRED, &names, &n) == 0 && n == 2,
+          "nothing else in deferred/ (no temporary file left): %zu", n);
+    spool_names_free(names, n);
+    free(spool);
+}
+
 int
 main(void)
 {
@@ -450,6 +487,7 @@ main(void)
     test_record();
     test_host_key();
     test_dest();
+    test_deferred_many();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", scratch);
