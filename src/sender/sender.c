@@ -43,11 +43,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "domain/config.h"
 #include "domain/event.h"
-#include "domain/pattern.h"
 #include "domain/signature.h"
 #include "domain/spool.h"
 #include "domain/store.h"
@@ -56,8 +54,10 @@
 #include "sender/committer.h"
 #include "sender/delivery.h"
 #include "sender/dest.h"
+#include "sender/fanout.h"
 #include "sender/parker.h"
 #include "sender/record.h"
+#include "sender/schedule.h"
 #include "sender/unlinker.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -139,15 +139,6 @@ struct endpoint_memo {
     struct host *host;
 };
 
-/* The webhooks of the tenant whose events are being claimed. */
-struct webhook_cache {
-    bool valid;
-    char tenant[WEBHOOK_TENANT_MAX + 1];
-    struct webhook *hooks;
-    size_t n;
-    long long read_ms;
-};
-
 struct sender {
     struct config cfg;
     const char *config_path;
@@ -156,7 +147,7 @@ struct sender {
     struct delivery_engine *engine;
     struct unlinker *unlinker;
     struct parker *parker;      /* NULL: parked records are written on the loop */
-    struct webhook_cache hooks_cache;
+    struct fanout_cache hooks_cache;    /* the tenant whose events are being claimed */
     struct endpoint_memo endpoints[ENDPOINT_MEMO];
     size_t endpoint_next;
     int inotify_fd, signal_fd;
@@ -217,36 +208,6 @@ fd_limit_raise(void)
             rl.rlim_cur = want;
     }
     return rl.rlim_cur == RLIM_INFINITY ? 65536 : (size_t)rl.rlim_cur;
-}
-
-/*
- * The delivery id: the same for an event and a webhook however often the
- * event is fanned out again (after a crash), so receivers can dedupe.
- */
-static void
-delivery_id_make(const char *tenant, const char *event_id, const char *webhook_id,
-                 char out[DELIVERY_ID_MAX + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    struct buf in;
-
-    buf_init(&in);
-    buf_append(&in, tenant, strlen(tenant) + 1);
-    buf_append(&in, event_id, strlen(event_id) + 1);
-    buf_puts(&in, webhook_id);
-    if (EVP_Digest(in.data, in.len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 16) {
-        /* Cannot happen with a working libcrypto; fall back to something unique enough. */
-        snprintf(out, DELIVERY_ID_MAX + 1, "%s-%s", event_id, webhook_id);
-    } else {
-        for (unsigned int i = 0; i < 16; i++) {
-            out[2 * i] = hex[md[i] >> 4];
-            out[2 * i + 1] = hex[md[i] & 15];
-        }
-        out[32] = '\0';
-    }
-    buf_release(&in);
 }
 
 /* ---- items and jobs ---- */
@@ -402,28 +363,6 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
     return rc;
 }
 
-/*
- * The time, in whole seconds (a file's mtime as spool_list_due compares
- * it), from which something delay seconds from now is due: rounded up, so
- * it never comes early.
- */
-static time_t
-due_in(long delay)
-{
-    return (time_t)((now_ms() + delay * 1000 + 999) / 1000);
-}
-
-/* A random extra of up to a tenth of delay (at least a second), so retries spread out. */
-static long
-jitter(long delay)
-{
-    long span = delay / 10;
-
-    if (span < 1)
-        span = 1;
-    return delay + random() % (span + 1);
-}
-
 /* Settles a job whose attempt failed: schedule the next one or dead-letter it. */
 static void
 job_failed(struct sender *sd, struct job *j)
@@ -431,7 +370,8 @@ job_failed(struct sender *sd, struct job *j)
     int tries = j->tries + 1;
     const char *why = j->result.error;
 
-    if ((size_t)tries > sd->cfg.retry_count) {
+    long delay = schedule_next(sd->cfg.retry_schedule, sd->cfg.retry_count, tries, random());
+    if (delay < 0) {
         char reason[DELIVERY_ERROR_MAX + DELIVERY_ID_MAX + 128];
         snprintf(reason, sizeof reason, "delivery %s to webhook %s: attempt %d failed: %s; no "
                  "attempts left", j->delivery_id, j->hook.id, j->attempt, why);
@@ -439,10 +379,10 @@ job_failed(struct sender *sd, struct job *j)
                  j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why);
         job_persist(sd, j, j->attempt + 1, 0, why, 0, reason);
     } else {
-        long delay = jitter(sd->cfg.retry_schedule[tries - 1]);
         log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
                  "%lds", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why, delay);
-        job_persist(sd, j, j->attempt + 1, tries, why, due_in(delay), NULL);
+        job_persist(sd, j, j->attempt + 1, tries, why, schedule_due(now_ms(), delay * 1000LL),
+                    NULL);
     }
     job_done(sd, j);
 }
@@ -454,9 +394,7 @@ job_failed(struct sender *sd, struct job *j)
 static void
 job_postpone(struct sender *sd, struct job *j, long long until_ms, const char *why)
 {
-    time_t due = (time_t)((until_ms + 999) / 1000);
-
-    job_persist(sd, j, j->attempt, j->tries, why, due, NULL);
+    job_persist(sd, j, j->attempt, j->tries, why, schedule_due(until_ms, 0), NULL);
     job_done(sd, j);
 }
 
@@ -488,7 +426,7 @@ job_park(struct sender *sd, struct job *j, long long until_ms)
     char name[sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1];
     char *data = job_record(j, j->attempt, j->tries, why, name);
     j->state = JOB_PARKING;
-    parker_add(sd->parker, name, data, strlen(data), (time_t)((until_ms + 999) / 1000), j);
+    parker_add(sd->parker, name, data, strlen(data), schedule_due(until_ms, 0), j);
 }
 
 /* A parked job's record is written (rc 0) or could not be: the job is settled either way. */
@@ -594,43 +532,34 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
 
 /* ---- claiming ---- */
 
-static void
-webhook_cache_clear(struct webhook_cache *c)
-{
-    store_webhook_list_free(c->hooks, c->n);
-    c->hooks = NULL;
-    c->n = 0;
-    c->valid = false;
-}
-
 /* Fans a parsed event out to the tenant's matching webhooks. Returns 0, or -1 to retry later. */
 static int
 item_fan_out(struct sender *sd, struct item *it)
 {
-    struct webhook_cache *c = &sd->hooks_cache;
-    long long now = now_ms();
+    const struct webhook *hooks;
+    size_t n;
 
     /*
      * One read of the tenant's webhooks serves the events claimed in one
      * turn of the loop (a few milliseconds); later attempts re-read.
      */
-    if (!c->valid || strcmp(c->tenant, it->tenant) != 0 || now - c->read_ms > CACHE_MS) {
-        webhook_cache_clear(c);
-        if (store_webhook_list(sd->store, it->tenant, &c->hooks, &c->n) != STORE_OK)
+    if (fanout_cache_get(&sd->hooks_cache, sd->store, it->tenant, now_ms(), CACHE_MS, &hooks,
+                         &n) != 0)
+        return -1;
+    /* Every id first: a failure then leaves nothing half fanned out. */
+    char (*ids)[FANOUT_ID_LEN + 1] = xcalloc(n > 0 ? n : 1, sizeof *ids);
+    for (size_t i = 0; i < n; i++) {
+        if (fanout_refusal(&hooks[i], it->event_type) == NULL &&
+            fanout_delivery_id(it->tenant, it->event_id, hooks[i].id, ids[i]) != 0) {
+            log_error("item_fan_out: %s: cannot compute a delivery id", it->name);
+            free(ids);
             return -1;
-        snprintf(c->tenant, sizeof c->tenant, "%s", it->tenant);
-        c->read_ms = now;
-        c->valid = true;
+        }
     }
-    for (size_t i = 0; i < c->n; i++) {
-        const struct webhook *w = &c->hooks[i];
-        if (!w->enabled ||
-            !pattern_match_any((const char *const *)w->events, w->n_events, it->event_type))
-            continue;
-        char did[DELIVERY_ID_MAX + 1];
-        delivery_id_make(it->tenant, it->event_id, w->id, did);
-        job_add(sd, it, w, 1, 0, did);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (ids[i][0] != '\0')
+            job_add(sd, it, &hooks[i], 1, 0, ids[i]);
+    free(ids);
     return 0;
 }
 
@@ -685,8 +614,12 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
         return 1;
     }
     /* The id must be the one the sender makes for this event and webhook, as in fan-out. */
-    char did[DELIVERY_ID_MAX + 1];
-    delivery_id_make(r.tenant, r.event_id, r.webhook_id, did);
+    char did[FANOUT_ID_LEN + 1];
+    if (fanout_delivery_id(r.tenant, r.event_id, r.webhook_id, did) != 0) {
+        log_error("item_from_record: %s: cannot compute a delivery id", it->name);
+        record_release(&r);
+        return -1;
+    }
     if (strcmp(did, r.delivery_id) != 0) {
         log_warn("item_from_record: %s: the delivery id is not its event's and webhook's",
                  it->name);
@@ -709,10 +642,7 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
         return -1;
     }
     /* Re-read before every attempt: deleted, disabled or unsubscribed means no more requests. */
-    const char *why = st == STORE_NOTFOUND ? "was deleted" : !w.enabled ? "is disabled"
-        : !pattern_match_any((const char *const *)w.events, w.n_events, r.event_type)
-            ? "no longer subscribes to the event"
-            : NULL;
+    const char *why = fanout_refusal(st == STORE_NOTFOUND ? NULL : &w, r.event_type);
     if (why != NULL)
         log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
                  r.delivery_id, r.webhook_id, r.tenant, why);
@@ -778,7 +708,7 @@ claim_some(struct sender *sd, long long now)
             break;
         }
     }
-    webhook_cache_clear(&sd->hooks_cache);
+    fanout_cache_clear(&sd->hooks_cache);
 }
 
 /* ---- transfers ---- */

@@ -1,7 +1,9 @@
 /*
  * Unit tests of the sender's own modules: the delivery log in the store
  * (ordering, per-webhook ranges, limits, pruning), retry records (exact
- * body round trip, refusals) and the destination key of delivery URLs.
+ * body round trip, refusals), the destination key of delivery URLs, the
+ * destination health and parking rules (dest), retry scheduling and
+ * jitter (schedule), fan-out (fanout) and batched parking in deferred/.
  */
 #include "autoconfig.h"
 
@@ -17,7 +19,9 @@
 #include "domain/store.h"
 #include "sender/delivery.h"
 #include "sender/dest.h"
+#include "sender/fanout.h"
 #include "sender/record.h"
+#include "sender/schedule.h"
 #include "unit.h"
 #include "util/buf.h"
 #include "util/fileio.h"
@@ -478,6 +482,112 @@ test_deferred_many(void)
     free(spool);
 }
 
+/* Retry scheduling: the steps, the jitter's range, rounding up to the second, the end. */
+static void
+test_schedule(void)
+{
+    static const struct {
+        long delay, r, want;
+    } jitter[] = {
+        { 5, 0, 5 },            /* a tenth of 5 s is less than 1 s: up to 1 s is added */
+        { 5, 1, 6 },
+        { 5, 2, 5 },            /* r wraps within the span */
+        { 300, 0, 300 },
+        { 300, 30, 330 },       /* at most a tenth */
+        { 300, 31, 300 },
+        { 36000, 3599, 39599 },
+        { 0, 7, 1 },            /* even a zero step spreads over a second */
+        { 10, -3, 11 },         /* a negative random number does not go early */
+    };
+    for (size_t i = 0; i < sizeof jitter / sizeof jitter[0]; i++)
+        CHECK(schedule_jitter(jitter[i].delay, jitter[i].r) == jitter[i].want,
+              "jitter(%ld, %ld) = %ld, want %ld", jitter[i].delay, jitter[i].r,
+              schedule_jitter(jitter[i].delay, jitter[i].r), jitter[i].want);
+
+    static const struct {
+        long long now_ms, delay_ms;
+        time_t want;
+    } due[] = {
+        { 1000, 0, 1 },         /* exactly on a second */
+        { 1001, 0, 2 },         /* never early: rounded up */
+        { 1999, 0, 2 },
+        { 1500, 5000, 7 },
+        { 0, 999, 1 },
+    };
+    for (size_t i = 0; i < sizeof due / sizeof due[0]; i++)
+        CHECK(schedule_due(due[i].now_ms, due[i].delay_ms) == due[i].want,
+              "due(%lld, %lld) = %lld, want %lld", due[i].now_ms, due[i].delay_ms,
+              (long long)schedule_due(due[i].now_ms, due[i].delay_ms), (long long)due[i].want);
+
+    /* The default schedule, 5s,5m,30m,2h,5h,10h,10h: 8 attempts, then none. */
+    static const long steps[] = { 5, 300, 1800, 7200, 18000, 36000, 36000 };
+    static const struct {
+        int tries;
+        long r, want;
+    } next[] = {
+        { 1, 0, 5 }, { 2, 0, 300 }, { 3, 180, 1980 }, { 4, 0, 7200 }, { 5, 0, 18000 },
+        { 6, 0, 36000 }, { 7, 3600, 39600 }, { 8, 0, -1 }, { 0, 0, -1 }, { 100, 0, -1 },
+    };
+    for (size_t i = 0; i < sizeof next / sizeof next[0]; i++)
+        CHECK(schedule_next(steps, 7, next[i].tries, next[i].r) == next[i].want,
+              "after failed try %d: %ld, want %ld", next[i].tries,
+              schedule_next(steps, 7, next[i].tries, next[i].r), next[i].want);
+    CHECK(schedule_next(steps, 0, 1, 0) == -1, "an empty schedule: no retry");
+}
+
+/* Fan-out: delivery ids (checked against Python's hashlib) and who takes an event. */
+static void
+test_fanout(void)
+{
+    static const struct {
+        const char *tenant, *event_id, *webhook_id, *want;
+    } ids[] = {
+        { "acme", "evt-1", "aZ3k9", "a9528043cdf36054ab3bb261aaa91ac9" },
+        { "a", "b", "c", "8badde10c760e9b702defb4b5e225de7" },
+        { "tenant", "", "x", "a67f5c44d6c927a6b417ff10771595d0" },
+    };
+    char out[FANOUT_ID_LEN + 1];
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        CHECK(fanout_delivery_id(ids[i].tenant, ids[i].event_id, ids[i].webhook_id, out) == 0 &&
+              strcmp(out, ids[i].want) == 0, "delivery id of %s/%s/%s: %s", ids[i].tenant,
+              ids[i].event_id, ids[i].webhook_id, out);
+
+    char *pass[] = { "Pass:*" }, *all[] = { "*" }, *dotted[] = { "store.*.updated", "x" };
+    static const struct {
+        int hook;               /* -1: deleted */
+        bool enabled;
+        const char *type;
+        const char *want;       /* NULL: takes the event */
+    } cases[] = {
+        { 0, true, "Pass:Created", NULL },
+        { 0, true, "pass.created", NULL },
+        { 0, true, "Customer:Upserted", "no longer subscribes to the event" },
+        { 0, false, "Pass:Created", "is disabled" },
+        { 1, true, "Anything:At:All", NULL },
+        { 2, true, "Store:Product:Updated", NULL },
+        { 2, true, "Store:Product:Deleted", "no longer subscribes to the event" },
+        { -1, true, "Pass:Created", "was deleted" },
+    };
+    struct webhook hooks[3];
+    char **events[] = { pass, all, dotted };
+    size_t n_events[] = { 1, 1, 2 };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct webhook *w = NULL;
+        if (cases[i].hook >= 0) {
+            struct webhook *h = &hooks[cases[i].hook];
+            memset(h, 0, sizeof *h);
+            h->events = events[cases[i].hook];
+            h->n_events = n_events[cases[i].hook];
+            h->enabled = cases[i].enabled;
+            w = h;
+        }
+        const char *why = fanout_refusal(w, cases[i].type);
+        CHECK((why == NULL && cases[i].want == NULL) ||
+              (why != NULL && cases[i].want != NULL && strcmp(why, cases[i].want) == 0),
+              "case %zu (%s): %s", i, cases[i].type, why != NULL ? why : "takes it");
+    }
+}
+
 int
 main(void)
 {
@@ -487,6 +597,8 @@ main(void)
     test_record();
     test_host_key();
     test_dest();
+    test_schedule();
+    test_fanout();
     test_deferred_many();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
