@@ -764,6 +764,8 @@ def flood_flow(s):
         def parked():
             out = {}
             for n in listdir(os.path.join(env.spool, "deferred")):
+                if not n.startswith("dlv-"):
+                    continue        # a record being written (.tmp.*), renamed when complete
                 with open(os.path.join(env.spool, "deferred", n), "rb") as f:
                     rec = json.loads(f.read())
                 out[rec["eventId"]] = rec
@@ -840,6 +842,8 @@ def isolation_flow(s, per_webhook=40, blackholed=300):
         def parked():
             out = []
             for name in listdir(os.path.join(env.spool, "deferred")):
+                if not name.startswith("dlv-"):
+                    continue        # a record being written (.tmp.*)
                 try:
                     with open(os.path.join(env.spool, "deferred", name), "rb") as f:
                         out.append(json.loads(f.read()))
