@@ -536,7 +536,7 @@ spool_claim(const char *spool_dir, const char *name, int *fd_out)
 int
 spool_claim_due(const char *spool_dir, const char *name, time_t now, int *fd_out)
 {
-    if (!spool_record_name(name)) {
+    if (!spool_name_valid(name)) {
         errno = EINVAL;
         return -1;
     }
@@ -558,8 +558,8 @@ spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t *n_o
     free(dir);
     for (size_t i = 0; i < n; i++) {
         struct stat st;
-        /* Only the sender writes deferred/; anything not named as a record is left alone. */
-        if (dfd >= 0 && spool_record_name(names[i]) &&
+        /* Only the sender writes deferred/: its records and the event files it parked. */
+        if (dfd >= 0 &&
             fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
             st.st_mtime <= now)
             names[kept++] = names[i];
@@ -706,6 +706,27 @@ spool_store_deferred_many(const char *spool_dir, struct spool_own_file *files, s
     free(tmp);
     free(fds);
     free(dir);
+    return rc;
+}
+
+int
+spool_park(const char *spool_dir, const char *name, int fd, time_t due)
+{
+    struct timespec times[2] = { { .tv_sec = due }, { .tv_sec = due } };
+
+    if (!spool_name_valid(name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *src = spool_path(spool_dir, SPOOL_ACTIVE, name);
+    char *dst = spool_path(spool_dir, SPOOL_DEFERRED, name);
+    int rc = futimens(fd, times) == 0 && rename(src, dst) == 0 ? 0 : -1;
+    int saved = errno;
+    if (rc != 0)
+        log_error("spool_park: %s: cannot move to deferred/: %s", src, strerror(saved));
+    free(src);
+    free(dst);
+    errno = saved;
     return rc;
 }
 

@@ -80,6 +80,12 @@ enum {
     RECOVERY_GRACE_S = 3,       /* to leave on our own before the watchdog ends us */
 };
 
+/* A FIFO of jobs linked through their next member. */
+struct job_list {
+    struct job *head, *tail;
+    size_t n;
+};
+
 /* A claimed file in active/: an event to fan out, or one retry record. */
 struct item {
     char *name;
@@ -94,6 +100,9 @@ struct item {
     size_t started;             /* jobs that have begun an attempt */
     bool moved;                 /* the file is no longer in active/ under name */
     bool hold;                  /* something could not be persisted: leave the file for recovery */
+    bool fanning;               /* its jobs are being added (claim) */
+    struct job_list to_park;    /* while fanning: its jobs a destination would not take */
+    long long park_until;       /* ...and the earliest time one of them is due */
 };
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED, JOB_PARKING };
@@ -118,12 +127,6 @@ struct job {
     long long started_ms;
     enum job_state state;
     struct delivery_result result;
-};
-
-/* A FIFO of jobs linked through their next member. */
-struct job_list {
-    struct job *head, *tail;
-    size_t n;
 };
 
 /* A destination, scheme://host:port, with its queue of jobs and its health. */
@@ -518,7 +521,14 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
     long long until = 0;
     switch (dest_admit(&h->dest, h->queue.n, now_ms(), &lim, &until)) {
     case DEST_PARK:
-        job_park(sd, j, until);
+        if (it->fanning) {
+            /* Decided once the item is complete: perhaps the whole file can wait as it is. */
+            if (it->to_park.n == 0 || until < it->park_until)
+                it->park_until = until;
+            job_list_push(&it->to_park, j);
+        } else {
+            job_park(sd, j, until);
+        }
         return;
     case DEST_PROBE:
         log_info("sender: destination %s: probing it with delivery %s", h->key, j->delivery_id);
@@ -654,6 +664,38 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     return 0;
 }
 
+/*
+ * Settles the jobs of an item that its destinations would not take now.
+ * If they are all of its jobs, the file itself goes back to deferred/, due
+ * when the first of them is (one rename: nothing is rewritten or fsynced,
+ * and an event comes back to be fanned out again under the same delivery
+ * ids, as attempt 1); else each is parked as a record.
+ */
+static void
+item_park(struct sender *sd, struct item *it)
+{
+    size_t n = it->to_park.n;
+    struct job *chain = job_list_take(&it->to_park);
+
+    if (n == 0)
+        return;
+    /* pending counts claim()'s guard too */
+    if (it->started == 0 && it->pending == n + 1 &&
+        spool_park(sd->cfg.spool_dir, it->name, it->fd, schedule_due(it->park_until, 0)) == 0) {
+        it->moved = true;
+        log_debug("sender: %s: parked as it is until %lld", it->name, it->park_until / 1000);
+        for (struct job *j = chain, *next; j != NULL; j = next) {
+            next = j->next;
+            job_done(sd, j);
+        }
+        return;
+    }
+    for (struct job *j = chain, *next; j != NULL; j = next) {
+        next = j->next;
+        job_park(sd, j, it->park_until);
+    }
+}
+
 /* Turns a claimed file into jobs. Returns 0, or -1 if the store is unavailable. */
 static int
 claim(struct sender *sd, struct claimed *f)
@@ -668,10 +710,17 @@ claim(struct sender *sd, struct claimed *f)
     it->is_record = f->is_record;     /* where it was claimed from, never what it says */
     /* One extra count while jobs are added, so none of them can finish the item early. */
     it->pending = 1;
+    it->fanning = true;
     rc = it->is_record ? item_from_record(sd, it, &f->data) : item_from_event(sd, it, &f->data);
     if (rc == 0 && !it->is_record)
         rc = item_fan_out(sd, it);
+    it->fanning = false;
     if (rc < 0) {
+        /* Nothing of it stays: jobs set aside to park go with the rest. */
+        for (struct job *j = job_list_take(&it->to_park), *next; j != NULL; j = next) {
+            next = j->next;
+            job_free(sd, j);
+        }
         /* The store did not answer: give the file back and try again shortly. */
         if (spool_unclaim(sd->cfg.spool_dir, name) < 0)
             it->hold = true;
@@ -683,6 +732,7 @@ claim(struct sender *sd, struct claimed *f)
     else if (it->pending == 1 && !it->is_record)
         log_debug("sender: event %s (%s, tenant %s): no matching webhook", it->event_id,
                   it->event_type, it->tenant);
+    item_park(sd, it);
     if (--it->pending == 0)
         item_finish(sd, it);
     return 0;
