@@ -5,12 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
 #include "domain/jwks_fetch.h"
+#include "util/httpc.h"
 #include "util/log.h"
-
-static bool curl_ready;
 
 /* Appends what libcurl received, refusing (and so aborting) past the cap. */
 static size_t
@@ -55,21 +52,14 @@ jwks_fetch(const char *url, const struct config *cfg, struct buf *out, char *err
         snprintf(err, errlen, "only https:// (or http:// to a loopback host) is fetched");
         return -1;
     }
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            snprintf(err, errlen, "libcurl could not be initialised");
-            return -1;
-        }
-        curl_ready = true;
+    if (httpc_global_init() != 0) {
+        snprintf(err, errlen, "libcurl could not be initialised");
+        return -1;
     }
-    for (size_t i = 0; i < cfg->resolve_count; i++) {
-        struct curl_slist *l = curl_slist_append(resolve, cfg->resolve[i]);
-        if (l == NULL) {
-            curl_slist_free_all(resolve);
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        resolve = l;
+    if (httpc_resolve_list((const char *const *)cfg->resolve, cfg->resolve_count,
+                           &resolve) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
     CURL *h = curl_easy_init();
     if (h == NULL) {
@@ -77,27 +67,15 @@ jwks_fetch(const char *url, const struct config *cfg, struct buf *out, char *err
         snprintf(err, errlen, "libcurl could not create a handle");
         return -1;
     }
-    if ((cfg->tls_ca_file != NULL &&
-         curl_easy_setopt(h, CURLOPT_CAINFO, cfg->tls_ca_file) != CURLE_OK) ||
-        (resolve != NULL && curl_easy_setopt(h, CURLOPT_RESOLVE, resolve) != CURLE_OK)) {
-        snprintf(err, errlen, "libcurl refused tls_ca_file or resolve");
+    /* The same hardening as the sender's deliveries (util/httpc.h), then the fetch's own. */
+    if (httpc_harden(h, cfg->tls_ca_file, resolve, curl_err) != CURLE_OK) {
+        snprintf(err, errlen, "libcurl refused tls_ca_file, resolve or a hardening option");
         goto out;
     }
-#if LIBCURL_VERSION_NUM >= 0x075500
-    CURLcode proto = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    CURLcode proto = curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    if (proto != CURLE_OK || curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 3L) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)JWKS_FETCH_TIMEOUT) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)JWKS_FETCH_MAX_BYTES) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "hookspool/" PACKAGE_VERSION) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_WRITEDATA, out) != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option");

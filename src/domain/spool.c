@@ -536,7 +536,7 @@ spool_claim(const char *spool_dir, const char *name, int *fd_out)
 int
 spool_claim_due(const char *spool_dir, const char *name, time_t now, int *fd_out)
 {
-    if (!spool_record_name(name)) {
+    if (!spool_name_valid(name)) {
         errno = EINVAL;
         return -1;
     }
@@ -558,8 +558,8 @@ spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t *n_o
     free(dir);
     for (size_t i = 0; i < n; i++) {
         struct stat st;
-        /* Only the sender writes deferred/; anything not named as a record is left alone. */
-        if (dfd >= 0 && spool_record_name(names[i]) &&
+        /* Only the sender writes deferred/: its records and the event files it parked. */
+        if (dfd >= 0 &&
             fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
             st.st_mtime <= now)
             names[kept++] = names[i];
@@ -602,6 +602,129 @@ spool_write_own(const char *spool_dir, enum spool_state state, const char *name,
     if (rc != 0)
         log_error("spool_write_own: %s: cannot write: %s", dst, strerror(saved));
     free(tmp);
+    free(dst);
+    errno = saved;
+    return rc;
+}
+
+/*
+ * Writes f into deferred/ (dfd) under a temporary name (tmp, 64 bytes) with
+ * its time set, and starts its write-back; returns the open descriptor, or
+ * -1 (errno; nothing is left behind).
+ */
+static int
+spool_own_begin(int dfd, const struct spool_own_file *f, char *tmp)
+{
+    char rnd[SPOOL_RANDOM_LEN + 1];
+
+    if (!spool_record_name(f->name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (random_alnum(rnd, SPOOL_RANDOM_LEN) != 0) {
+        errno = EIO;
+        return -1;
+    }
+    snprintf(tmp, 64, SPOOL_TEMP_PREFIX "%s", rnd);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                    SPOOL_FILE_MODE);
+    if (fd < 0)
+        return -1;
+    time_t t = f->not_before > 0 ? f->not_before : time(NULL);
+    struct timespec times[2] = { { .tv_sec = t }, { .tv_sec = t } };
+    if (fileio_write_all(fd, f->data, f->len) != 0 || futimens(fd, times) != 0) {
+        int saved = errno;
+        close(fd);
+        unlinkat(dfd, tmp, 0);
+        errno = saved;
+        return -1;
+    }
+    /* Only a hint that the data may go now: the fsync in spool_own_finish decides. */
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    return fd;
+}
+
+/* fsyncs, closes and renames what spool_own_begin wrote; returns 0 or -1 (errno). */
+static int
+spool_own_finish(int dfd, int fd, const char *tmp, const char *name)
+{
+    int rc = fsync(fd);
+    int saved = errno;
+
+    /* close(2) can report a deferred write error (NFS, quota): check it. */
+    if (close(fd) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && renameat(dfd, tmp, dfd, name) != 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc != 0)
+        unlinkat(dfd, tmp, 0);
+    errno = saved;
+    return rc;
+}
+
+int
+spool_store_deferred_many(const char *spool_dir, struct spool_own_file *files, size_t n)
+{
+    char *dir = spool_path(spool_dir, SPOOL_DEFERRED, NULL);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    int *fds = xcalloc(n, sizeof *fds);
+    char (*tmp)[64] = xcalloc(n, sizeof *tmp);
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        files[i].rc = -1;
+        fds[i] = dfd < 0 ? -1 : spool_own_begin(dfd, &files[i], tmp[i]);
+        if (dfd >= 0 && fds[i] < 0)
+            log_error("spool_store_deferred_many: %s/%s: cannot write: %s", dir, files[i].name,
+                      strerror(errno));
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (fds[i] < 0)
+            continue;
+        if (spool_own_finish(dfd, fds[i], tmp[i], files[i].name) == 0)
+            files[i].rc = 0;
+        else
+            log_error("spool_store_deferred_many: %s/%s: cannot write: %s", dir, files[i].name,
+                      strerror(errno));
+    }
+    /* One fsync of the directory makes every rename above durable. */
+    if (dfd < 0 || fsync(dfd) != 0) {
+        log_error("spool_store_deferred_many: %s: %s: %s", dir,
+                  dfd < 0 ? "cannot open" : "fsync failed", strerror(errno));
+        for (size_t i = 0; i < n; i++)
+            files[i].rc = -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (files[i].rc != 0)
+            rc = -1;
+    if (dfd >= 0)
+        close(dfd);
+    free(tmp);
+    free(fds);
+    free(dir);
+    return rc;
+}
+
+int
+spool_park(const char *spool_dir, const char *name, int fd, time_t due)
+{
+    struct timespec times[2] = { { .tv_sec = due }, { .tv_sec = due } };
+
+    if (!spool_name_valid(name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *src = spool_path(spool_dir, SPOOL_ACTIVE, name);
+    char *dst = spool_path(spool_dir, SPOOL_DEFERRED, name);
+    int rc = futimens(fd, times) == 0 && rename(src, dst) == 0 ? 0 : -1;
+    int saved = errno;
+    if (rc != 0)
+        log_error("spool_park: %s: cannot move to deferred/: %s", src, strerror(saved));
+    free(src);
     free(dst);
     errno = saved;
     return rc;

@@ -114,15 +114,17 @@ void spool_reason_name(const char *name, char out[SPOOL_REASON_NAME_MAX + 1]);
 int spool_claim(const char *spool_dir, const char *name, int *fd);
 
 /*
- * Claims the record deferred/name into active/name if its time (mtime) is
+ * Claims deferred/name (a record, or an event file the sender parked:
+ * spool_record_name tells which) into active/name if its time (mtime) is
  * at or before now, as spool_claim does; 1 also when it is not due (it was
- * written again since it was listed). EINVAL if name is not a record's.
+ * written again since it was listed). EINVAL if name is not a valid name.
  */
 int spool_claim_due(const char *spool_dir, const char *name, time_t now, int *fd);
 
 /*
- * Lists the records in deferred/ due at now (mtime at or before it), as
- * spool_list does (free with spool_names_free). Returns 0 or -1 (errno).
+ * Lists the files in deferred/ (records and parked event files) due at
+ * now (mtime at or before it), as spool_list does (free with
+ * spool_names_free). Returns 0 or -1 (errno).
  */
 int spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t *n_out);
 
@@ -133,6 +135,34 @@ int spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t 
  */
 int spool_store_deferred(const char *spool_dir, const char *name, const void *data, size_t len,
                          time_t not_before);
+
+/*
+ * Parks a claimed file as it is: active/name goes to deferred/name with
+ * its mtime set to due (through fd, the claim's descriptor), so that it is
+ * claimed again from then on. A record stays a record; an event file stays
+ * an event file under the same name (so an id derived from the name stays
+ * the same). No fsync: a rename lost in a crash leaves the file in active/,
+ * which recovery gives back. Returns 0 or -1 (errno, logged).
+ */
+int spool_park(const char *spool_dir, const char *name, int fd, time_t due);
+
+/* One record for spool_store_deferred_many: what to write, then how it went. */
+struct spool_own_file {
+    const char *name;
+    const void *data;
+    size_t len;
+    time_t not_before;          /* as for spool_store_deferred */
+    int rc;                     /* set: 0 written durably, -1 not (logged) */
+};
+
+/*
+ * Writes n records as spool_store_deferred does each, with the cost of
+ * durability shared: every file is written and its write-back started
+ * before the first fsync, so that one journal commit covers most of them,
+ * and deferred/ is fsynced once for all. Sets each rc; returns 0 if every
+ * record was written, else -1.
+ */
+int spool_store_deferred_many(const char *spool_dir, struct spool_own_file *files, size_t n);
 
 /*
  * Dead-letters a record: writes reason (one line) as its reason file, then

@@ -60,22 +60,26 @@ claimed_release(struct claimed *f)
 }
 
 /*
- * Claims new/name (an event file) or, if is_record, the due record
- * deferred/name, and reads it. Returns 0 with *out filled (its descriptor
+ * Claims new/name (an event file) or, if deferred, the due file
+ * deferred/name (a record if it is named as one, else an event file the
+ * sender parked), and reads it. Returns 0 with *out filled (its descriptor
  * holds the claim's lock), or -1 if there is nothing to hand over (gone,
  * held by another sender, not due, dead-lettered, or put back).
  */
 static int
-claim_one(const char *spool_dir, const char *name, bool is_record, size_t max_bytes,
+claim_one(const char *spool_dir, const char *name, bool deferred, size_t max_bytes,
           struct claimed *out)
 {
     int fd;
-    int rc = is_record ? spool_claim_due(spool_dir, name, time(NULL), &fd)
-                       : spool_claim(spool_dir, name, &fd);
+    int rc = deferred ? spool_claim_due(spool_dir, name, time(NULL), &fd)
+                      : spool_claim(spool_dir, name, &fd);
+    /* Only deferred/, which producers cannot write, holds records, and only under their names. */
+    bool is_record = deferred && spool_record_name(name);
 
     if (rc != 0)
         return -1;              /* logged if it was more than another sender's claim */
-    char *active = is_record ? xstrdup(name) : spool_active_name(name);
+    /* A parked event keeps the name it had in active/. */
+    char *active = deferred ? xstrdup(name) : spool_active_name(name);
     /* A record holds its event's body escaped in JSON: allow for that, never for more. */
     size_t cap = is_record ? max_bytes * RECORD_ESCAPE + RECORD_SLACK : max_bytes;
     buf_init(&out->data);
@@ -164,13 +168,13 @@ claimer_main(void *arg)
             continue;
         }
         /* Due retries first: they have waited their turn already. */
-        bool is_record = due.pos < due.n;
-        const char *name = is_record ? due.names[due.pos++] : fresh.names[fresh.pos++];
+        bool deferred = due.pos < due.n;
+        const char *name = deferred ? due.names[due.pos++] : fresh.names[fresh.pos++];
         size_t max_bytes = c->max_bytes;
         c->busy = true;
         pthread_mutex_unlock(&c->lock);
         struct claimed f = { NULL, -1, false, { NULL, 0, 0 } };
-        int rc = claim_one(c->spool_dir, name, is_record, max_bytes, &f);
+        int rc = claim_one(c->spool_dir, name, deferred, max_bytes, &f);
         pthread_mutex_lock(&c->lock);
         c->busy = false;
         if (rc == 0) {

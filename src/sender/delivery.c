@@ -10,9 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "sender/delivery.h"
+#include "util/httpc.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 #include "util/xalloc.h"
@@ -75,15 +74,13 @@ same_resolve(const struct curl_slist *list, const struct config *cfg)
 static int
 delivery_apply_resolve(struct delivery_engine *e, const struct config *cfg)
 {
-    for (size_t i = 0; i < cfg->resolve_count; i++) {
-        struct curl_slist *l = curl_slist_append(e->resolve, cfg->resolve[i]);
-        if (l == NULL) {
-            log_error("delivery_engine_new: resolve: %s: out of memory", cfg->resolve[i]);
-            return -1;
-        }
-        e->resolve = l;
-        log_info("delivery: resolve: %s (pinned for tests or staging)", cfg->resolve[i]);
+    if (httpc_resolve_list((const char *const *)cfg->resolve, cfg->resolve_count,
+                           &e->resolve) != 0) {
+        log_error("delivery_engine_new: resolve: out of memory");
+        return -1;
     }
+    for (size_t i = 0; i < cfg->resolve_count; i++)
+        log_info("delivery: resolve: %s (pinned for tests or staging)", cfg->resolve[i]);
     return 0;
 }
 
@@ -122,18 +119,13 @@ delivery_apply(struct delivery_engine *e, const struct config *cfg)
 struct delivery_engine *
 delivery_engine_new(const struct config *cfg)
 {
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-
-    if (rc != CURLE_OK) {
-        log_error("delivery_engine_new: curl_global_init: %s", curl_easy_strerror(rc));
+    if (httpc_global_init() != 0)
         return NULL;
-    }
     struct delivery_engine *e = xcalloc(1, sizeof *e);
     e->multi = curl_multi_init();
     if (e->multi == NULL) {
         log_error("delivery_engine_new: curl_multi_init failed");
         free(e);
-        curl_global_cleanup();
         return NULL;
     }
     delivery_apply(e, cfg);
@@ -173,30 +165,18 @@ static CURLcode
 xfer_setup(const struct delivery_engine *e, struct xfer *x)
 {
     CURL *h = x->easy;
-    CURLcode rc = CURLE_OK;
+    /* What every outgoing request gets (util/httpc.h), then what a delivery adds. */
+    CURLcode rc = httpc_harden(h, e->ca_file, e->resolve, x->errbuf);
 
 #define SET(opt, val) \
     if (rc == CURLE_OK) \
     rc = curl_easy_setopt(h, opt, val)
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_PROXY, "");
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_POST, 1L);
-    SET(CURLOPT_USERAGENT, "hookspool/" PACKAGE_VERSION);
     SET(CURLOPT_WRITEFUNCTION, xfer_write);
     SET(CURLOPT_WRITEDATA, x);
     SET(CURLOPT_OPENSOCKETFUNCTION, xfer_open_socket);
     SET(CURLOPT_OPENSOCKETDATA, x);
-    SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_PRIVATE, x);
-    if (e->ca_file != NULL)
-        SET(CURLOPT_CAINFO, e->ca_file);
-    if (e->resolve != NULL)
-        SET(CURLOPT_RESOLVE, e->resolve);
 #undef SET
     return rc;
 }
@@ -283,7 +263,7 @@ delivery_engine_free(struct delivery_engine *e)
     curl_slist_free_all(e->resolve);
     free(e->ca_file);
     free(e);
-    curl_global_cleanup();
+    /* libcurl stays initialised for the process (httpc_global_init runs once). */
 }
 
 void

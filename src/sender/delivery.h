@@ -12,7 +12,9 @@
  * 64 KiB and discarded, and the address actually connected (after DNS)
  * checked with netaddr_restricted() unless allow_private_targets = yes.
  *
- * Only this module includes curl.h.
+ * The hardening every request shares with the JWKS fetch (protocols, no
+ * redirects, no proxy, TLS verification, CA file, pins) is util/httpc's;
+ * this module adds the method, the egress check and the limits.
  */
 #ifndef HOOKSPOOL_DELIVERY_H
 #define HOOKSPOOL_DELIVERY_H

@@ -19,10 +19,16 @@
  * One event loop: a libcurl multi handle (src/sender/delivery.h) with
  * inotify on new/, a signalfd and the helper threads' eventfds as extra
  * descriptors. Helpers: the claimer (claims and reads files ahead of the
- * loop), the committer (records attempts, group commit) and the unlinker
- * (removes finished files). Transfers are scheduled per destination
- * (scheme://host:port) so a slow or dead receiver only ever holds
- * max_connections_per_host of them.
+ * loop), the committer (records attempts, group commit), the unlinker
+ * (removes finished files) and the parker (writes parked deliveries).
+ * Transfers are scheduled per destination (scheme://host:port) and each
+ * destination's health decides what it may hold (src/sender/dest.h), so a
+ * slow or dead receiver only ever holds max_connections_per_host
+ * connections and a bounded queue.
+ *
+ * This file is the loop, signals, configuration and housekeeping; the
+ * rest of the program is split as sender/state.h lists (jobs.c, intake.c,
+ * commit.c), the rules it applies are in dest.c, schedule.c and fanout.c.
  */
 #include "autoconfig.h"
 
@@ -41,146 +47,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
-#include "domain/config.h"
-#include "domain/event.h"
-#include "domain/pattern.h"
-#include "domain/signature.h"
-#include "domain/spool.h"
-#include "domain/store.h"
-#include "domain/webhook.h"
-#include "sender/claimer.h"
-#include "sender/committer.h"
-#include "sender/delivery.h"
-#include "sender/record.h"
-#include "sender/unlinker.h"
-#include "util/buf.h"
-#include "util/clock.h"
-#include "util/log.h"
-#include "util/xalloc.h"
-
-enum {
-    RESCAN_MS = 5000,           /* new/ is listed at least this often (inotify is a hint) */
-    RELEASE_MS = 1000,          /* deferred/ is listed for due records this often */
-    RECOVER_MS = 5000,          /* active/ is checked for files of dead senders this often */
-    MAINTAIN_MS = 1000,         /* store_maintain */
-    PRUNE_MS = 24 * 3600 * 1000,/* delivery log pruning */
-    POSTPONE_S = 10,            /* a delivery put aside for a failing receiver waits this long */
-    SLOW_MS = 2000,             /* an answer slower than this marks a receiver as degraded */
-    MIN_JOBS = 256,             /* deliveries held in memory at once, at least */
-    FD_RESERVE = 256,           /* descriptors for all but connections and claimed files */
-    CACHE_MS = 50,              /* a tenant's webhook list serves claims this long at most */
-    CLAIM_TURN = 32,            /* files claimed per turn of the loop, at most */
-    ENDPOINT_MEMO = 16,         /* endpoint URLs whose destination is remembered */
-    COMMIT_RETRY_MS = 200,      /* after the delivery log refused a batch */
-    STORE_PAUSE_MS = 1000,      /* no claims this long after the store did not answer */
-    RECOVERY_GRACE_S = 3,       /* to leave on our own before the watchdog ends us */
-};
-
-/* A claimed file in active/: an event to fan out, or one retry record. */
-struct item {
-    char *name;
-    int fd;                     /* holds the claim's lock until the file leaves active/ */
-    bool is_record;
-    char *body;                 /* the delivery body, shared by the item's jobs */
-    size_t body_len;
-    char event_id[DELIVERY_EVENT_MAX + 1];
-    char event_type[DELIVERY_EVENT_MAX + 1];
-    char tenant[WEBHOOK_TENANT_MAX + 1];
-    size_t pending;             /* jobs not finished yet */
-    size_t started;             /* jobs that have begun an attempt */
-    bool moved;                 /* the file is no longer in active/ under name */
-    bool hold;                  /* something could not be persisted: leave the file for recovery */
-};
-
-enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
-
-/* What an attempt needs of its webhook. */
-struct job_hook {
-    char id[WEBHOOK_ID_LEN + 1];
-    char *endpoint;
-    char secret[WEBHOOK_SECRET_LEN + 1];
-};
-
-/* One delivery (event x webhook) and its current attempt. */
-struct job {
-    struct job *next;           /* in a host queue or in the finished batch */
-    struct item *item;
-    struct host *host;
-    struct job_hook hook;       /* as re-read for this attempt */
-    char delivery_id[DELIVERY_ID_MAX + 1];
-    int attempt;                /* this attempt's number */
-    int tries;                  /* failed tries before this one in the current round */
-    char signature[SIGNATURE_MAX];
-    long long started_ms;
-    enum job_state state;
-    struct delivery_result result;
-};
-
-/* A FIFO of jobs linked through their next member. */
-struct job_list {
-    struct job *head, *tail;
-    size_t n;
-};
-
-/* A destination, scheme://host:port, with its queue of jobs. */
-struct host {
-    char key[300];
-    struct job_list queue;
-    size_t running;
-    bool degraded;              /* its last answer was a failure or slow */
-};
-
-/* An endpoint URL and its destination. */
-struct endpoint_memo {
-    char *endpoint;
-    struct host *host;
-};
-
-/* The webhooks of the tenant whose events are being claimed. */
-struct webhook_cache {
-    bool valid;
-    char tenant[WEBHOOK_TENANT_MAX + 1];
-    struct webhook *hooks;
-    size_t n;
-    long long read_ms;
-};
-
-struct sender {
-    struct config cfg;
-    const char *config_path;
-    bool once;
-    struct store *store;
-    struct delivery_engine *engine;
-    struct unlinker *unlinker;
-    struct webhook_cache hooks_cache;
-    struct endpoint_memo endpoints[ENDPOINT_MEMO];
-    size_t endpoint_next;
-    int inotify_fd, signal_fd;
-    struct host **hosts;
-    size_t n_hosts, host_cursor;
-    size_t jobs_live;           /* jobs in memory, any state */
-    size_t max_fds;             /* the descriptor limit */
-    size_t running;
-    struct job_list finished;   /* attempts ended, not yet handed to the committer */
-    struct committer *committer;
-    struct job *committing;     /* the batch the committer is writing */
-    long long commit_retry_ms;  /* no batch before this time (after a refusal) */
-    bool commit_refused;        /* the delivery log refused the last batch (logged once) */
-    struct claimer *claimer;    /* NULL once stopping */
-    long long claim_pause_until;    /* the store refused: claim nothing before this */
-    bool stopping, stop_now;
-    int exit_code;
-    bool rejoin;                /* left for a recovery: start again once detached */
-    long long last_maintain, last_prune, last_recover;
-    unsigned long long delivered, failed_attempts, reused;
-};
+#include "sender/state.h"
 
 /* Wall-clock milliseconds: also the time recorded for an attempt. */
-static long long
+long long
 now_ms(void)
 {
     return clock_ms(CLOCK_REALTIME);
@@ -191,7 +63,7 @@ now_ms(void)
  * descriptor (its lock) until it is removed, so the descriptor limit, less
  * the connections and a reserve, bounds them too.
  */
-static size_t
+size_t
 max_jobs(const struct sender *sd)
 {
     size_t n = (size_t)sd->cfg.max_connections * 8;
@@ -219,737 +91,6 @@ fd_limit_raise(void)
     }
     return rl.rlim_cur == RLIM_INFINITY ? 65536 : (size_t)rl.rlim_cur;
 }
-
-/*
- * The delivery id: the same for an event and a webhook however often the
- * event is fanned out again (after a crash), so receivers can dedupe.
- */
-static void
-delivery_id_make(const char *tenant, const char *event_id, const char *webhook_id,
-                 char out[DELIVERY_ID_MAX + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    struct buf in;
-
-    buf_init(&in);
-    buf_append(&in, tenant, strlen(tenant) + 1);
-    buf_append(&in, event_id, strlen(event_id) + 1);
-    buf_puts(&in, webhook_id);
-    if (EVP_Digest(in.data, in.len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 16) {
-        /* Cannot happen with a working libcrypto; fall back to something unique enough. */
-        snprintf(out, DELIVERY_ID_MAX + 1, "%s-%s", event_id, webhook_id);
-    } else {
-        for (unsigned int i = 0; i < 16; i++) {
-            out[2 * i] = hex[md[i] >> 4];
-            out[2 * i + 1] = hex[md[i] & 15];
-        }
-        out[32] = '\0';
-    }
-    buf_release(&in);
-}
-
-/* ---- items and jobs ---- */
-
-static void
-item_free(struct item *it)
-{
-    if (it == NULL)
-        return;
-    if (it->fd >= 0)
-        close(it->fd);
-    free(it->name);
-    free(it->body);
-    free(it);
-}
-
-/* The last job of an item is done: the file leaves active/ unless it must stay. */
-static void
-item_finish(struct sender *sd, struct item *it)
-{
-    if (!it->moved && !it->hold) {
-        /*
-         * A record is renamed out of the way at once (its name comes back with
-         * the next retry of the delivery), then removed off the event loop.
-         * No directory fsync: a removal lost in a crash means one more
-         * delivery, never one less.
-         */
-        static unsigned long seq;
-        char *path = spool_path(sd->cfg.spool_dir, SPOOL_ACTIVE, it->name);
-        if (!it->is_record) {
-            /* An event file's name never comes back within this process: remove it as is. */
-            unlinker_add(sd->unlinker, path, it->fd);
-            it->fd = -1;
-            item_free(it);
-            return;
-        }
-        char *done = xasprintf("%s/active/" SPOOL_DONE_PREFIX "%ld.%lu", sd->cfg.spool_dir,
-                               (long)getpid(), seq++);
-        if (rename(path, done) == 0) {
-            unlinker_add(sd->unlinker, done, it->fd);
-            it->fd = -1;
-        } else {
-            if (errno != ENOENT)
-                log_error("item_finish: %s: cannot remove: %s", path, strerror(errno));
-            free(done);
-        }
-        free(path);
-    }
-    item_free(it);
-}
-
-static void
-job_free(struct sender *sd, struct job *j)
-{
-    free(j->hook.endpoint);
-    OPENSSL_cleanse(j->hook.secret, sizeof j->hook.secret);
-    free(j);
-    sd->jobs_live--;
-}
-
-/* The job is settled (delivered, persisted for later, or dropped). */
-static void
-job_done(struct sender *sd, struct job *j)
-{
-    struct item *it = j->item;
-
-    job_free(sd, j);
-    if (--it->pending == 0)
-        item_finish(sd, it);
-}
-
-static struct host *
-host_get(struct sender *sd, const char *key)
-{
-    for (size_t i = 0; i < sd->n_hosts; i++)
-        if (strcmp(sd->hosts[i]->key, key) == 0)
-            return sd->hosts[i];
-    struct host *h = xcalloc(1, sizeof *h);
-    snprintf(h->key, sizeof h->key, "%s", key);
-    sd->hosts = xreallocarray(sd->hosts, sd->n_hosts + 1, sizeof *sd->hosts);
-    sd->hosts[sd->n_hosts++] = h;
-    return h;
-}
-
-/*
- * The destination of an endpoint, or NULL if it is not an http(s) URL. The
- * last few endpoints seen are remembered, so the URL is not parsed again
- * for every delivery.
- */
-static struct host *
-host_of(struct sender *sd, const char *endpoint, char *key, size_t cap)
-{
-    for (size_t i = 0; i < ENDPOINT_MEMO; i++) {
-        struct endpoint_memo *m = &sd->endpoints[i];
-        if (m->endpoint != NULL && strcmp(m->endpoint, endpoint) == 0)
-            return m->host;
-    }
-    if (delivery_host_key(endpoint, key, cap) != 0)
-        return NULL;
-    struct endpoint_memo *m = &sd->endpoints[sd->endpoint_next++ % ENDPOINT_MEMO];
-    free(m->endpoint);
-    m->endpoint = xstrdup(endpoint);
-    m->host = host_get(sd, key);
-    return m->host;
-}
-
-/*
- * Writes the job's delivery as a record into deferred/ (mtime = due), or
- * into failed/ with reason if dead. Returns 0, or -1 (the item is then
- * held in active/ for the next start).
- */
-static int
-job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const char *last_error,
-            time_t due, const char *dead_reason)
-{
-    struct item *it = j->item;
-    struct record r = { .attempt = next_attempt, .tries = tries };
-    char name[sizeof RECORD_PREFIX + DELIVERY_ID_MAX + 1];
-
-    snprintf(r.delivery_id, sizeof r.delivery_id, "%s", j->delivery_id);
-    snprintf(r.webhook_id, sizeof r.webhook_id, "%s", j->hook.id);
-    snprintf(r.tenant, sizeof r.tenant, "%s", it->tenant);
-    snprintf(r.event_id, sizeof r.event_id, "%s", it->event_id);
-    snprintf(r.event_type, sizeof r.event_type, "%s", it->event_type);
-    snprintf(r.last_error, sizeof r.last_error, "%s", last_error);
-    r.body = it->body;
-    r.body_len = it->body_len;
-    char *data = record_format(&r);
-
-    /* Straight into the sender's own directories: a record never passes through tmp/ or new/. */
-    snprintf(name, sizeof name, RECORD_PREFIX "%s", j->delivery_id);
-    int rc = dead_reason != NULL
-                 ? spool_store_failed(sd->cfg.spool_dir, name, data, strlen(data), dead_reason)
-                 : spool_store_deferred(sd->cfg.spool_dir, name, data, strlen(data), due);
-    if (rc != 0) {
-        log_error("job_persist: %s: cannot store the delivery record: %s", name,
-                  strerror(errno));
-        it->hold = true;
-    }
-    free(data);
-    return rc;
-}
-
-/*
- * The time, in whole seconds (a file's mtime as spool_list_due compares
- * it), from which something delay seconds from now is due: rounded up, so
- * it never comes early.
- */
-static time_t
-due_in(long delay)
-{
-    return (time_t)((now_ms() + delay * 1000 + 999) / 1000);
-}
-
-/* A random extra of up to a tenth of delay (at least a second), so retries spread out. */
-static long
-jitter(long delay)
-{
-    long span = delay / 10;
-
-    if (span < 1)
-        span = 1;
-    return delay + random() % (span + 1);
-}
-
-/* Settles a job whose attempt failed: schedule the next one or dead-letter it. */
-static void
-job_failed(struct sender *sd, struct job *j)
-{
-    int tries = j->tries + 1;
-    const char *why = j->result.error;
-
-    if ((size_t)tries > sd->cfg.retry_count) {
-        char reason[DELIVERY_ERROR_MAX + DELIVERY_ID_MAX + 128];
-        snprintf(reason, sizeof reason, "delivery %s to webhook %s: attempt %d failed: %s; no "
-                 "attempts left", j->delivery_id, j->hook.id, j->attempt, why);
-        log_warn("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; giving up",
-                 j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why);
-        job_persist(sd, j, j->attempt + 1, 0, why, 0, reason);
-    } else {
-        long delay = jitter(sd->cfg.retry_schedule[tries - 1]);
-        log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
-                 "%lds", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why, delay);
-        job_persist(sd, j, j->attempt + 1, tries, why, due_in(delay), NULL);
-    }
-    job_done(sd, j);
-}
-
-/* Puts a job that was not attempted aside for later, keeping its attempt number. */
-static void
-job_postpone(struct sender *sd, struct job *j, long delay, const char *why)
-{
-    job_persist(sd, j, j->attempt, j->tries, why, due_in(delay), NULL);
-    job_done(sd, j);
-}
-
-static void
-job_list_push(struct job_list *l, struct job *j)
-{
-    j->next = NULL;
-    if (l->tail != NULL)
-        l->tail->next = j;
-    else
-        l->head = j;
-    l->tail = j;
-    l->n++;
-}
-
-static struct job *
-job_list_pop(struct job_list *l)
-{
-    struct job *j = l->head;
-
-    if (j != NULL) {
-        l->head = j->next;
-        if (l->head == NULL)
-            l->tail = NULL;
-        l->n--;
-        j->next = NULL;
-    }
-    return j;
-}
-
-/* Empties l, returning its jobs as a chain. */
-static struct job *
-job_list_take(struct job_list *l)
-{
-    struct job *chain = l->head;
-
-    l->head = l->tail = NULL;
-    l->n = 0;
-    return chain;
-}
-
-/* Adds a job whose attempt ended to the batch waiting to be recorded. */
-static void
-finished_push(struct sender *sd, struct job *j)
-{
-    job_list_push(&sd->finished, j);
-}
-
-/* Queues an attempt of a delivery to webhook w (copied). */
-static void
-job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt, int tries,
-        const char *delivery_id)
-{
-    struct job *j = xcalloc(1, sizeof *j);
-    char key[300];
-
-    memcpy(j->hook.id, w->id, sizeof j->hook.id);
-    memcpy(j->hook.secret, w->secret, sizeof j->hook.secret);
-    j->hook.endpoint = xstrdup(w->endpoint);
-    j->item = it;
-    j->attempt = attempt;
-    j->tries = tries;
-    snprintf(j->delivery_id, sizeof j->delivery_id, "%s", delivery_id);
-    it->pending++;
-    sd->jobs_live++;
-    struct host *h = host_of(sd, w->endpoint, key, sizeof key);
-    if (h == NULL) {
-        /* The API only stores http(s) URLs; a bad one fails like an attempt, not silently. */
-        j->state = JOB_FINISHED;
-        j->started_ms = now_ms();
-        snprintf(j->result.error, sizeof j->result.error, "the endpoint is not an http(s) URL");
-        finished_push(sd, j);
-        it->started++;
-        return;
-    }
-    j->host = h;
-    /* A failing receiver may not fill memory: beyond a small queue its deliveries wait on disk. */
-    if (h->degraded && h->queue.n >= (size_t)sd->cfg.max_connections_per_host * 2) {
-        job_postpone(sd, j, POSTPONE_S, "postponed: the receiver is failing or slow");
-        return;
-    }
-    j->state = JOB_QUEUED;
-    job_list_push(&h->queue, j);
-}
-
-/* ---- claiming ---- */
-
-static void
-webhook_cache_clear(struct webhook_cache *c)
-{
-    store_webhook_list_free(c->hooks, c->n);
-    c->hooks = NULL;
-    c->n = 0;
-    c->valid = false;
-}
-
-/* Fans a parsed event out to the tenant's matching webhooks. Returns 0, or -1 to retry later. */
-static int
-item_fan_out(struct sender *sd, struct item *it)
-{
-    struct webhook_cache *c = &sd->hooks_cache;
-    long long now = now_ms();
-
-    /*
-     * One read of the tenant's webhooks serves the events claimed in one
-     * turn of the loop (a few milliseconds); later attempts re-read.
-     */
-    if (!c->valid || strcmp(c->tenant, it->tenant) != 0 || now - c->read_ms > CACHE_MS) {
-        webhook_cache_clear(c);
-        if (store_webhook_list(sd->store, it->tenant, &c->hooks, &c->n) != STORE_OK)
-            return -1;
-        snprintf(c->tenant, sizeof c->tenant, "%s", it->tenant);
-        c->read_ms = now;
-        c->valid = true;
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        const struct webhook *w = &c->hooks[i];
-        if (!w->enabled ||
-            !pattern_match_any((const char *const *)w->events, w->n_events, it->event_type))
-            continue;
-        char did[DELIVERY_ID_MAX + 1];
-        delivery_id_make(it->tenant, it->event_id, w->id, did);
-        job_add(sd, it, w, 1, 0, did);
-    }
-    return 0;
-}
-
-/*
- * Sets up the item for an event file. The file is never rewritten: an
- * absent eventId comes from its name, an absent timestamp from its mtime
- * (event_parse_file), so a re-fan-out after a crash gives the same bytes
- * under the same delivery ids. Returns 0, 1 if the file was dead-lettered,
- * -1 to retry later.
- */
-static int
-item_from_event(struct sender *sd, struct item *it, const struct buf *data)
-{
-    struct event ev;
-    struct stat st;
-    char err[256];
-
-    if (fstat(it->fd, &st) != 0) {
-        log_error("item_from_event: %s: cannot read the file's time: %s", it->name,
-                  strerror(errno));
-        return -1;              /* given back, tried again later */
-    }
-    if (event_parse_file(&ev, data->data, data->len, it->name, st.st_mtime, err,
-                         sizeof err) != 0) {
-        log_warn("item_from_event: %s: malformed event: %s", it->name, err);
-        if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
-            log_error("item_from_event: %s: cannot move to failed/: %s", it->name,
-                      strerror(errno));
-        return 1;
-    }
-    it->body = event_body(&ev);
-    it->body_len = strlen(it->body);
-    snprintf(it->event_id, sizeof it->event_id, "%s", ev.id);
-    snprintf(it->event_type, sizeof it->event_type, "%s", ev.type);
-    snprintf(it->tenant, sizeof it->tenant, "%s", ev.tenant);
-    event_release(&ev);
-    return 0;
-}
-
-/* Sets up the item for a retry record. Returns 0, 1 if dead-lettered, -1 to retry later. */
-static int
-item_from_record(struct sender *sd, struct item *it, const struct buf *data)
-{
-    struct record r;
-    struct webhook w;
-    char err[256];
-
-    if (record_parse(&r, data->data, data->len, err, sizeof err) != 0) {
-        log_warn("sender: %s: malformed delivery record: %s", it->name, err);
-        if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
-            log_error("sender: %s: cannot move to failed/: %s", it->name, strerror(errno));
-        return 1;
-    }
-    /* The id must be the one the sender makes for this event and webhook, as in fan-out. */
-    char did[DELIVERY_ID_MAX + 1];
-    delivery_id_make(r.tenant, r.event_id, r.webhook_id, did);
-    if (strcmp(did, r.delivery_id) != 0) {
-        log_warn("item_from_record: %s: the delivery id is not its event's and webhook's",
-                 it->name);
-        if (spool_fail(sd->cfg.spool_dir, it->name, "the delivery id is not its event's and "
-                       "webhook's") != 0)
-            log_error("item_from_record: %s: cannot move to failed/: %s", it->name,
-                      strerror(errno));
-        record_release(&r);
-        return 1;
-    }
-    it->body = r.body;
-    it->body_len = r.body_len;
-    r.body = NULL;
-    snprintf(it->event_id, sizeof it->event_id, "%s", r.event_id);
-    snprintf(it->event_type, sizeof it->event_type, "%s", r.event_type);
-    snprintf(it->tenant, sizeof it->tenant, "%s", r.tenant);
-    enum store_status st = store_webhook_get(sd->store, r.tenant, r.webhook_id, &w);
-    if (st == STORE_UNAVAILABLE) {
-        record_release(&r);
-        return -1;
-    }
-    /* Re-read before every attempt: deleted, disabled or unsubscribed means no more requests. */
-    const char *why = st == STORE_NOTFOUND ? "was deleted" : !w.enabled ? "is disabled"
-        : !pattern_match_any((const char *const *)w.events, w.n_events, r.event_type)
-            ? "no longer subscribes to the event"
-            : NULL;
-    if (why != NULL)
-        log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
-                 r.delivery_id, r.webhook_id, r.tenant, why);
-    else
-        job_add(sd, it, &w, r.attempt, r.tries, r.delivery_id);
-    if (st == STORE_OK)
-        webhook_release(&w);
-    record_release(&r);
-    return 0;
-}
-
-/* Turns a claimed file into jobs. Returns 0, or -1 if the store is unavailable. */
-static int
-claim(struct sender *sd, struct claimed *f)
-{
-    const char *name = f->name;
-    struct item *it = xcalloc(1, sizeof *it);
-    int rc;
-
-    it->name = xstrdup(name);
-    it->fd = f->fd;             /* the item holds the claim from now on */
-    f->fd = -1;
-    it->is_record = f->is_record;     /* where it was claimed from, never what it says */
-    /* One extra count while jobs are added, so none of them can finish the item early. */
-    it->pending = 1;
-    rc = it->is_record ? item_from_record(sd, it, &f->data) : item_from_event(sd, it, &f->data);
-    if (rc == 0 && !it->is_record)
-        rc = item_fan_out(sd, it);
-    if (rc < 0) {
-        /* The store did not answer: give the file back and try again shortly. */
-        if (spool_unclaim(sd->cfg.spool_dir, name) < 0)
-            it->hold = true;
-        item_free(it);
-        return -1;
-    }
-    if (rc == 1)
-        it->moved = true;       /* dead-lettered */
-    else if (it->pending == 1 && !it->is_record)
-        log_debug("sender: event %s (%s, tenant %s): no matching webhook", it->event_id,
-                  it->event_type, it->tenant);
-    if (--it->pending == 0)
-        item_finish(sd, it);
-    return 0;
-}
-
-/* Takes claimed files from the claimer while there is room. */
-static void
-claim_some(struct sender *sd, long long now)
-{
-    struct claimed f;
-
-    if (sd->claimer == NULL || now < sd->claim_pause_until)
-        return;
-    /* A few at a time, so that the transfers in flight are served in between. */
-    for (int k = 0; k < CLAIM_TURN && sd->jobs_live < max_jobs(sd); k++) {
-        if (!claimer_pop(sd->claimer, &f))
-            break;
-        int rc = claim(sd, &f);
-        claimed_release(&f);
-        if (rc != 0) {
-            sd->claim_pause_until = now + STORE_PAUSE_MS;
-            claimer_hint(sd->claimer);      /* the file went back into new/ */
-            break;
-        }
-    }
-    webhook_cache_clear(&sd->hooks_cache);
-}
-
-/* ---- transfers ---- */
-
-static void
-on_done(void *ctx, const struct delivery_result *r, void *arg)
-{
-    struct sender *sd = arg;
-    struct job *j = ctx;
-
-    j->result = *r;
-    j->state = JOB_FINISHED;
-    j->host->running--;
-    sd->running--;
-    j->host->degraded = !r->ok || r->duration_ms > SLOW_MS;
-    if (r->reused)
-        sd->reused++;
-    finished_push(sd, j);
-}
-
-/* Starts one queued job; returns 0, or -1 if it failed to start (it is then finished). */
-static void
-job_start(struct sender *sd, struct job *j)
-{
-    struct item *it = j->item;
-    char err[256];
-
-    j->started_ms = now_ms();
-    it->started++;
-    struct delivery_request req = {
-        .url = j->hook.endpoint, .body = it->body, .body_len = it->body_len,
-        .signature = j->signature, .event_type = it->event_type, .webhook_id = j->hook.id,
-        .delivery_id = j->delivery_id, .attempt = j->attempt, .ctx = j,
-    };
-    if (signature_compute(j->hook.secret, it->body, it->body_len, sd->cfg.signature_encoding,
-                          j->signature) != 0) {
-        snprintf(err, sizeof err, "cannot compute the signature");
-    } else if (delivery_start(sd->engine, &req, err, sizeof err) == 0) {
-        j->state = JOB_RUNNING;
-        j->host->running++;
-        sd->running++;
-        return;
-    }
-    /* Not started: count it as a failed attempt so it is retried later. */
-    struct delivery_result r = { .ok = false };
-    snprintf(r.error, sizeof r.error, "%.*s", (int)sizeof r.error - 1, err);
-    j->host->running++;
-    sd->running++;
-    on_done(j, &r, sd);
-}
-
-/* Starts queued jobs, round-robin over destinations, within the connection limits. */
-static void
-start_some(struct sender *sd)
-{
-    size_t per_host = (size_t)sd->cfg.max_connections_per_host;
-    size_t total = (size_t)sd->cfg.max_connections;
-    bool progress = true;
-
-    while (progress && sd->running < total && !sd->stopping) {
-        progress = false;
-        for (size_t k = 0; k < sd->n_hosts && sd->running < total; k++) {
-            struct host *h = sd->hosts[(sd->host_cursor + k) % sd->n_hosts];
-            if (h->queue.n == 0 || h->running >= per_host)
-                continue;
-            job_start(sd, job_list_pop(&h->queue));
-            progress = true;
-        }
-        if (sd->n_hosts > 0)
-            sd->host_cursor = (sd->host_cursor + 1) % sd->n_hosts;
-    }
-}
-
-/*
- * Hands every attempt finished since the last batch to the committer (one
- * transaction in the delivery log), unless it is still writing one.
- */
-static void
-commit_submit(struct sender *sd, long long now)
-{
-    if (sd->finished.n == 0 || committer_busy(sd->committer) || now < sd->commit_retry_ms)
-        return;
-    struct delivery_attempt *log = xcalloc(sd->finished.n, sizeof *log);
-    size_t i = 0;
-    for (struct job *j = sd->finished.head; j != NULL; j = j->next, i++) {
-        struct delivery_attempt *a = &log[i];
-        a->time_ms = j->started_ms;
-        snprintf(a->tenant, sizeof a->tenant, "%s", j->item->tenant);
-        snprintf(a->webhook_id, sizeof a->webhook_id, "%s", j->hook.id);
-        snprintf(a->delivery_id, sizeof a->delivery_id, "%s", j->delivery_id);
-        snprintf(a->event_id, sizeof a->event_id, "%s", j->item->event_id);
-        snprintf(a->event_type, sizeof a->event_type, "%s", j->item->event_type);
-        a->attempt = j->attempt;
-        a->status = j->result.status;
-        snprintf(a->error, sizeof a->error, "%s", j->result.error);
-        a->duration_ms = j->result.duration_ms;
-    }
-    if (committer_submit(sd->committer, log, sd->finished.n) != 0) {
-        free(log);
-        return;
-    }
-    sd->committing = job_list_take(&sd->finished);
-}
-
-/*
- * Settles the jobs of a batch the committer finished: a success leaves the
- * spool only now that it is recorded; a failure is scheduled for a retry.
- */
-static void
-commit_collect(struct sender *sd)
-{
-    enum store_status st;
-
-    if (!committer_collect(sd->committer, &st))
-        return;
-    struct job *j = sd->committing;
-    sd->committing = NULL;
-    if (st != STORE_OK) {
-        /* Once per episode: a full disk would otherwise log five lines a second. */
-        if (!sd->commit_refused)
-            log_error("sender: cannot record delivery attempts in the delivery log%s; the "
-                      "deliveries stay in active/ and are recorded as soon as it can",
-                      st == STORE_NOSPACE ? " (the disk is full)" : "");
-        sd->commit_refused = true;
-        /* Back to the front of the batch, in order. */
-        struct job_list retry = { NULL, NULL, 0 };
-        for (struct job *next; j != NULL; j = next) {
-            next = j->next;
-            job_list_push(&retry, j);
-        }
-        for (struct job *later = job_list_take(&sd->finished), *next; later != NULL;
-             later = next) {
-            next = later->next;
-            job_list_push(&retry, later);
-        }
-        sd->finished = retry;
-        sd->commit_retry_ms = now_ms() + COMMIT_RETRY_MS;
-        if (committer_needs_restart(sd->committer) && !sd->stopping) {
-            log_error("sender: the database environment needs recovery: starting again");
-            sd->stopping = sd->rejoin = true;
-            sd->exit_code = EXIT_FAILURE;
-        }
-        if (sd->stopping)
-            sd->stop_now = true;        /* what is unrecorded stays in active/ */
-        return;
-    }
-    if (sd->commit_refused)
-        log_info("sender: the delivery log records attempts again");
-    sd->commit_refused = false;
-    while (j != NULL) {
-        struct job *next = j->next;
-        if (j->result.ok) {
-            sd->delivered++;
-            log_debug("sender: delivery %s: webhook %s: attempt %d: HTTP %d in %ld ms",
-                      j->delivery_id, j->hook.id, j->attempt, j->result.status,
-                      j->result.duration_ms);
-            job_done(sd, j);
-        } else {
-            sd->failed_attempts++;
-            job_failed(sd, j);
-        }
-        j = next;
-    }
-}
-
-/* A job given up without a result: its file stays in active/ for the next start. */
-static void
-job_abandon(struct sender *sd, struct job *j)
-{
-    j->item->hold = true;
-    job_done(sd, j);
-}
-
-static void
-on_cancel(void *ctx, void *arg)
-{
-    struct sender *sd = arg;
-    struct job *j = ctx;
-
-    j->host->running--;
-    sd->running--;
-    job_abandon(sd, j);
-}
-
-/* Second signal or an unusable store: drop everything in memory, leave the files. */
-static void
-abandon_all(struct sender *sd)
-{
-    claimer_stop(sd->claimer);
-    sd->claimer = NULL;
-    delivery_cancel_all(sd->engine, on_cancel, sd);
-    struct job *lists[] = { job_list_take(&sd->finished), sd->committing };
-    sd->committing = NULL;
-    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
-        for (struct job *j = lists[k], *next; j != NULL; j = next) {
-            next = j->next;
-            job_abandon(sd, j);
-        }
-    }
-    for (size_t i = 0; i < sd->n_hosts; i++) {
-        struct host *h = sd->hosts[i];
-        for (struct job *j = job_list_take(&h->queue), *next; j != NULL; j = next) {
-            next = j->next;
-            job_abandon(sd, j);
-        }
-    }
-}
-
-/* On shutdown: whatever has not started goes back to the spool untouched. */
-static void
-put_back_queued(struct sender *sd)
-{
-    claimer_stop(sd->claimer);          /* what it claimed ahead goes back to new/ */
-    sd->claimer = NULL;
-    for (size_t i = 0; i < sd->n_hosts; i++) {
-        struct host *h = sd->hosts[i];
-        struct job *j = job_list_take(&h->queue);
-        while (j != NULL) {
-            struct job *next = j->next;
-            struct item *it = j->item;
-            if (it->started == 0 && !it->moved) {
-                /* Nothing of it was tried: the whole file goes back where it came from. */
-                if (spool_unclaim(sd->cfg.spool_dir, it->name) == 0)
-                    it->moved = true;
-                else
-                    it->hold = true;
-            }
-            if (it->moved || it->hold)
-                job_done(sd, j);
-            else
-                job_postpone(sd, j, 0, "put back at shutdown");
-            j = next;
-        }
-    }
-}
-
-/* ---- signals, config, housekeeping ---- */
 
 static int
 signals_open(void)
@@ -1083,7 +224,7 @@ housekeeping(struct sender *sd, long long now)
             /*
              * Another process waits to recover the environment and needs every
              * process detached within seconds: drop what is in memory (the
-             * files stay in active/ for the next start) and exit to be restarted.
+             * files stay in active/ for the next start) and start again.
              */
             log_error("sender: the database environment is being recovered: starting again");
             sd->stopping = sd->stop_now = sd->rejoin = true;
@@ -1104,6 +245,13 @@ housekeeping(struct sender *sd, long long now)
     }
 }
 
+/* True while parked records are being written. */
+static bool
+parker_busy(struct sender *sd)
+{
+    return sd->parker != NULL && parker_pending(sd->parker) > 0;
+}
+
 /* True when a --once run has nothing left to do. */
 static bool
 once_finished(struct sender *sd)
@@ -1119,22 +267,28 @@ run(struct sender *sd)
         long long now = now_ms();
         housekeeping(sd, now);
         commit_collect(sd);
+        if (sd->parker != NULL)
+            parker_collect(sd->parker, on_parked, sd);
         claim_some(sd, now);
+        for (size_t i = 0; i < sd->n_hosts; i++)
+            host_spill(sd, sd->hosts[i], now);
         start_some(sd);
         if (sd->stopping && !sd->stop_now)
             put_back_queued(sd);
         commit_submit(sd, now);
         if (sd->stop_now) {
             /* Still waits for the batch being written: its jobs are settled or kept. */
-            while (committer_busy(sd->committer)) {
+            while (committer_busy(sd->committer) || parker_busy(sd)) {
                 usleep(10000);
                 commit_collect(sd);
+                if (sd->parker != NULL)
+                    parker_collect(sd->parker, on_parked, sd);
             }
             abandon_all(sd);
             break;
         }
         bool idle = sd->running == 0 && sd->finished.n == 0 &&
-                    !committer_busy(sd->committer);
+                    !committer_busy(sd->committer) && !parker_busy(sd);
         if (sd->stopping && idle)
             break;
         if (sd->once && !sd->stopping && idle && once_finished(sd))
@@ -1143,8 +297,10 @@ run(struct sender *sd)
          * Sleep until the network, a signal, the committer, inotify or the
          * claimer (while there is room for more jobs) has something.
          */
-        int fds[4] = { sd->signal_fd, committer_fd(sd->committer), -1, -1 };
+        int fds[5] = { sd->signal_fd, committer_fd(sd->committer), -1, -1, -1 };
         size_t n_fds = 2, inotify_at = 0, claimer_at = 0;
+        if (sd->parker != NULL)
+            fds[n_fds++] = parker_fd(sd->parker);     /* collected at the top of the loop */
         if (sd->inotify_fd >= 0) {
             inotify_at = n_fds;
             fds[n_fds++] = sd->inotify_fd;
@@ -1155,12 +311,22 @@ run(struct sender *sd)
             fds[n_fds++] = claimer_fd(sd->claimer);
         }
         int timeout = 1000;
+        /* A destination that stalls with more queued than it may then keep is trimmed on time. */
+        struct dest_limits lim = dest_limits_of(sd);
+        for (size_t i = 0; i < sd->n_hosts; i++) {
+            struct host *h = sd->hosts[i];
+            if (h->queue.n <= dest_queue_cap(&lim))
+                continue;
+            long long wait = dest_stall_at(&h->dest) - now_ms();
+            if (wait < timeout)
+                timeout = wait < 0 ? 0 : (int)wait;
+        }
         if (sd->finished.n > 0 && !committer_busy(sd->committer)) {
             long long wait = sd->commit_retry_ms - now_ms();
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
         }
-        bool ready[4] = { false, false, false, false };
+        bool ready[5] = { false, false, false, false, false };
         if (delivery_run(sd->engine, fds, ready, n_fds, timeout, on_done, sd) != 0)
             usleep(100000);
         if (ready[0])
@@ -1300,6 +466,7 @@ main(int argc, char **argv)
         goto out;
     }
     sd.unlinker = unlinker_start();
+    sd.parker = parker_start(sd.cfg.spool_dir);
     sd.engine = delivery_engine_new(&sd.cfg);
     if (sd.engine == NULL)
         goto out;
@@ -1326,6 +493,7 @@ out:
     claimer_stop(sd.claimer);
     delivery_engine_free(sd.engine);
     committer_stop(sd.committer);
+    parker_stop(sd.parker);
     unlinker_stop(sd.unlinker);
     for (size_t i = 0; i < sd.n_hosts; i++)
         free(sd.hosts[i]);

@@ -14,6 +14,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -115,6 +116,88 @@ class Receiver:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class Blackhole:
+    """A socket on 127.0.0.1 that accepts connections and never answers, until answer() is
+    called: from then on it answers every request 200 (HTTP/1.1, keep-alive) and records
+    its X-NEOSTORE-DELIVERY and X-NEOSTORE-ATTEMPT. Counts the connections it accepted and
+    the most it held open at once."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.lock = threading.Lock()
+        self.answering = threading.Event()
+        self.stopped = threading.Event()
+        self.accepted = 0
+        self.open = 0
+        self.max_open = 0
+        self.closed = 0             # connections the sender gave up on (or closed)
+        self.requests = []          # (delivery id, attempt)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def answer(self):
+        self.answering.set()
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+                self.open += 1
+                self.max_open = max(self.max_open, self.open)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        buf = b""
+        conn.settimeout(0.2)
+        try:
+            while not self.stopped.is_set():
+                try:
+                    chunk = conn.recv(65536)
+                except socket.timeout:
+                    chunk = None
+                if chunk == b"":
+                    return              # the sender gave up on it (its timeout) or closed it
+                if chunk:
+                    buf += chunk
+                while self.answering.is_set() and b"\r\n\r\n" in buf:
+                    head, rest = buf.split(b"\r\n\r\n", 1)
+                    hdrs = {}
+                    for line in head.split(b"\r\n")[1:]:
+                        k, _, v = line.partition(b":")
+                        hdrs[k.strip().lower().decode()] = v.strip().decode()
+                    n = int(hdrs.get("content-length", "0"))
+                    if len(rest) < n:
+                        break
+                    buf = rest[n:]
+                    with self.lock:
+                        self.requests.append((hdrs.get("x-neostore-delivery"),
+                                              int(hdrs.get("x-neostore-attempt", "0"))))
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            with self.lock:
+                self.open -= 1
+                self.closed += 1
+
+    def delivered(self):
+        with self.lock:
+            return list(self.requests)
+
+    def stop(self):
+        self.stopped.set()
+        self.sock.close()
 
 
 class Sender:
@@ -681,16 +764,24 @@ def flood_flow(s):
         def parked():
             out = {}
             for n in listdir(os.path.join(env.spool, "deferred")):
-                with open(os.path.join(env.spool, "deferred", n), "rb") as f:
-                    rec = json.loads(f.read())
-                out[rec["eventId"]] = rec
+                if n.startswith("."):
+                    continue        # a record being written (.tmp.*), renamed when complete
+                try:
+                    with open(os.path.join(env.spool, "deferred", n), "rb") as f:
+                        rec = json.loads(f.read())
+                except (OSError, ValueError):
+                    continue        # claimed or replaced while being read
+                out[rec["eventId"]] = rec       # a record, or an event file parked as it is
             return out
-        s.check(wait_for(lambda: sum(1 for r in parked().values()
-                                     if r["lastError"].startswith("postponed")) >= 10, 5),
+        # Parked: an event file waiting as it is, or a record that says why.
+        def postponed():
+            return [r for r in parked().values()
+                    if "hookspoolDelivery" not in r or r["lastError"].startswith("postponed")]
+        s.check(wait_for(lambda: len(postponed()) >= 10, 5),
                 "flood: deliveries to a failing receiver are parked in deferred/, not queued",
                 sorted(parked()))
-        postponed = [r for r in parked().values() if r["lastError"].startswith("postponed")]
-        s.check(all(r["attempt"] == 1 and r["tries"] == 0 for r in postponed),
+        s.check(all(r["attempt"] == 1 and r["tries"] == 0 for r in postponed()
+                    if "hookspoolDelivery" in r),
                 "flood: a parked delivery keeps attempt 1 (it was not tried)")
         t_term = time.time()
         s.eq(sender.stop(), 0, "flood: SIGTERM exits 0")
@@ -706,6 +797,113 @@ def flood_flow(s):
              "flood: after SIGTERM every delivery is kept exactly once (deferred/ or new/)")
     finally:
         stop_all(sender, bad, good)
+    return env
+
+
+def isolation_flow(s, per_webhook=40, blackholed=300):
+    """SPEC 4.1: ten webhooks on ten destinations, one of them a socket that accepts and
+    never answers. The other nine get every delivery while the blackhole holds at most
+    max_connections_per_host connections; its deliveries are parked in deferred/ without
+    an attempt being counted; once it answers (after a probe) its backlog drains. The
+    blackhole's share (300) is more than the sender holds in memory (256 at least), so a
+    sender that kept them all queued would stall the others."""
+    per_host = 2
+    hole = Blackhole()
+    good = [Receiver() for _ in range(9)]
+    env = h.Env("sender-isolation", allow_private_targets="yes", delivery_timeout="6",
+                max_connections_per_host=str(per_host), max_connections="32",
+                retry_schedule="1s,1s,1s,1s,1s,1s,1s,1s", log_level="info")
+    sender = None
+    try:
+        hooks = make_webhooks(env, [("iso", r.url + "/ok/t%d" % i, ["T%d:*" % i])
+                                    for i, r in enumerate(good)] +
+                              [("iso", hole.url + "/hole", ["T9:*"])])
+        # The blackhole's events first in new/'s order (the sender claims in name order): the
+        # worst case, its share claimed before anyone else's.
+        for k in range(blackholed):
+            drop_file(env, "a-%05d.json" % k, json.dumps({
+                "eventId": "hole-%03d" % k, "eventType": "T9:Created",
+                "tenantId": "iso"}).encode())
+        for i in range(9):
+            for k in range(per_webhook):
+                drop_file(env, "b-%d-%05d.json" % (i, k), json.dumps({
+                    "eventId": "t%d-%03d" % (i, k), "eventType": "T%d:Created" % i,
+                    "tenantId": "iso"}).encode())
+        sender = Sender(env)
+
+        def healthy_counts():
+            return [len(r.on("/ok/t%d" % i)) for i, r in enumerate(good)]
+        # An order of events, not a rate: the nine are served before the sender gives up on
+        # the blackhole's first connections (delivery_timeout), i.e. without waiting for it.
+        s.check(wait_for(lambda: min(healthy_counts()) >= per_webhook or hole.closed > 0, 30),
+                "isolation: (the healthy deliveries or the blackhole's first timeout)")
+        s.check(min(healthy_counts()) >= per_webhook and hole.closed == 0,
+                "isolation: the nine healthy destinations get all their deliveries while the "
+                "blackhole's first connections still hang",
+                "%r, blackhole connections given up: %d" % (healthy_counts(), hole.closed))
+        wait_for(lambda: min(healthy_counts()) >= per_webhook, 30)
+        s.eq(healthy_counts(), [per_webhook] * 9, "isolation: ...each exactly once")
+        s.check(hole.accepted >= 1, "isolation: the blackhole was tried")
+
+        def parked():
+            """What waits in deferred/: retry records, and event files parked as they are."""
+            out = []
+            for name in listdir(os.path.join(env.spool, "deferred")):
+                if name.startswith("."):
+                    continue        # a record being written (.tmp.*)
+                try:
+                    with open(os.path.join(env.spool, "deferred", name), "rb") as f:
+                        out.append(json.loads(f.read()))
+                except (OSError, ValueError):
+                    pass            # replaced or claimed while being read
+            return out
+        s.check(wait_for(lambda: len(parked()) >= blackholed - 2 * per_host, 15),
+                "isolation: the blackhole's deliveries are parked in deferred/",
+                len(parked()))
+        waiting = parked()
+        recs = [r for r in waiting if "hookspoolDelivery" in r]
+        events = [r for r in waiting if "hookspoolDelivery" not in r]
+        not_tried = events + [r for r in recs if r["attempt"] == 1 and r["tries"] == 0]
+        s.check(len(not_tried) >= blackholed - 4 * per_host,
+                "isolation: parked deliveries were not tried (event files as they were, or "
+                "records that keep attempt 1)",
+                "%d events, %d records" % (len(events), len(recs)))
+        s.check(all(r["eventId"].startswith("hole-") for r in waiting),
+                "isolation: only the blackhole's deliveries wait")
+        s.check(all(r["lastError"].startswith("postponed") for r in recs
+                    if r["attempt"] == 1 and r["tries"] == 0),
+                "isolation: ...and a record says why", {r["lastError"] for r in recs})
+        logged = deliveries(env, "iso", "--webhook", hooks[9]["id"])
+        s.check(0 < len(logged) <= 2 * per_host,
+                "isolation: the delivery log holds only real attempts to the blackhole (the "
+                "first connections' timeouts and probes), none for the parked ones",
+                len(logged))
+        s.check(hole.max_open <= per_host, "isolation: the blackhole never held more than "
+                "max_connections_per_host connections", hole.max_open)
+        s.check(hole.accepted <= 2 * per_host, "isolation: ...and was not hammered with new "
+                "connections while dead (first cohort and probes only)", hole.accepted)
+        s.check("destination http://127.0.0.1:%d: attempts in a row got no answer" % hole.port
+                in sender.text(), "isolation: the sender logs the dead destination")
+
+        hole.answer()
+
+        def drained():
+            return len({d for d, _ in hole.delivered()})
+        s.check(wait_for(lambda: drained() >= blackholed, 60),
+                "isolation: once the blackhole answers (after a probe) its backlog drains",
+                "%d of %d" % (drained(), blackholed))
+        s.check(wait_for(lambda: listdir(os.path.join(env.spool, "deferred")) == [] and
+                         listdir(os.path.join(env.spool, "active")) == [], 10),
+                "isolation: nothing left in deferred/ or active/",
+                listdir(os.path.join(env.spool, "deferred"))[:5])
+        tried_again = [a for _, a in hole.delivered() if a > 1]
+        s.check(len(tried_again) <= 2 * per_host,
+                "isolation: the drained backlog arrives as attempt 1 but for the few tried "
+                "while dead", len(tried_again))
+        s.check("answers again" in sender.text(), "isolation: the sender logs the recovery")
+        s.eq(listdir(os.path.join(env.spool, "failed")), [], "isolation: nothing dead-lettered")
+    finally:
+        stop_all(sender, hole, *good)
     return env
 
 
@@ -1106,7 +1304,7 @@ def producer_flow(s):
 
 def main():
     s = h.Suite("sender")
-    flows = [trust_flow, identity_flow, producer_flow, main_flow, flood_flow, kill_flow, shared_flow, nolock_flow]
+    flows = [trust_flow, identity_flow, producer_flow, main_flow, flood_flow, isolation_flow, kill_flow, shared_flow, nolock_flow]
     # HOOKSPOOL_SENDER_FLOWS=trust,main runs only those flows (while working on one).
     only = [f for f in os.environ.get("HOOKSPOOL_SENDER_FLOWS", "").split(",") if f]
     envs = []

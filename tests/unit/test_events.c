@@ -508,8 +508,11 @@ test_spool(void)
     spool_names_free(names, n);
     CHECK(spool_claim_due(spool, rec, now + 3600, NULL) == 0 && exists(active, rec),
           "a due record is claimed into active/");
-    CHECK(spool_claim_due(spool, name, now, NULL) == -1 && errno == EINVAL,
-          "only records are claimed from deferred/");
+    CHECK(spool_claim_due(spool, "../new/x", now, NULL) == -1 && errno == EINVAL &&
+              spool_claim_due(spool, ".tmp.x", now, NULL) == -1 && errno == EINVAL,
+          "only valid names are claimed from deferred/ (no path, no temporary file)");
+    CHECK(spool_claim_due(spool, name, now, NULL) == 1,
+          "a parked event that is not in deferred/ is not claimed (1: gone)");
     CHECK(spool_unclaim(spool, rec) == 0 && exists(deferred, rec) && !exists(new, rec),
           "a record given back goes to deferred/, never to new/");
     CHECK(spool_list_due(spool, time(NULL), &names, &n) == 0 && n == 1, "due at once");
@@ -532,6 +535,34 @@ test_spool(void)
               count_entries(failed) == 0,
           "a requeued record goes to deferred/, due");
     CHECK(spool_remove(spool, SPOOL_DEFERRED, rec) == 0, "remove it");
+
+    /* An event parked as it is: same name in deferred/, due at its mtime, claimed back. */
+    {
+        char parked[128];
+        int pfd = -1;
+        CHECK(spool_publish(spool, data, strlen(data), parked, sizeof parked) == 0 &&
+                  spool_claim(spool, parked, &pfd) == 0, "claim an event to park");
+        char *pactive = spool_active_name(parked);
+        CHECK(spool_park(spool, pactive, pfd, now + 60) == 0 && exists(deferred, pactive) &&
+                  !exists(active, pactive), "parked into deferred/ under its active/ name");
+        if (pfd >= 0)
+            close(pfd);
+        path = spool_path(spool, SPOOL_DEFERRED, pactive);
+        CHECK(stat(path, &st) == 0 && st.st_mtime == now + 60, "its mtime is its due time");
+        free(path);
+        CHECK(spool_list_due(spool, now, &names, &n) == 0 && n == 0, "not listed before");
+        spool_names_free(names, n);
+        CHECK(spool_list_due(spool, now + 60, &names, &n) == 0 && n == 1 &&
+                  strcmp(names[0], pactive) == 0, "listed when due");
+        spool_names_free(names, n);
+        CHECK(spool_claim_due(spool, pactive, now + 60, NULL) == 0 && exists(active, pactive),
+              "claimed back into active/ under the same name");
+        CHECK(spool_park(spool, "../x", 0, now) == -1 && errno == EINVAL, "no path is parked");
+        CHECK(spool_recover_active(spool, true, &moved) == 0 && exists(new, parked),
+              "recovery gives the event back to new/");
+        CHECK(spool_remove(spool, SPOOL_NEW, parked) == 0, "remove it");
+        free(pactive);
+    }
 
     /* A producer's file named like a record is an event file, under another name. */
     path = spool_path(spool, SPOOL_NEW, rec);

@@ -1,20 +1,30 @@
 /*
  * Unit tests of the sender's own modules: the delivery log in the store
  * (ordering, per-webhook ranges, limits, pruning), retry records (exact
- * body round trip, refusals) and the destination key of delivery URLs.
+ * body round trip, refusals), the destination key of delivery URLs, the
+ * destination health and parking rules (dest), retry scheduling and
+ * jitter (schedule), fan-out (fanout) and batched parking in deferred/.
  */
 #include "autoconfig.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "domain/event.h"
+#include "domain/spool.h"
 #include "domain/store.h"
 #include "sender/delivery.h"
+#include "sender/dest.h"
+#include "sender/fanout.h"
 #include "sender/record.h"
+#include "sender/schedule.h"
 #include "unit.h"
+#include "util/buf.h"
+#include "util/fileio.h"
 #include "util/xalloc.h"
 
 static char scratch[] = "/tmp/hookspool-unit-sender-XXXXXX";
@@ -270,6 +280,314 @@ test_host_key(void)
     }
 }
 
+/*
+ * Destination health (sender/dest.h): scripted walks through the states,
+ * one step per row. Ops: 'S' an attempt starts, 'F' one ends (answered,
+ * ok, duration), 'A' a delivery arrives with `queued` already queued,
+ * 'C' an attempt is cancelled. After each step the row's expectations are
+ * checked (a field of -1 is not checked).
+ */
+enum { ANY = -1, NOLIMIT = -2 };
+
+struct dest_step {
+    char op;
+    long long t;
+    bool answered, ok;
+    long duration;
+    size_t queued;
+    /* expected */
+    int state;                  /* enum dest_state or ANY */
+    long long room;             /* NOLIMIT for SIZE_MAX, ANY */
+    int verdict;                /* for 'A'; ANY */
+    long long until;            /* for a parked 'A'; ANY */
+    int died;                   /* for 'F': 1 if it made the destination dead; ANY */
+};
+
+struct dest_script {
+    const char *name;
+    size_t per_host;
+    const struct dest_step *steps;
+    size_t n;
+};
+
+#define STEPS(...) (const struct dest_step[]){ __VA_ARGS__ }, \
+    sizeof (const struct dest_step[]){ __VA_ARGS__ } / sizeof(struct dest_step)
+
+static void
+test_dest(void)
+{
+    /* per_host 2: the cap is DEST_QUEUE_MIN (32); dead after 2 silent attempts. */
+    const struct dest_script scripts[] = {
+        { "blackhole: probation, dead, probes", 2, STEPS(
+            { 'A', 0, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, DEST_QUEUE, ANY, ANY },
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, ANY },
+            { 'S', 10, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, ANY },
+            /* never answered: stalled after DEST_PROBATION_MS from when it became busy */
+            { 'A', 199, 0, 0, 0, 500, DEST_ALIVE, NOLIMIT, DEST_QUEUE, ANY, ANY },
+            { 'A', 200, 0, 0, 0, 31, DEST_ALIVE, 32, DEST_QUEUE, ANY, ANY },
+            { 'A', 200, 0, 0, 0, 32, DEST_ALIVE, 32, DEST_PARK, 200 + DEST_PARK_MS, ANY },
+            /* the first timeout alone is not death, the second is */
+            { 'F', 6000, 0, 0, 6000, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'F', 6010, 0, 0, 6000, 0, DEST_DEAD, 0, ANY, ANY, 1 },
+            { 'A', 6020, 0, 0, 0, 0, DEST_DEAD, 0, DEST_PARK,
+              6010 + DEST_PROBE_MIN_MS + DEST_PARK_GRACE_MS, ANY },
+            /* the probe time: one delivery goes, the others wait for its outcome */
+            { 'A', 6010 + DEST_PROBE_MIN_MS, 0, 0, 0, 0, DEST_PROBING, 1, DEST_PROBE, ANY, ANY },
+            { 'A', 11010, 0, 0, 0, 1, DEST_PROBING, 1, DEST_PARK, 11010 + 6000 + 1000, ANY },
+            { 'S', 11020, 0, 0, 0, 0, DEST_PROBING, 0, ANY, ANY, ANY },
+            /* a failed probe doubles the wait */
+            { 'F', 17020, 0, 0, 6000, 0, DEST_DEAD, 0, ANY, ANY, 1 },
+            { 'A', 17021, 0, 0, 0, 0, DEST_DEAD, 0, DEST_PARK,
+              17020 + 2 * DEST_PROBE_MIN_MS + DEST_PARK_GRACE_MS, ANY },
+            { 'A', 27020, 0, 0, 0, 0, DEST_PROBING, 1, DEST_PROBE, ANY, ANY },
+            { 'S', 27020, 0, 0, 0, 0, DEST_PROBING, 0, ANY, ANY, ANY },
+            /* any answer revives it, even a 500; a failed answer still limits it */
+            { 'F', 27030, 1, 0, 10, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'S', 27040, 0, 0, 0, 0, DEST_ALIVE, 32, ANY, ANY, ANY },
+            { 'F', 27050, 1, 1, 10, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, 0 },
+        ) },
+        { "healthy, then connected without answer", 2, STEPS(
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, ANY },
+            { 'F', 5, 1, 1, 5, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, 0 },
+            { 'S', 100, 0, 0, 0, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, ANY },
+            /* an answered destination gets DEST_STALL_MS, not the probation */
+            { 'A', 1099, 0, 0, 0, 1000, DEST_ALIVE, NOLIMIT, DEST_QUEUE, ANY, ANY },
+            { 'A', 1100, 0, 0, 0, 32, DEST_ALIVE, 32, DEST_PARK, 1100 + DEST_PARK_MS, ANY },
+            /* a slow answer is an answer: alive, but limited */
+            { 'F', 2500, 1, 1, 2400, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+        ) },
+        { "answers that fail fast are not death", 2, STEPS(
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 1, 1, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'S', 2, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 3, 1, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'S', 4, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 5, 1, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+        ) },
+        { "a reset between answers does not add up", 2, STEPS(
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 1, 0, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+            { 'S', 2, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 3, 1, 1, 1, 0, DEST_ALIVE, NOLIMIT, ANY, ANY, 0 },
+            { 'S', 4, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 5, 0, 0, 1, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+        ) },
+        { "one connection per host: one silence is death", 1, STEPS(
+            { 'S', 0, 0, 0, 0, 0, DEST_ALIVE, ANY, ANY, ANY, ANY },
+            { 'F', 30000, 0, 0, 30000, 0, DEST_DEAD, 0, ANY, ANY, 1 },
+            /* a dead destination with an attempt still out probes nothing */
+            { 'S', 30001, 0, 0, 0, 0, DEST_DEAD, 0, ANY, ANY, ANY },
+            { 'A', 40000, 0, 0, 0, 0, DEST_DEAD, 0, DEST_PARK, 40000 + DEST_PARK_GRACE_MS, ANY },
+            /* ...and an answer from it revives the destination */
+            { 'F', 40001, 1, 1, 9000, 0, DEST_ALIVE, 32, ANY, ANY, 0 },
+        ) },
+        { "a probe cancelled at shutdown leaves it dead, due at once", 1, STEPS(
+            { 'S', 0, 0, 0, 0, 0, ANY, ANY, ANY, ANY, ANY },
+            { 'F', 100, 0, 0, 100, 0, DEST_DEAD, 0, ANY, ANY, 1 },
+            { 'A', 100 + DEST_PROBE_MIN_MS, 0, 0, 0, 0, DEST_PROBING, 1, DEST_PROBE, ANY, ANY },
+            { 'S', 5100, 0, 0, 0, 0, DEST_PROBING, 0, ANY, ANY, ANY },
+            { 'C', 5200, 0, 0, 0, 0, DEST_DEAD, 0, ANY, ANY, ANY },
+            { 'A', 5200, 0, 0, 0, 0, DEST_PROBING, 1, DEST_PROBE, ANY, ANY },
+        ) },
+    };
+
+    for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++) {
+        const struct dest_script *sc = &scripts[k];
+        struct dest_limits lim = { sc->per_host, 6000 };
+        struct dest d;
+
+        memset(&d, 0, sizeof d);
+        for (size_t i = 0; i < sc->n; i++) {
+            const struct dest_step *st = &sc->steps[i];
+            int verdict = ANY, died = ANY;
+            long long until = ANY;
+            switch (st->op) {
+            case 'S': dest_started(&d, st->t); break;
+            case 'C': dest_cancelled(&d, st->t); break;
+            case 'F':
+                died = dest_finished(&d, st->t, st->answered, st->ok, st->duration, &lim);
+                break;
+            case 'A':
+                verdict = (int)dest_admit(&d, st->queued, st->t, &lim, &until);
+                break;
+            }
+            size_t room = dest_room(&d, st->t, &lim);
+            long long room_ll = room == SIZE_MAX ? NOLIMIT : (long long)room;
+            if (st->state != ANY)
+                CHECK((int)d.state == st->state, "%s, step %zu: state %s, want %s", sc->name,
+                      i, dest_state_name(d.state), dest_state_name(st->state));
+            if (st->room != ANY)
+                CHECK(room_ll == st->room, "%s, step %zu: room %lld, want %lld", sc->name, i,
+                      room_ll, st->room);
+            if (st->verdict != ANY)
+                CHECK(verdict == st->verdict, "%s, step %zu: verdict %d, want %d", sc->name, i,
+                      verdict, st->verdict);
+            if (st->until != ANY && verdict == DEST_PARK)
+                CHECK(until == st->until, "%s, step %zu: parked until %lld, want %lld",
+                      sc->name, i, until, st->until);
+            if (st->died != ANY)
+                CHECK(died == st->died, "%s, step %zu: died %d, want %d", sc->name, i, died,
+                      st->died);
+        }
+    }
+    struct dest_limits big = { 16, 30000 };
+    CHECK(dest_queue_cap(&big) == 64, "the cap grows with max_connections_per_host");
+    /* The probe wait stops doubling at DEST_PROBE_MAX_MS. */
+    struct dest d;
+    struct dest_limits one = { 1, 1000 };
+    long long until = 0, t = 0;
+    memset(&d, 0, sizeof d);
+    dest_started(&d, t);
+    dest_finished(&d, t, false, false, 0, &one);
+    for (int i = 0; i < 20; i++) {
+        t = d.probe_ms;
+        CHECK(dest_admit(&d, 0, t, &one, &until) == DEST_PROBE, "probe %d", i);
+        dest_started(&d, t);
+        dest_finished(&d, t + 1000, false, false, 1000, &one);
+    }
+    CHECK(d.probe_wait_ms == DEST_PROBE_MAX_MS, "the probe wait is capped: %lld",
+          d.probe_wait_ms);
+}
+
+/* Parked records in one batch: each written with its time, a bad name refused alone. */
+static void
+test_deferred_many(void)
+{
+    char *spool = xasprintf("%s/spool", scratch);
+    CHECK(spool_init(spool) == 0, "spool_init %s", spool);
+    struct spool_own_file files[] = {
+        { "dlv-0123456789abcdef0123456789abcdef", "one", 3, 2000000000, -2 },
+        { "../escape", "two", 3, 0, -2 },
+        { "dlv-fedcba9876543210fedcba9876543210", "three", 5, 1900000000, -2 },
+    };
+    CHECK(spool_store_deferred_many(spool, files, 3) == -1, "one bad name fails the batch");
+    CHECK(files[0].rc == 0 && files[1].rc == -1 && files[2].rc == 0, "rc %d %d %d",
+          files[0].rc, files[1].rc, files[2].rc);
+    for (size_t i = 0; i < 3; i += 2) {
+        char *path = spool_path(spool, SPOOL_DEFERRED, files[i].name);
+        struct stat st;
+        struct buf b;
+        buf_init(&b);
+        CHECK(stat(path, &st) == 0 && st.st_mtime == files[i].not_before, "%s: mtime", path);
+        CHECK(fileio_read(path, 100, &b) == 0 && b.len == files[i].len &&
+              memcmp(b.data, files[i].data, b.len) == 0, "%s: contents", path);
+        buf_release(&b);
+        free(path);
+    }
+    char **names = NULL;
+    size_t n = 0;
+    CHECK(spool_list(spool, SPOOL_DEFERRED, &names, &n) == 0 && n == 2,
+          "nothing else in deferred/ (no temporary file left): %zu", n);
+    spool_names_free(names, n);
+    free(spool);
+}
+
+/* Retry scheduling: the steps, the jitter's range, rounding up to the second, the end. */
+static void
+test_schedule(void)
+{
+    static const struct {
+        long delay, r, want;
+    } jitter[] = {
+        { 5, 0, 5 },            /* a tenth of 5 s is less than 1 s: up to 1 s is added */
+        { 5, 1, 6 },
+        { 5, 2, 5 },            /* r wraps within the span */
+        { 300, 0, 300 },
+        { 300, 30, 330 },       /* at most a tenth */
+        { 300, 31, 300 },
+        { 36000, 3599, 39599 },
+        { 0, 7, 1 },            /* even a zero step spreads over a second */
+        { 10, -3, 11 },         /* a negative random number does not go early */
+    };
+    for (size_t i = 0; i < sizeof jitter / sizeof jitter[0]; i++)
+        CHECK(schedule_jitter(jitter[i].delay, jitter[i].r) == jitter[i].want,
+              "jitter(%ld, %ld) = %ld, want %ld", jitter[i].delay, jitter[i].r,
+              schedule_jitter(jitter[i].delay, jitter[i].r), jitter[i].want);
+
+    static const struct {
+        long long now_ms, delay_ms;
+        time_t want;
+    } due[] = {
+        { 1000, 0, 1 },         /* exactly on a second */
+        { 1001, 0, 2 },         /* never early: rounded up */
+        { 1999, 0, 2 },
+        { 1500, 5000, 7 },
+        { 0, 999, 1 },
+    };
+    for (size_t i = 0; i < sizeof due / sizeof due[0]; i++)
+        CHECK(schedule_due(due[i].now_ms, due[i].delay_ms) == due[i].want,
+              "due(%lld, %lld) = %lld, want %lld", due[i].now_ms, due[i].delay_ms,
+              (long long)schedule_due(due[i].now_ms, due[i].delay_ms), (long long)due[i].want);
+
+    /* The default schedule, 5s,5m,30m,2h,5h,10h,10h: 8 attempts, then none. */
+    static const long steps[] = { 5, 300, 1800, 7200, 18000, 36000, 36000 };
+    static const struct {
+        int tries;
+        long r, want;
+    } next[] = {
+        { 1, 0, 5 }, { 2, 0, 300 }, { 3, 180, 1980 }, { 4, 0, 7200 }, { 5, 0, 18000 },
+        { 6, 0, 36000 }, { 7, 3600, 39600 }, { 8, 0, -1 }, { 0, 0, -1 }, { 100, 0, -1 },
+    };
+    for (size_t i = 0; i < sizeof next / sizeof next[0]; i++)
+        CHECK(schedule_next(steps, 7, next[i].tries, next[i].r) == next[i].want,
+              "after failed try %d: %ld, want %ld", next[i].tries,
+              schedule_next(steps, 7, next[i].tries, next[i].r), next[i].want);
+    CHECK(schedule_next(steps, 0, 1, 0) == -1, "an empty schedule: no retry");
+}
+
+/* Fan-out: delivery ids (checked against Python's hashlib) and who takes an event. */
+static void
+test_fanout(void)
+{
+    static const struct {
+        const char *tenant, *event_id, *webhook_id, *want;
+    } ids[] = {
+        { "acme", "evt-1", "aZ3k9", "a9528043cdf36054ab3bb261aaa91ac9" },
+        { "a", "b", "c", "8badde10c760e9b702defb4b5e225de7" },
+        { "tenant", "", "x", "a67f5c44d6c927a6b417ff10771595d0" },
+    };
+    char out[FANOUT_ID_LEN + 1];
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        CHECK(fanout_delivery_id(ids[i].tenant, ids[i].event_id, ids[i].webhook_id, out) == 0 &&
+              strcmp(out, ids[i].want) == 0, "delivery id of %s/%s/%s: %s", ids[i].tenant,
+              ids[i].event_id, ids[i].webhook_id, out);
+
+    char *pass[] = { "Pass:*" }, *all[] = { "*" }, *dotted[] = { "store.*.updated", "x" };
+    static const struct {
+        int hook;               /* -1: deleted */
+        bool enabled;
+        const char *type;
+        const char *want;       /* NULL: takes the event */
+    } cases[] = {
+        { 0, true, "Pass:Created", NULL },
+        { 0, true, "pass.created", NULL },
+        { 0, true, "Customer:Upserted", "no longer subscribes to the event" },
+        { 0, false, "Pass:Created", "is disabled" },
+        { 1, true, "Anything:At:All", NULL },
+        { 2, true, "Store:Product:Updated", NULL },
+        { 2, true, "Store:Product:Deleted", "no longer subscribes to the event" },
+        { -1, true, "Pass:Created", "was deleted" },
+    };
+    struct webhook hooks[3];
+    char **events[] = { pass, all, dotted };
+    size_t n_events[] = { 1, 1, 2 };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct webhook *w = NULL;
+        if (cases[i].hook >= 0) {
+            struct webhook *h = &hooks[cases[i].hook];
+            memset(h, 0, sizeof *h);
+            h->events = events[cases[i].hook];
+            h->n_events = n_events[cases[i].hook];
+            h->enabled = cases[i].enabled;
+            w = h;
+        }
+        const char *why = fanout_refusal(w, cases[i].type);
+        CHECK((why == NULL && cases[i].want == NULL) ||
+              (why != NULL && cases[i].want != NULL && strcmp(why, cases[i].want) == 0),
+              "case %zu (%s): %s", i, cases[i].type, why != NULL ? why : "takes it");
+    }
+}
+
 int
 main(void)
 {
@@ -278,6 +596,10 @@ main(void)
     test_delivery_log();
     test_record();
     test_host_key();
+    test_dest();
+    test_schedule();
+    test_fanout();
+    test_deferred_many();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", scratch);

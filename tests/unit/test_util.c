@@ -6,12 +6,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
 #include "util/buf.h"
 #include "util/fileio.h"
+#include "util/httpc.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 #include "util/random.h"
@@ -223,6 +225,71 @@ test_fileio(void)
     free(final);
 }
 
+/*
+ * httpc: the pins list, and what the hardening does to a real connection on
+ * loopback: a proxy set in the environment is not used, and only http(s)
+ * URLs are fetched.
+ */
+static void
+test_httpc(void)
+{
+    const char *pins[] = { "hooks.test:443:127.0.0.1", "other.test:80:127.0.0.2" };
+    struct curl_slist *list = (struct curl_slist *)1;
+    CHECK(httpc_resolve_list(pins, 0, &list) == 0 && list == NULL, "no pins: no list");
+    CHECK(httpc_resolve_list(pins, 2, &list) == 0 && list != NULL &&
+              strcmp(list->data, pins[0]) == 0 && list->next != NULL &&
+              strcmp(list->next->data, pins[1]) == 0 && list->next->next == NULL,
+          "two pins, in order");
+    CHECK(httpc_global_init() == 0 && httpc_global_init() == 0, "libcurl initialised, once");
+
+    /* A listener the kernel completes connections to (no accept needed for CONNECT_ONLY). */
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof sa;
+    CHECK(ls >= 0 && bind(ls, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(ls, 4) == 0 &&
+              getsockname(ls, (struct sockaddr *)&sa, &len) == 0, "a loopback listener");
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+    static const struct {
+        const char *url;        /* NULL: the listener */
+        bool hardened;
+        CURLcode want;
+    } cases[] = {
+        { NULL, true, CURLE_OK },                       /* the proxy in the environment is ignored */
+        { NULL, false, CURLE_COULDNT_CONNECT },         /* (without httpc: libcurl would use it) */
+        { "ftp://127.0.0.1/", true, CURLE_UNSUPPORTED_PROTOCOL },
+        { "file:///etc/passwd", true, CURLE_UNSUPPORTED_PROTOCOL },
+    };
+    /* Port 9 (discard) on loopback: nothing listens, so a proxied connection fails. */
+    setenv("http_proxy", "http://127.0.0.1:9", 1);
+    setenv("ALL_PROXY", "http://127.0.0.1:9", 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char errbuf[CURL_ERROR_SIZE] = "";
+        CURL *h = curl_easy_init();
+        CURLcode rc = h == NULL ? CURLE_FAILED_INIT : CURLE_OK;
+        if (rc == CURLE_OK && cases[i].hardened)
+            rc = httpc_harden(h, NULL, list, errbuf);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(h, CURLOPT_URL, cases[i].url != NULL ? cases[i].url : url);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
+        if (rc == CURLE_OK)
+            rc = curl_easy_perform(h);
+        CHECK(rc == cases[i].want, "case %zu (%s, %s): %s, want %s", i,
+              cases[i].url != NULL ? cases[i].url : url,
+              cases[i].hardened ? "hardened" : "plain", curl_easy_strerror(rc),
+              curl_easy_strerror(cases[i].want));
+        curl_easy_cleanup(h);
+    }
+    unsetenv("http_proxy");
+    unsetenv("ALL_PROXY");
+    if (ls >= 0)
+        close(ls);
+    curl_slist_free_all(list);
+}
+
 int
 main(void)
 {
@@ -231,5 +298,6 @@ main(void)
     test_log_escape();
     test_buf();
     test_fileio();
+    test_httpc();
     return unit_summary("unit util");
 }
