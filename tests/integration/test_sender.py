@@ -8,6 +8,8 @@ import base64
 import hashlib
 import hmac
 import http.server
+import tempfile
+import atexit
 import json
 import os
 import random
@@ -1269,6 +1271,11 @@ def producer_flow(s):
     """SPEC sections 3 and 5: a producer in the spool's producers group (numeric ids here,
     no account needed) can publish into tmp/ and new/ and write nothing the sender owns,
     however the directories were left: the sender closes its own at start."""
+    # The producer (another uid) must reach the scratch tree even from a checkout under
+    # a 0700 directory (mktemp -d): give this flow a root of its own in /tmp.
+    h.TMP_ROOT = tempfile.mkdtemp(prefix="hookspool-producer-")
+    os.chmod(h.TMP_ROOT, 0o755)
+    atexit.register(shutil.rmtree, h.TMP_ROOT, True)
     env = h.Env("sender-producer", log_level="info")
     sender = None
     producers, producer_uid = 4242, 4243
