@@ -8,9 +8,11 @@
 #include "api/api.h"
 #include "api/router.h"
 #include "domain/auth.h"
+#include "domain/rotation.h"
 #include "domain/scope.h"
 #include "domain/webhook_input.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -141,13 +143,24 @@ json_media_type(const char *content_type)
            memchr(content_type + 12, '/', len - 12) == NULL;
 }
 
-/* Reads and parses the JSON body (413, 415, 400 on failure); true if c->body is set. */
+/*
+ * Reads and parses the JSON body (413, 415, 400 on failure); true if
+ * c->body is set. With member not NULL the body is optional (none leaves
+ * c->body NULL) and holds just that member, which a 400 for a malformed
+ * body names too.
+ */
 static bool
-read_json_body(struct call *c)
+read_json_body_opt(struct call *c, const char *member)
 {
+    bool optional = member != NULL;
     const long max = c->ctx->cfg->max_body_bytes;
     const struct http_request *req = c->req;
     char detail[96];
+
+    /* No body at all, whatever the content type says, is what an optional body allows. */
+    if (optional && (req->content_length == 0 ||
+                     (req->content_length < 0 && req->content_type == NULL)))
+        return true;
 
     snprintf(detail, sizeof detail, "The request body must be at most %ld bytes.", max);
     if (req->content_length > max) {
@@ -186,12 +199,21 @@ read_json_body(struct call *c)
         json_object *errors;
         c->body = webhook_input_parse(body.data, body.len, &errors);
         if (c->body == NULL) {
+            json_object *why;
+            if (member != NULL && json_object_object_get_ex(errors, "$", &why))
+                json_object_object_add(errors, member, json_object_get(why));
             http_response_problem(c->res, 400, NULL, errors);
             ok = false;
         }
     }
     buf_release(&body);
     return ok;
+}
+
+static bool
+read_json_body(struct call *c)
+{
+    return read_json_body_opt(c, NULL);
 }
 
 static struct endpoint_policy
@@ -301,13 +323,44 @@ delete_webhook(struct call *c)
     log_info("api: tenant %s: deleted webhook %s", c->route.tenant, c->route.id);
 }
 
+/*
+ * POST .../rotate-secret: a new secret; the old one signs too for
+ * overlapSeconds (optional body). The answer adds previousSecretExpiresAt.
+ */
+static void
+rotate_secret(struct call *c)
+{
+    json_object *errors = NULL;
+    long overlap;
+    struct webhook w;
+
+    if (!read_json_body_opt(c, "overlapSeconds"))
+        return;
+    if (rotation_overlap_from_body(c->body, &overlap, &errors) != 0) {
+        http_response_problem(c->res, 400, NULL, errors);
+        return;
+    }
+    long long now = (clock_ms(CLOCK_REALTIME) + 999) / 1000;   /* the overlap is never short */
+    if (!store_ok(c, store_webhook_rotate(c->ctx->store, c->route.tenant, c->route.id, overlap,
+                                          now, &w)))
+        return;
+    http_response_json(c->res, 200, rotation_to_json(&w));
+    webhook_release(&w);
+    log_info("api: tenant %s: rotated the secret of webhook %s (the previous one signs for %ld s)",
+             c->route.tenant, c->route.id, overlap);
+}
+
 static void
 dispatch(struct call *c)
 {
     bool writes = c->method & (METHOD_POST | METHOD_PUT | METHOD_PATCH);
 
-    if (c->route.route == ROUTE_WEBHOOK && !webhook_id_valid(c->route.id)) {
+    if (c->route.route != ROUTE_WEBHOOKS && !webhook_id_valid(c->route.id)) {
         answer_not_found(c->res);
+        return;
+    }
+    if (c->route.route == ROUTE_ROTATE_SECRET) {
+        rotate_secret(c);
         return;
     }
     if (writes && !read_json_body(c))

@@ -242,6 +242,9 @@ housekeeping(struct sender *sd, long long now)
         if (store_delivery_prune(sd->store, before, &removed) == STORE_OK && removed > 0)
             log_info("sender: delivery log: pruned %zu attempts older than %ld days", removed,
                      sd->cfg.delivery_log_days);
+        /* Rotated secrets whose overlap ended sign nothing (jobs.c); they need not be kept. */
+        if (store_secret_prune(sd->store, now / 1000, &removed) == STORE_OK && removed > 0)
+            log_info("sender: previous secrets: forgot %zu whose overlap ended", removed);
     }
 }
 
