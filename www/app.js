@@ -1315,7 +1315,18 @@
     $("delivery-redeliver").addEventListener("click", () => {
       if (shownDelivery) redeliver(shownDelivery, $("delivery-redeliver"), deliveryError);
     });
-    $("delivery-dialog").addEventListener("close", () => { shownDelivery = null; });
+    $("delivery-dialog").addEventListener("close", () => {
+      const id = shownDelivery;
+      shownDelivery = null;
+      // The row that opened it may have been redrawn meanwhile: focus its successor.
+      window.setTimeout(() => {
+        if (document.activeElement && document.activeElement !== document.body) return;
+        const row = id && (document.querySelector('#delivery-rows tr[data-id="' + cssEscape(id) + '"]') ||
+                           document.querySelector('#failures li[data-id="' + cssEscape(id) + '"]'));
+        const button = row && row.querySelector("button");
+        if (button) button.focus(); else if (!$("hook-view").hidden) $("hook-view-title").focus();
+      }, 0);
+    });
     $("rotate-form").addEventListener("submit", confirmRotate);
     $("rotate-cancel").addEventListener("click", () => $("rotate-dialog").close());
     $("rotate-close").addEventListener("click", () => $("rotate-dialog").close());
