@@ -622,6 +622,34 @@ async function opsFlow() {
   await page.waitForFunction(() => document.getElementById("page-info").textContent.startsWith("Page 1"));
   eq(await rowIds(page), firstIds, "ops: Newer comes back to page 1");
 
+  // A Link that names another origin (a proxy's inner host) is not followed with
+  // the credentials: the page asks its own origin for the same cursor.
+  await page.route((u) => u.pathname.endsWith("/deliveries") && !u.searchParams.has("cursor"), async (route) => {
+    const res = await route.fetch();
+    const headers = Object.assign({}, res.headers());
+    headers.link = (headers.link || "").replace(/<https?:\/\/[^/]+/, "<https://api.internal.example:8443");
+    await route.fulfill({ response: res, headers });
+  });
+  await page.click("#deliveries-refresh");
+  await page.waitForFunction(() => !document.getElementById("page-older").disabled);
+  const outsideRequests = [];
+  const spy = (r) => { if (!r.url().startsWith(OPS.base)) outsideRequests.push(r.url()); };
+  page.on("request", spy);
+  const [viaCursor] = await Promise.all([
+    page.waitForRequest((r) => r.url().includes("cursor=")),
+    page.click("#page-older"),
+  ]);
+  await page.waitForFunction(() => document.getElementById("page-info").textContent.startsWith("Page 2"));
+  const cursorOf = (u) => { try { return new URL(u).searchParams.get("cursor"); } catch (e) { return null; } };
+  check(viaCursor.url().startsWith(OPS.base + "/api/") && cursorOf(viaCursor.url()) === cursorOf(want) && cursorOf(want),
+        "ops: a Link to another origin: the same cursor is asked of this origin", viaCursor.url());
+  eq(await rowIds(page), secondIds, "ops: and the same page 2 comes");
+  eq(outsideRequests, [], "ops: nothing is sent to the other origin");
+  page.off("request", spy);
+  await page.unrouteAll();
+  await page.click("#page-newer");
+  await page.waitForFunction(() => document.getElementById("page-info").textContent.startsWith("Page 1"));
+
   // --- The status filter.
   const [failedReq] = await Promise.all([
     page.waitForRequest((r) => r.url().includes("status=failed")),
