@@ -693,15 +693,19 @@
     if (isNaN(ms)) return "";
     const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
     const min = Math.round(ms / 60000);
-    if (Math.abs(min) < 90) return rtf.format(min, "minute");
+    if (Math.abs(min) < 60) return rtf.format(min, "minute");
     const hours = Math.round(ms / 3600000);
     if (Math.abs(hours) < 48) return rtf.format(hours, "hour");
     return rtf.format(Math.round(ms / 86400000), "day");
   }
 
+  // "HTTP 500", an error without a status ("timed out after 30 s"), or both;
+  // an error that already names the status is not repeated.
   function answerText(code, error) {
-    if (code != null) return "HTTP " + code + (error ? ": " + error : "");
-    return error || "no answer";
+    if (code == null) return error || "no answer";
+    const status = "HTTP " + code;
+    if (!error) return status;
+    return error.startsWith(status) ? error : status + ": " + error;
   }
 
   function attemptsText(n) { return n === 1 ? "1 attempt" : n + " attempts"; }
