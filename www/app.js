@@ -651,7 +651,7 @@
   let pages = [];              // the URLs of the pages walked through; the last one is shown
   let nextUrl = null;          // the Link rel="next" of the page shown
   let pollTimer = null, pollUntil = 0;
-  const watched = new Map();   // delivery id -> status, for deliveries just pinged or redelivered
+  const watched = new Set();   // ids of the deliveries just pinged or redelivered
   const rotations = new Map(); // webhook id -> previousSecretExpiresAt of a rotation made here
   let shownDelivery = null;    // the delivery in the delivery dialog
 
@@ -760,7 +760,7 @@
     $("notice").textContent = "";
     const known = webhooks.find((x) => x.id === id);
     current = known ? Object.assign({}, known) : { id, events: [], endpoint: "", enabled: true };
-    $("status-filter").value = opts.status || "";
+    $("status-filter").value = "";
     $("hooks").hidden = true;
     $("hook-view").hidden = false;
     renderHook();
@@ -887,7 +887,9 @@
     if (hook !== current) return false;
     if (handleAuthProblem(r)) return false;
     if (r.status !== 200 || !Array.isArray(r.data)) {
-      if (r.status === 404) return refreshHook().then(() => false);
+      // 404: the webhook is gone (refreshHook closes the view), or an API
+      // without deliveries: say so.
+      if (r.status === 404 && !(await refreshHook())) return false;
       opsError(problemText(r.problem));
       return false;
     }
@@ -953,7 +955,7 @@
   // while it is pending (at most POLL_FOR_MS): its row follows, and its
   // outcome is announced.
   function watch(d) {
-    watched.set(d.deliveryId, d.status);
+    watched.add(d.deliveryId);
     pollUntil = Date.now() + POLL_FOR_MS;
     if (!pollTimer) pollTimer = window.setTimeout(poll, POLL_MS);
   }
@@ -963,7 +965,7 @@
     const hook = current;
     if (!hook) return;
     let finished = false;
-    for (const id of [...watched.keys()]) {
+    for (const id of [...watched]) {
       let r;
       try {
         r = await api("GET", hookPath(hook.id, "/deliveries/" + encodeURIComponent(id)));
