@@ -812,6 +812,10 @@ async function opsFlow() {
     const dsw = await page.evaluate(() => document.getElementById("delivery-dialog").scrollWidth <= document.getElementById("delivery-dialog").clientWidth);
     check(box && box.x >= 0 && box.x + box.width <= 375 && dsw, "ops: the delivery dialog fits a phone screen", JSON.stringify(box));
     await page.keyboard.press("Escape");
+    await page.click("#rotate");
+    const rbox = await page.locator("#rotate-dialog").boundingBox();
+    check(rbox && rbox.x >= 0 && rbox.x + rbox.width <= 375, "ops: the rotate dialog fits a phone screen", JSON.stringify(rbox));
+    await page.keyboard.press("Escape");
     await page.setViewportSize({ width: 1280, height: 800 });
   }
 
