@@ -502,6 +502,7 @@ out:
         free(sd.hosts[i]);
     for (size_t i = 0; i < ENDPOINT_MEMO; i++)
         free(sd.endpoints[i].endpoint);
+    OPENSSL_cleanse(sd.secrets, sizeof sd.secrets);
     free(sd.hosts);
     if (sd.inotify_fd >= 0)
         close(sd.inotify_fd);
