@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "domain/webhook.h"
+#include "util/digest.h"
 #include "util/random.h"
 #include "util/xalloc.h"
 
@@ -36,7 +35,7 @@ webhook_release(struct webhook *w)
     free(w->description);
     free(w->endpoint);
     free_events(w);
-    OPENSSL_cleanse(w->secret, sizeof w->secret);
+    wipe(w->secret, sizeof w->secret);
     webhook_init(w);
 }
 
