@@ -1,3 +1,8 @@
+/*
+ * api - the handlers of the webhook API (api.h): authentication, scopes,
+ * tenant isolation and CRUD against the store, answered as JSON or
+ * problem+json.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>
@@ -143,6 +148,18 @@ json_media_type(const char *content_type)
            memchr(content_type + 12, '/', len - 12) == NULL;
 }
 
+/* True if the request's content type is JSON; else answers 415. */
+static bool
+json_type_ok(struct call *c)
+{
+    if (json_media_type(c->req->content_type))
+        return true;
+    http_response_problem(c->res, 415,
+                          "The request body must be JSON (application/json or "
+                          "application/merge-patch+json).", NULL);
+    return false;
+}
+
 /*
  * Reads and parses the JSON body (413, 415, 400 on failure); true if
  * c->body is set. With member not NULL the body is optional (none leaves
@@ -157,23 +174,15 @@ read_json_body_opt(struct call *c, const char *member)
     const struct http_request *req = c->req;
     char detail[96];
 
-    /* No body at all, whatever the content type says, is what an optional body allows. */
-    if (optional && (req->content_length == 0 ||
-                     (req->content_length < 0 && req->content_type == NULL)))
-        return true;
-
     snprintf(detail, sizeof detail, "The request body must be at most %ld bytes.", max);
     if (req->content_length > max) {
         /* Refuse before reading: a client must not make us buffer it. */
         http_response_problem(c->res, 413, detail, NULL);
         return false;
     }
-    if (!json_media_type(req->content_type)) {
-        http_response_problem(c->res, 415,
-                              "The request body must be JSON (application/json or "
-                              "application/merge-patch+json).", NULL);
+    /* An optional body is read first: none at all is fine whatever the content type says. */
+    if (!optional && !json_type_ok(c))
         return false;
-    }
     struct buf body;
     buf_init(&body);
     bool ok = true;
@@ -195,6 +204,12 @@ read_json_body_opt(struct call *c, const char *member)
             break;
         }
     }
+    if (ok && optional && body.len == 0) {
+        buf_release(&body);
+        return true;
+    }
+    if (ok && optional && !json_type_ok(c))
+        ok = false;
     if (ok) {
         json_object *errors;
         c->body = webhook_input_parse(body.data, body.len, &errors);

@@ -15,9 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "domain/store_internal.h"
+#include "util/digest.h"
 #include "util/log.h"
 
 enum { VALUE_MAX = 24 + WEBHOOK_SECRET_LEN };
@@ -40,7 +39,7 @@ secret_decode(const void *data, size_t len, struct webhook *w)
         w->previous_until = until;
         rc = 0;
     }
-    OPENSSL_cleanse(text, sizeof text);
+    wipe(text, sizeof text);
     return rc;
 }
 
@@ -62,7 +61,7 @@ store_secret_put(struct store *s, DB_TXN *txn, const char *tenant, const char *i
     int rc = store_result(s, s->previous_secrets->put(s->previous_secrets, txn, &key, &val, 0),
                           "previous secret put");
     buf_release(&k);
-    OPENSSL_cleanse(value, sizeof value);
+    wipe(value, sizeof value);
     return rc;
 }
 
@@ -101,7 +100,7 @@ store_secret_get(struct store *s, DB_TXN *txn, const char *tenant, struct webhoo
         if (secret_decode(val.data, val.size, w) != 0)
             log_error("store: previous secret: tenant %s id %s: malformed record; ignored",
                       tenant, w->id);
-        OPENSSL_cleanse(val.data, val.size);
+        wipe(val.data, val.size);
         free(val.data);
     }
     return rc;
@@ -151,7 +150,7 @@ store_secret_fill(struct store *s, DB_TXN *txn, const char *tenant, struct webho
             log_error("store: previous secret: tenant %s id %s: malformed record; ignored",
                       tenant, w->id);
         free(key.data);
-        OPENSSL_cleanse(val.data, val.size);
+        wipe(val.data, val.size);
         free(val.data);
         if (!in_range)
             break;
@@ -196,7 +195,7 @@ prune_body(struct store *s, DB_TXN *txn, void *ctx)
         bool expired = secret_decode(val.data, val.size, &w) != 0 || w.previous_until <= c->now;
         webhook_release(&w);
         free(key.data);
-        OPENSSL_cleanse(val.data, val.size);
+        wipe(val.data, val.size);
         free(val.data);
         if (expired) {
             ret = cur->del(cur, 0);

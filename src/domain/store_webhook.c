@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "domain/store_internal.h"
 #include "util/buf.h"
+#include "util/digest.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -462,7 +461,7 @@ rotate_body(struct store *s, DB_TXN *txn, void *ctx)
     else
         rc = store_secret_del(s, txn, c->one.tenant, c->one.id);
     if (c->overlap <= 0)
-        OPENSSL_cleanse(w->previous_secret, sizeof w->previous_secret);
+        wipe(w->previous_secret, sizeof w->previous_secret);
     return rc == STORE_OK ? write_one(s, txn, c->one.tenant, w, 0) : rc;
 }
 

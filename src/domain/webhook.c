@@ -1,11 +1,14 @@
+/*
+ * webhook - the webhook subscription and its stored JSON form, WebHookWithId
+ * (webhook.h).
+ */
 #include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "domain/webhook.h"
+#include "util/digest.h"
 #include "util/random.h"
 #include "util/xalloc.h"
 
@@ -32,8 +35,8 @@ webhook_release(struct webhook *w)
     free(w->description);
     free(w->endpoint);
     free_events(w);
-    OPENSSL_cleanse(w->secret, sizeof w->secret);
-    OPENSSL_cleanse(w->previous_secret, sizeof w->previous_secret);
+    wipe(w->secret, sizeof w->secret);
+    wipe(w->previous_secret, sizeof w->previous_secret);
     webhook_init(w);
 }
 

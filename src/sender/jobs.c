@@ -22,9 +22,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 
 #include "sender/state.h"
+#include "util/digest.h"
 
 void
 item_free(struct item *it)
@@ -77,7 +77,7 @@ void
 job_free(struct sender *sd, struct job *j)
 {
     free(j->hook.endpoint);
-    OPENSSL_cleanse(&j->hook.keys, sizeof j->hook.keys);
+    wipe(&j->hook.keys, sizeof j->hook.keys);
     free(j);
     sd->jobs_live--;
 }

@@ -47,9 +47,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 
 #include "sender/state.h"
+#include "util/digest.h"
 
 /* Wall-clock milliseconds: also the time recorded for an attempt. */
 long long
@@ -502,6 +502,7 @@ out:
         free(sd.hosts[i]);
     for (size_t i = 0; i < ENDPOINT_MEMO; i++)
         free(sd.endpoints[i].endpoint);
+    wipe(sd.secrets, sizeof sd.secrets);
     free(sd.hosts);
     if (sd.inotify_fd >= 0)
         close(sd.inotify_fd);

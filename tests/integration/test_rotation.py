@@ -209,6 +209,8 @@ def api_flow(api, ro_key, other_key, rcv):
     s.eq(st, 200, "overlapSeconds 604800 (the maximum) and an unknown member: 200")
     st, _, doc = api.rotate(wid, "", ctype="application/json")
     s.eq(st, 200, "an empty body with a JSON content type: the default overlap")
+    st, _, doc = api.rotate(wid, "", ctype="text/plain")
+    s.eq(st, 200, "an empty body with another content type: no body, the default overlap")
 
     for bad in (-1, 604801, "60", 1.5, 6e1, None, True, [60], 2 ** 70):
         st, hd, doc = api.rotate(wid, {"overlapSeconds": bad})
