@@ -1324,23 +1324,27 @@
     $("delivery-dialog").addEventListener("close", () => {
       const id = shownDelivery;
       shownDelivery = null;
-      // The row that opened it may have been redrawn meanwhile: focus its successor.
-      window.setTimeout(() => {
-        if (document.activeElement && document.activeElement !== document.body) return;
-        const row = id && (document.querySelector('#delivery-rows tr[data-id="' + cssEscape(id) + '"]') ||
-                           document.querySelector('#failures li[data-id="' + cssEscape(id) + '"]'));
-        const button = row && row.querySelector("button");
-        if (button) button.focus(); else if (!$("hook-view").hidden) $("hook-view-title").focus();
-      }, 0);
+      // The row that opened it may have been redrawn meanwhile (the browser
+      // then has nothing to give the focus back to): focus its successor.
+      if (document.activeElement && document.activeElement !== document.body) return;
+      const row = id && (document.querySelector('#delivery-rows tr[data-id="' + cssEscape(id) + '"]') ||
+                         document.querySelector('#failures li[data-id="' + cssEscape(id) + '"]'));
+      const button = row && row.querySelector("button");
+      if (button) button.focus(); else if (!$("hook-view").hidden) $("hook-view-title").focus();
     });
     $("rotate-form").addEventListener("submit", confirmRotate);
     $("rotate-cancel").addEventListener("click", () => $("rotate-dialog").close());
-    $("rotate-close").addEventListener("click", () => $("rotate-dialog").close());
+    $("rotate-close").addEventListener("click", () => {
+      $("rotate-secret").textContent = "";
+      $("rotate-dialog").close();
+    });
     $("rotate-copy").addEventListener("click", async () => {
       const ok = await copyText($("rotate-secret").textContent);
       notice(ok ? "The new secret was copied to the clipboard." : "Could not copy: select the secret and copy it by hand.");
     });
-    // The new secret stays on screen only while the dialog is open.
+    // The new secret stays on screen only while the dialog is open (Done and
+    // Escape wipe it at once, the close event in any case).
+    $("rotate-dialog").addEventListener("cancel", () => { $("rotate-secret").textContent = ""; });
     $("rotate-dialog").addEventListener("close", () => {
       $("rotate-secret").textContent = "";
       if (current && !$("hook-view").hidden) $("rotate").focus();

@@ -713,8 +713,10 @@ async function opsFlow() {
     check(true, "ops: the open dialog shows the second attempt");
     await page.keyboard.press("Escape");
     check(!(await page.evaluate(() => document.getElementById("delivery-dialog").open)), "ops: Escape closes the delivery dialog");
-    eq(await page.evaluate(() => document.activeElement.getAttribute("data-action")), "details",
-       "ops: the focus returns to the row's Details button");
+    const focusBack = () => page.evaluate(() => [document.activeElement.closest("tr")?.dataset.id,
+                                                  document.activeElement.getAttribute("data-action")]);
+    await until(async () => (await focusBack())[1] === "details", 3000);
+    eq(await focusBack(), [cancelled.deliveryId, "details"], "ops: the focus returns to the row's Details button");
 
     // --- Ping.
     const [pinged] = await Promise.all([
@@ -771,6 +773,7 @@ async function opsFlow() {
     check(!(await page.textContent("body")).includes(newSecret) &&
           !(await page.evaluate(() => document.documentElement.outerHTML)).includes(newSecret),
           "ops: the new secret leaves the page when the dialog closes");
+    await until(async () => (await activeId(page)) === "rotate", 3000);
     eq(await activeId(page), "rotate", "ops: the focus returns to Rotate secret");
     eq(await page.getAttribute("#rotation-state time", "datetime"), rot.previousSecretExpiresAt,
        "ops: the view says the previous secret still signs, and until when");
@@ -839,6 +842,27 @@ async function opsFlow() {
        "ops: every attempt of a failed delivery is listed with its answer");
     check(failedFull.attempts.length === 3, "API: a failed delivery had the full schedule (3 attempts)", failedFull.attempts.length);
     await page.keyboard.press("Escape");
+    // Disabled elsewhere while the page still offers Redeliver: the API's 409 is
+    // shown, and the page catches up (a plain note: not the sender's doing).
+    const patch = (enabled) => fetch(OPS.base + "/api/" + OPS.tenant + "/webhooks/" + H.fail, {
+      method: "PATCH", headers: { "X-API-KEY": OPS.key, "Content-Type": "application/merge-patch+json" },
+      body: JSON.stringify({ enabled }) });
+    eq((await patch(false)).status, 200, "API: the failing webhook disabled behind the page's back");
+    const [conflict] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/redeliver")),
+      page.click(`#delivery-rows tr[data-id="${failedOne.deliveryId}"] button[data-action="redeliver"]`),
+    ]);
+    eq(conflict.status(), 409, "API: redeliver on a disabled webhook is 409");
+    await page.waitForSelector("#ops-error:not([hidden])");
+    check(/disabled/i.test(await page.textContent("#ops-error")), "ops: the 409 is shown with the API's reason",
+          await page.textContent("#ops-error"));
+    await page.waitForSelector("#manually-disabled:not([hidden])");
+    check(await page.isHidden("#sender-disabled") && await page.isDisabled("#ping"),
+          "ops: the page reads the webhook again: disabled, not by the sender, ping off");
+    eq((await patch(true)).status, 200, "API: enabled again");
+    await page.click("#deliveries-refresh");
+    await page.waitForSelector("#manually-disabled", { state: "hidden" });
+    check(await page.isHidden("#ops-error") && !(await page.isDisabled("#ping")), "ops: Refresh shows it enabled again");
     await page.click("#back-to-list");
     await page.waitForSelector("#hooks:not([hidden]) #hook-rows tr");
     eq(new URL(page.url()).hash, "", "ops: All webhooks clears the address");
