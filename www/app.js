@@ -430,7 +430,7 @@
   function senderDisabledFlag(w) {
     if (!disabledBySender(w)) return null;
     const why = el("button", { type: "button", class: "secondary small", text: "See failures",
-                               "aria-label": "See the failures that disabled " + label(w) });
+                               "aria-label": "See failures: why " + label(w) + " was disabled" });
     why.addEventListener("click", () => openHook(w.id, { push: true }));
     return el("p", { class: "flag" }, [
       el("span", { text: "Disabled by the sender: " + w.disabledReason }), why]);

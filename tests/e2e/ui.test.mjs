@@ -37,6 +37,16 @@ async function api(method, p, body) {
   return { status: res.status, data: text ? JSON.parse(text) : null };
 }
 
+// axe-core's rules (WCAG 2 A and AA, best practices) on the page as it is now.
+// Evaluated through the devtools protocol, so the page's CSP stays as it is.
+const AXE = fs.readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+async function accessible(page, what) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(AXE);
+  const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ["violations"] }))
+    .violations.map((v) => v.id + " (" + v.impact + "): " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")));
+  eq(found, [], "accessibility (axe-core): no violations in " + what);
+}
+
 async function shot(page, name, fullPage = true) {
   await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage });
 }
@@ -263,6 +273,7 @@ async function mainFlow() {
   await page.waitForSelector(`#hook-rows tr[data-id="${second.id}"]`);
   eq(await page.locator("#hook-rows tr").count(), 2, "Reload shows a webhook created elsewhere");
   await page.click(`#hook-rows tr[data-id="${second.id}"] button:has-text("Reveal")`);
+  await accessible(page, "the webhook list");
   await shot(page, "list-desktop");
   await page.click(`#hook-rows tr[data-id="${second.id}"] button:has-text("Hide")`);
 
@@ -669,6 +680,7 @@ async function opsFlow() {
     eq((await rowIds(page)).length, 20, "ops: the succeeded filter lists them");
     await page.selectOption("#status-filter", "");
     await page.waitForFunction(() => document.getElementById("page-info").textContent === "Page 1, newest first");
+    await accessible(page, "the deliveries of a webhook");
     await shot(page, "deliveries-desktop", false);
 
     // --- One delivery: its attempts and its payload.
@@ -691,6 +703,7 @@ async function opsFlow() {
           "ops: markup in a payload is shown as text");
     check(await page.evaluate(() => document.getElementById("delivery-dialog").contains(document.activeElement)),
           "ops: the focus is in the delivery dialog");
+    await accessible(page, "a delivery's details");
     await shot(page, "delivery-dialog", false);
 
     // --- Redeliver: same delivery id, same bytes, the attempt number goes on.
@@ -766,6 +779,7 @@ async function opsFlow() {
     check(/old secret still signs too, until .* \(in (60 minutes|1 hour)\)/.test(await page.textContent("#rotate-until")),
           "ops: and how long that is", await page.textContent("#rotate-until"));
     check(!(await page.textContent("body")).includes(oldSecret), "ops: the old secret is not shown");
+    await accessible(page, "the rotate dialog with the new secret");
     await shot(page, "rotate-dialog", false);
     await page.click("#rotate-copy");
     eq(await page.evaluate(() => navigator.clipboard.readText()), newSecret, "ops: Copy puts the new secret on the clipboard");
@@ -808,6 +822,7 @@ async function opsFlow() {
     const sw = await page.evaluate(() => document.documentElement.scrollWidth);
     check(sw <= 375, "ops: no horizontal scrolling in the deliveries at 375px", "scrollWidth " + sw);
     check(await page.isVisible('#delivery-rows tr:first-child button[data-action="redeliver"]'), "ops: row actions reachable at phone width");
+    await accessible(page, "the deliveries at phone width");
     await shot(page, "deliveries-phone");
     await page.click('#delivery-rows tr:first-child button[data-action="details"]');
     await page.waitForSelector("#delivery-dialog[open]");
@@ -880,6 +895,7 @@ async function opsFlow() {
     eq(await page.textContent(goneRow + " .flag span"), "Disabled by the sender: " + gone.disabledReason,
        "ops: the list says the sender disabled it, and why");
     eq(await page.locator("#hook-rows .flag").count(), 1, "ops: only that webhook is flagged");
+    await accessible(page, "the list with a webhook the sender disabled");
 
     // --- The webhook the sender disabled: why, the failures behind it, enable again.
     await page.click(goneRow + ' button:has-text("See failures")');
@@ -896,6 +912,7 @@ async function opsFlow() {
           "ops: ping and redeliver are off while it is disabled");
     check(/disabled webhook receives nothing/.test(await page.textContent("#ops-hint")), "ops: and the page says why");
     eq((await opsApi("POST", "/" + H.gone + "/ping")).status, 409, "API: ping on the disabled webhook is 409");
+    await accessible(page, "the view of a webhook the sender disabled");
     await shot(page, "sender-disabled", false);
     await page.click('#failures li button:has-text("Details")');
     await page.waitForSelector("#delivery-dialog[open]");

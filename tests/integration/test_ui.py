@@ -57,6 +57,8 @@ have_tools = suite.check(node is not None, "node is installed (tests/deps.d/ui.s
 have_tools &= suite.check(os.access(chromium, os.X_OK), "Debian's chromium is installed")
 have_tools &= suite.check(os.path.isdir(os.path.join(E2E, "node_modules", "playwright-core")),
                           "playwright-core is installed in tests/e2e (npm ci)")
+have_tools &= suite.check(os.path.isfile(os.path.join(E2E, "node_modules", "axe-core", "axe.min.js")),
+                          "axe-core is installed in tests/e2e (npm ci)")
 
 ISS, AUD = "https://idp.ui.test/", "https://hookspool.test/api"
 
