@@ -393,7 +393,7 @@
                                 "aria-label": "Copy secret of " + label(w) });
     copy.addEventListener("click", () => copySecret(w));
 
-    const deliveries = el("button", { type: "button", class: "small", text: "Deliveries",
+    const deliveries = el("button", { type: "button", class: "secondary small", text: "Deliveries",
                                       "aria-label": "Deliveries of " + label(w) });
     deliveries.addEventListener("click", () => openHook(w.id, { push: true }));
     const edit = el("button", { type: "button", class: "secondary small", text: "Edit",
