@@ -654,6 +654,7 @@
   const watched = new Set();   // ids of the deliveries just pinged or redelivered
   const rotations = new Map(); // webhook id -> previousSecretExpiresAt of a rotation made here
   let shownDelivery = null;    // the delivery in the delivery dialog
+  const PAGE_TITLE = document.title;
 
   function hookPath(id, rest) { return tenantPath(id) + (rest || ""); }
 
@@ -741,6 +742,7 @@
     nextUrl = null;
     for (const d of ["delivery-dialog", "rotate-dialog"]) if ($(d).open) $(d).close();
     $("hook-view").hidden = true;
+    document.title = PAGE_TITLE;
   }
 
   function viewHash(id) { return "#webhook=" + encodeURIComponent(id); }
@@ -815,6 +817,7 @@
   function renderHook() {
     const w = current;
     $("hook-view-title").textContent = "Webhook " + label(w);
+    document.title = "Webhook " + label(w) + " — hookspool";
     $("hook-view-endpoint").textContent = w.endpoint || "";
     $("hook-view-id").textContent = "id " + w.id;
     const bySender = disabledBySender(w);

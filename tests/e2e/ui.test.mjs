@@ -596,6 +596,7 @@ async function opsFlow() {
     check(await page.isHidden("#hooks"), "ops: the webhook view replaces the list");
     eq(new URL(page.url()).hash, "#webhook=" + H.ok, "ops: the address names the webhook");
     eq(await activeId(page), "hook-view-title", "ops: the focus moves to the webhook's heading");
+    eq(await page.title(), "Webhook Orders to the CRM (" + H.ok + ") — hookspool", "ops: the window title names the webhook");
     eq(await page.textContent("#hook-view-title"), "Webhook Orders to the CRM (" + H.ok + ")", "ops: the heading names the webhook");
     const all = await opsApi("GET", "/" + H.ok + "/deliveries?limit=250");
     eq([all.status, all.data.length], [200, 25], "API: 25 deliveries of the webhook");
@@ -881,6 +882,7 @@ async function opsFlow() {
     await page.click("#back-to-list");
     await page.waitForSelector("#hooks:not([hidden]) #hook-rows tr");
     eq(new URL(page.url()).hash, "", "ops: All webhooks clears the address");
+    eq(await page.title(), "hookspool — webhooks", "ops: and the window title");
     eq(await page.evaluate(() => document.activeElement.closest("tr")?.dataset.id), H.fail,
        "ops: the focus returns to the webhook's row");
   }
