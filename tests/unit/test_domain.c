@@ -1,9 +1,12 @@
 /* Unit tests for src/domain: configuration, validation, endpoints, codecs, keys, store. */
 #include "autoconfig.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domain/apikey.h"
@@ -449,6 +452,117 @@ test_store(void)
     config_free(&cfg);
 }
 
+/* The edit callback of a process that is killed inside its transaction. */
+static int
+stall_in_txn(struct webhook *w, void *ctx)
+{
+    int *ready = ctx;
+
+    (void)w;
+    if (write(*ready, "x", 1) != 1)
+        _exit(3);
+    for (;;)
+        pause();
+}
+
+static int
+set_description(struct webhook *w, void *ctx)
+{
+    free(w->description);
+    w->description = xstrdup(ctx);
+    return 0;
+}
+
+/* True once pid is a zombie: ended, not yet reaped. */
+static bool
+is_zombie(pid_t pid)
+{
+    char path[64], buf[256] = "";
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    const char *end = strrchr(buf, ')');
+    return end != NULL && end[1] == ' ' && end[2] == 'Z';
+}
+
+/*
+ * A process killed inside a write transaction and not yet reaped (its
+ * parent is slow, or it is an orphan waiting for init) holds nothing: the
+ * next process's failchk must free its locks, not take it for alive and
+ * leave every writer waiting on them.
+ */
+static void
+test_store_zombie_holds_nothing(void)
+{
+    struct config cfg;
+    char err[512] = "";
+    int ready[2];
+
+    config_defaults(&cfg);
+    free(cfg.db_home);
+    cfg.db_home = xasprintf("%s/db-zombie", scratch);
+    cfg.durability = DURABILITY_NOSYNC;
+    struct store *s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "zombie: store opens: %s", err);
+    if (s == NULL || pipe(ready) != 0) {
+        store_close(s);
+        config_free(&cfg);
+        return;
+    }
+    const char *ev[] = { "*" };
+    struct webhook w;
+    webhook_init(&w);
+    w.endpoint = xstrdup("https://e.com/");
+    webhook_set_events(&w, ev, 1);
+    webhook_new_secret(&w);
+    CHECK(store_webhook_create(s, "acme", &w, 10) == STORE_OK, "zombie: create");
+    store_close(s);
+
+    pid_t child = fork();
+    if (child == 0) {
+        struct store *mine = store_open(&cfg, err, sizeof err);
+        struct webhook unused;
+        if (mine != NULL)
+            store_webhook_update(mine, "acme", w.id, stall_in_txn, &ready[1], &unused);
+        _exit(2);
+    }
+    close(ready[1]);
+    char byte;
+    bool stalled = child > 0 && read(ready[0], &byte, 1) == 1;
+    CHECK(stalled, "zombie: the child holds the record's write lock");
+    if (child > 0)
+        kill(child, SIGKILL);
+    for (int i = 0; i < 500 && child > 0 && !is_zombie(child); i++)
+        usleep(10000);
+    CHECK(child > 0 && is_zombie(child), "zombie: the killed child is not reaped yet");
+
+    time_t start = time(NULL);
+    s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "zombie: store opens beside the zombie: %s", err);
+    struct webhook out;
+    enum store_status st = s == NULL ? STORE_UNAVAILABLE
+                                     : store_webhook_update(s, "acme", w.id, set_description,
+                                                            "after", &out);
+    CHECK(st == STORE_OK, "zombie: the record it locked can be written (status %d after %lds)",
+          (int)st, (long)(time(NULL) - start));
+    if (st == STORE_OK) {
+        CHECK(out.description != NULL && strcmp(out.description, "after") == 0,
+              "zombie: the write is what is stored");
+        webhook_release(&out);
+    }
+    int status = 0;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFSIGNALED(status),
+          "zombie: reaped at last");
+    store_close(s);
+    webhook_release(&w);
+    close(ready[0]);
+    config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -460,6 +574,7 @@ main(void)
     test_webhook_codec();
     test_apikey_and_scope();
     test_store();
+    test_store_zombie_holds_nothing();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", scratch);
