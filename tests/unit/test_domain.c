@@ -46,6 +46,7 @@ test_config(void)
                             "allow_http_endpoints = yes\n"
                             "retry_schedule = 1s, 2m,3h ,1d\n"
                             "signature_encoding = base64\n"
+                            "standard_webhooks = no\n"
                             "log_level = debug\n");
     CHECK(config_load(&cfg, good, err, sizeof err) == 0, "good config loads: %s", err);
     CHECK(strcmp(cfg.base_path, "/hooks/api") == 0, "base_path %s", cfg.base_path);
@@ -57,6 +58,7 @@ test_config(void)
               cfg.retry_schedule[2] == 10800 && cfg.retry_schedule[3] == 86400,
           "retry_schedule parsed");
     CHECK(cfg.signature_encoding == SIGNATURE_BASE64, "signature_encoding");
+    CHECK(!cfg.standard_webhooks, "standard_webhooks = no");
     CHECK(cfg.log_level == LOG_LVL_DEBUG, "log_level");
     CHECK(cfg.max_webhooks_per_tenant == 100 && cfg.delivery_timeout == 30 &&
               cfg.max_event_bytes == 1048576 && cfg.delivery_log_days == 30,
@@ -87,7 +89,8 @@ test_config(void)
     CHECK(cfg.retry_count == 7 && cfg.retry_schedule[0] == 5 && cfg.retry_schedule[6] == 36000,
           "default schedule 5s,5m,30m,2h,5h,10h,10h");
     CHECK(strcmp(cfg.base_path, "/api") == 0 && cfg.max_body_bytes == 65536 &&
-              cfg.durability == DURABILITY_SYNC && cfg.signature_encoding == SIGNATURE_HEX,
+              cfg.durability == DURABILITY_SYNC && cfg.signature_encoding == SIGNATURE_HEX &&
+              cfg.standard_webhooks,
           "documented defaults");
     config_free(&cfg);
 
@@ -105,6 +108,7 @@ test_config(void)
         { " = value\n", "bad.conf:1: missing key" },
         { "base_path = api\n", "bad.conf:1: base_path" },
         { "signature_encoding = hex64\n", "bad.conf:1: signature_encoding" },
+        { "standard_webhooks = maybe\n", "bad.conf:1: standard_webhooks" },
         { "log_level = loud\n", "bad.conf:1: log_level" },
         { "\ntls_ca_file = /nonexistent/ca.pem\n",
           "bad.conf:2: tls_ca_file: /nonexistent/ca.pem: cannot read" },
