@@ -587,7 +587,8 @@ store_open(const struct config *cfg, char *err, size_t errlen)
     s->last_failchk = time(NULL);
     if (open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
         open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
-        open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0) {
+        open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0 ||
+        open_db(s->env, &s->previous_secrets, "previous_secrets", err, errlen) != 0) {
         store_close(s);
         return NULL;
     }
@@ -599,7 +600,7 @@ store_close(struct store *s)
 {
     if (s == NULL)
         return;
-    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries };
+    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries, &s->previous_secrets };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if (*dbs[i] != NULL)
             (*dbs[i])->close(*dbs[i], 0);
@@ -680,11 +681,19 @@ store_backup(struct store *s, const char *dir, char *err, size_t errlen)
 int
 store_verify(const struct config *cfg, char *err, size_t errlen)
 {
-    static const char *const names[] = { "webhooks", "apikeys", "deliveries" };
+    static const char *const names[] = { "webhooks", "apikeys", "deliveries",
+                                         "previous_secrets" };
     int rc = check_db_version(err, errlen);
 
     for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {
         char *path = xasprintf("%s/%s", cfg->db_home, names[i]);
+        struct stat st;
+        /* A db_home from before rotation has no previous_secrets yet: the next open makes it. */
+        if (strcmp(names[i], "previous_secrets") == 0 && stat(path, &st) != 0 &&
+            errno == ENOENT) {
+            free(path);
+            continue;
+        }
         DB *db;
         int ret = db_create(&db, NULL, 0);
         /* DB->verify destroys the handle whatever it returns. */

@@ -36,6 +36,7 @@ webhook_release(struct webhook *w)
     free(w->endpoint);
     free_events(w);
     wipe(w->secret, sizeof w->secret);
+    wipe(w->previous_secret, sizeof w->previous_secret);
     webhook_init(w);
 }
 
@@ -57,6 +58,8 @@ webhook_copy(struct webhook *dst, const struct webhook *src)
     webhook_init(dst);
     memcpy(dst->id, src->id, sizeof dst->id);
     memcpy(dst->secret, src->secret, sizeof dst->secret);
+    memcpy(dst->previous_secret, src->previous_secret, sizeof dst->previous_secret);
+    dst->previous_until = src->previous_until;
     dst->description = xstrdup(src->description);
     dst->endpoint = xstrdup(src->endpoint);
     dst->enabled = src->enabled;
