@@ -52,11 +52,41 @@ store_msgcall(const DB_ENV *env, const char *msg)
     log_info("berkeley db: %s", msg);
 }
 
-/* Tells failchk whether the process that owns a lock or transaction still runs. */
+/*
+ * True for a process that has ended but not been reaped: kill(2) still
+ * finds it. An orphan (a probe whose parent was killed) waits for init to
+ * reap it, which was seen to take 17 s on a busy machine.
+ */
+static bool
+process_ended(pid_t pid)
+{
+    char path[64], stat[256];
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    stat[n] = '\0';
+    /* "pid (comm) S ...": the state follows the last ')', comm may hold anything. */
+    const char *end = strrchr(stat, ')');
+    return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/*
+ * Tells failchk whether the process that owns a lock or transaction still
+ * runs. A zombie does not: taken for alive, its locks would stay held, and
+ * every request would wait on them, until init got round to reaping it.
+ */
 static int
 store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 {
-    return kill(pid, 0) == 0 || errno == EPERM;
+    if (kill(pid, 0) != 0 && errno != EPERM)
+        return 0;
+    return !process_ended(pid);
 }
 
 /* Records whether db_home is (nearly) full, logging only the changes. */

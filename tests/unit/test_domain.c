@@ -1,9 +1,12 @@
 /* Unit tests for src/domain: configuration, validation, endpoints, codecs, keys, store. */
 #include "autoconfig.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domain/apikey.h"
@@ -46,6 +49,7 @@ test_config(void)
                             "allow_http_endpoints = yes\n"
                             "retry_schedule = 1s, 2m,3h ,1d\n"
                             "signature_encoding = base64\n"
+                            "standard_webhooks = no\n"
                             "log_level = debug\n");
     CHECK(config_load(&cfg, good, err, sizeof err) == 0, "good config loads: %s", err);
     CHECK(strcmp(cfg.base_path, "/hooks/api") == 0, "base_path %s", cfg.base_path);
@@ -57,6 +61,7 @@ test_config(void)
               cfg.retry_schedule[2] == 10800 && cfg.retry_schedule[3] == 86400,
           "retry_schedule parsed");
     CHECK(cfg.signature_encoding == SIGNATURE_BASE64, "signature_encoding");
+    CHECK(!cfg.standard_webhooks, "standard_webhooks = no");
     CHECK(cfg.log_level == LOG_LVL_DEBUG, "log_level");
     CHECK(cfg.max_webhooks_per_tenant == 100 && cfg.delivery_timeout == 30 &&
               cfg.max_event_bytes == 1048576 && cfg.delivery_log_days == 30,
@@ -87,7 +92,8 @@ test_config(void)
     CHECK(cfg.retry_count == 7 && cfg.retry_schedule[0] == 5 && cfg.retry_schedule[6] == 36000,
           "default schedule 5s,5m,30m,2h,5h,10h,10h");
     CHECK(strcmp(cfg.base_path, "/api") == 0 && cfg.max_body_bytes == 65536 &&
-              cfg.durability == DURABILITY_SYNC && cfg.signature_encoding == SIGNATURE_HEX,
+              cfg.durability == DURABILITY_SYNC && cfg.signature_encoding == SIGNATURE_HEX &&
+              cfg.standard_webhooks,
           "documented defaults");
     config_free(&cfg);
 
@@ -105,6 +111,7 @@ test_config(void)
         { " = value\n", "bad.conf:1: missing key" },
         { "base_path = api\n", "bad.conf:1: base_path" },
         { "signature_encoding = hex64\n", "bad.conf:1: signature_encoding" },
+        { "standard_webhooks = maybe\n", "bad.conf:1: standard_webhooks" },
         { "log_level = loud\n", "bad.conf:1: log_level" },
         { "\ntls_ca_file = /nonexistent/ca.pem\n",
           "bad.conf:2: tls_ca_file: /nonexistent/ca.pem: cannot read" },
@@ -565,6 +572,117 @@ test_rotation(void)
     config_free(&cfg);
 }
 
+/* The edit callback of a process that is killed inside its transaction. */
+static int
+stall_in_txn(struct webhook *w, void *ctx)
+{
+    int *ready = ctx;
+
+    (void)w;
+    if (write(*ready, "x", 1) != 1)
+        _exit(3);
+    for (;;)
+        pause();
+}
+
+static int
+set_description(struct webhook *w, void *ctx)
+{
+    free(w->description);
+    w->description = xstrdup(ctx);
+    return 0;
+}
+
+/* True once pid is a zombie: ended, not yet reaped. */
+static bool
+is_zombie(pid_t pid)
+{
+    char path[64], buf[256] = "";
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    const char *end = strrchr(buf, ')');
+    return end != NULL && end[1] == ' ' && end[2] == 'Z';
+}
+
+/*
+ * A process killed inside a write transaction and not yet reaped (its
+ * parent is slow, or it is an orphan waiting for init) holds nothing: the
+ * next process's failchk must free its locks, not take it for alive and
+ * leave every writer waiting on them.
+ */
+static void
+test_store_zombie_holds_nothing(void)
+{
+    struct config cfg;
+    char err[512] = "";
+    int ready[2];
+
+    config_defaults(&cfg);
+    free(cfg.db_home);
+    cfg.db_home = xasprintf("%s/db-zombie", scratch);
+    cfg.durability = DURABILITY_NOSYNC;
+    struct store *s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "zombie: store opens: %s", err);
+    if (s == NULL || pipe(ready) != 0) {
+        store_close(s);
+        config_free(&cfg);
+        return;
+    }
+    const char *ev[] = { "*" };
+    struct webhook w;
+    webhook_init(&w);
+    w.endpoint = xstrdup("https://e.com/");
+    webhook_set_events(&w, ev, 1);
+    webhook_new_secret(&w);
+    CHECK(store_webhook_create(s, "acme", &w, 10) == STORE_OK, "zombie: create");
+    store_close(s);
+
+    pid_t child = fork();
+    if (child == 0) {
+        struct store *mine = store_open(&cfg, err, sizeof err);
+        struct webhook unused;
+        if (mine != NULL)
+            store_webhook_update(mine, "acme", w.id, stall_in_txn, &ready[1], &unused);
+        _exit(2);
+    }
+    close(ready[1]);
+    char byte;
+    bool stalled = child > 0 && read(ready[0], &byte, 1) == 1;
+    CHECK(stalled, "zombie: the child holds the record's write lock");
+    if (child > 0)
+        kill(child, SIGKILL);
+    for (int i = 0; i < 500 && child > 0 && !is_zombie(child); i++)
+        usleep(10000);
+    CHECK(child > 0 && is_zombie(child), "zombie: the killed child is not reaped yet");
+
+    time_t start = time(NULL);
+    s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "zombie: store opens beside the zombie: %s", err);
+    struct webhook out;
+    enum store_status st = s == NULL ? STORE_UNAVAILABLE
+                                     : store_webhook_update(s, "acme", w.id, set_description,
+                                                            "after", &out);
+    CHECK(st == STORE_OK, "zombie: the record it locked can be written (status %d after %lds)",
+          (int)st, (long)(time(NULL) - start));
+    if (st == STORE_OK) {
+        CHECK(out.description != NULL && strcmp(out.description, "after") == 0,
+              "zombie: the write is what is stored");
+        webhook_release(&out);
+    }
+    int status = 0;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFSIGNALED(status),
+          "zombie: reaped at last");
+    store_close(s);
+    webhook_release(&w);
+    close(ready[0]);
+    config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -576,6 +694,7 @@ main(void)
     test_webhook_codec();
     test_apikey_and_scope();
     test_store();
+    test_store_zombie_holds_nothing();
     test_rotation();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
