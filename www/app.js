@@ -949,7 +949,8 @@
       el("td", { "data-label": "Status" }, [statusBadge(d.status), " ",
                                             el("span", { class: "count", text: attemptsText(d.attemptCount) })]),
       el("td", { "data-label": "Last attempt" }, last),
-      el("td", { "data-label": "Next attempt" }, [timeEl(d.nextAttemptAt)]),
+      el("td", { "data-label": "Next attempt" }, [timeEl(d.nextAttemptAt),
+        d.nextAttemptAt && !current.enabled ? el("span", { class: "muted held", text: " (not while disabled)" }) : null]),
       el("td", { "data-label": "Actions" }, [el("span", { class: "row-actions" }, [details, again])]),
     ]);
   }

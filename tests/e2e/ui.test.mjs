@@ -913,6 +913,9 @@ async function opsFlow() {
     check(await page.isDisabled("#ping") && await page.isDisabled('#delivery-rows button[data-action="redeliver"]'),
           "ops: ping and redeliver are off while it is disabled");
     check(/disabled webhook receives nothing/.test(await page.textContent("#ops-hint")), "ops: and the page says why");
+    eq(await page.locator("#delivery-rows tr").evaluateAll((rows) => rows.filter((r) => r.querySelector(".held")).map((r) => r.dataset.id)),
+       goneDeliveries.filter((d) => d.nextAttemptAt).map((d) => d.deliveryId),
+       "ops: a next attempt of a disabled webhook's delivery is marked as not while disabled");
     eq((await opsApi("POST", "/" + H.gone + "/ping")).status, 409, "API: ping on the disabled webhook is 409");
     await accessible(page, "the view of a webhook the sender disabled");
     await shot(page, "sender-disabled", false);
