@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sender/committer.h"
+#include "sender/health.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -18,6 +19,7 @@ struct committer {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     struct store *store;        /* used by the thread only */
+    struct health *health;      /* failure streaks and auto-disable, on this thread */
     int fd;                     /* eventfd: a batch is done */
     /* Under lock: */
     struct delivery_attempt *batch;
@@ -45,6 +47,8 @@ committer_main(void *arg)
         pthread_mutex_unlock(&c->lock);
 
         enum store_status st = store_delivery_append(c->store, batch, n);
+        if (st == STORE_OK)
+            health_batch(c->health, c->store, batch, n);
         store_maintain(c->store);
         bool restart = store_needs_restart(c->store);
 
@@ -80,6 +84,7 @@ committer_start(const struct config *cfg, char *err, size_t errlen)
         free(c);
         return NULL;
     }
+    c->health = health_new(cfg);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     int rc = pthread_create(&c->thread, NULL, committer_main, c);
@@ -87,6 +92,7 @@ committer_start(const struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
         pthread_cond_destroy(&c->wake);
         pthread_mutex_destroy(&c->lock);
+        health_free(c->health);
         store_close(c->store);
         close(c->fd);
         free(c);
@@ -168,7 +174,14 @@ committer_stop(struct committer *c)
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
     free(c->batch);
+    health_free(c->health);
     store_close(c->store);
     close(c->fd);
     free(c);
+}
+
+unsigned long long
+committer_auto_disabled(const struct committer *c)
+{
+    return health_auto_disabled(c->health);
 }
