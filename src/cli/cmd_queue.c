@@ -135,21 +135,22 @@ on_file(void *ctx, int dir_fd, const char *name, enum spool_scan_state state, lo
 }
 
 /* An age as qshape-like text: 42s, 17m, 5h, 3d; "-" for none. */
+enum { AGE_MAX = 32 };
 static void
-age_text(long long since_ms, long long now_ms, char out[16])
+age_text(long long since_ms, long long now_ms, char out[AGE_MAX])
 {
     long long s = since_ms > 0 && now_ms > since_ms ? (now_ms - since_ms) / 1000 : 0;
 
     if (since_ms == 0)
-        snprintf(out, 16, "-");
+        snprintf(out, AGE_MAX, "-");
     else if (s < 120)
-        snprintf(out, 16, "%llds", s);
+        snprintf(out, AGE_MAX, "%llds", s);
     else if (s < 7200)
-        snprintf(out, 16, "%lldm", s / 60);
+        snprintf(out, AGE_MAX, "%lldm", s / 60);
     else if (s < 172800)
-        snprintf(out, 16, "%lldh", s / 3600);
+        snprintf(out, AGE_MAX, "%lldh", s / 3600);
     else
-        snprintf(out, 16, "%lldd", s / 86400);
+        snprintf(out, AGE_MAX, "%lldd", s / 86400);
 }
 
 static double
@@ -162,7 +163,7 @@ static void
 print_text(const struct spool_scan *sc, const struct queue_ctx *q, long long now,
            const struct statvfs *vfs, bool have_vfs)
 {
-    char age[16];
+    char age[AGE_MAX];
 
     printf("%-10s %8s  %s\n", "STATE", "FILES", "OLDEST");
     for (int s = 0; s < SCAN_STATES; s++) {
