@@ -111,7 +111,9 @@ tick_webhooks(struct sender *sd, struct buf *b)
                sd->hstats.disabled_gone);
     buf_printf(b, "hookspool_webhooks_disabled_total{reason=\"failing\"} %llu\n",
                committer_auto_disabled(sd->committer));
-    if (store_webhook_count(sd->store, &total, &disabled) != STORE_OK)
+    /* Not while the environment waits for a recovery: the sender is letting go of it. */
+    if (sd->rejoin || store_needs_restart(sd->store) || store_recovery_pending(sd->store) ||
+        store_webhook_count(sd->store, &total, &disabled) != STORE_OK)
         return;         /* no sample is better than a wrong one */
     help(b, "hookspool_webhooks", "gauge", "Webhooks in the store, all tenants, by state.");
     buf_printf(b, "hookspool_webhooks{state=\"enabled\"} %zu\n", total - disabled);
