@@ -1,3 +1,8 @@
+/*
+ * api - the handlers of the webhook API (api.h): authentication, scopes,
+ * tenant isolation and CRUD against the store, answered as JSON or
+ * problem+json.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * router - the path and method of a request to a route and its parameters
+ * (router.h): percent-decoding per segment, PATH_INFO or REQUEST_URI.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

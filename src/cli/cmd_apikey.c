@@ -1,3 +1,7 @@
+/*
+ * cmd_apikey - hookspool apikey create | list | revoke: API keys, shown
+ * once at creation and stored only as a hash.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

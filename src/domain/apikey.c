@@ -1,3 +1,7 @@
+/*
+ * apikey - API keys (apikey.h): generation, parsing, the stored record and
+ * the constant-time check of a presented key.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * bearer - bearer tokens checked with keys kept between requests
+ * (bearer.h): JWKS file or URL, HS256 secret file, reloads.
+ */
 #include "autoconfig.h"
 
 #include <errno.h>

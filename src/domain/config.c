@@ -1,3 +1,7 @@
+/*
+ * config - hookspool.conf (config.h): every setting, its default and its
+ * validator; errors name the file and line.
+ */
 #include "autoconfig.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * event - event files (event.h): parsing and validating a producer's JSON,
+ * and the exact body that is signed and sent.
+ */
 #include "autoconfig.h"
 
 #include <stdint.h>

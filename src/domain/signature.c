@@ -1,3 +1,7 @@
+/*
+ * signature - HMAC-SHA256 signatures of delivery bodies, hex or base64
+ * (signature.h), and their constant-time check.
+ */
 #include "autoconfig.h"
 
 #include <string.h>

@@ -1,3 +1,7 @@
+/*
+ * spool - the spool directory's states and every file operation on them
+ * (spool.h): publish, claim, park, fail, requeue, prune; no symbolic links.
+ */
 #include "autoconfig.h"
 
 #include <dirent.h>

@@ -509,9 +509,31 @@ attach_env(DB_ENV **out, int lock_fd, const struct config *cfg, char *err, size_
     }
 }
 
+/*
+ * The library loaded at run time must be the release db.h described at
+ * build time (as Postfix checks): regions and log records differ between
+ * releases, and a mismatch would damage the environment, not just fail.
+ */
+static int
+check_db_version(char *err, size_t errlen)
+{
+    int major = 0, minor = 0;
+    const char *loaded = db_version(&major, &minor, NULL);
+
+    if (major != DB_VERSION_MAJOR || minor != DB_VERSION_MINOR) {
+        snprintf(err, errlen, "built for Berkeley DB %d.%d, but running with %s", DB_VERSION_MAJOR,
+                 DB_VERSION_MINOR, loaded);
+        return -1;
+    }
+    return 0;
+}
+
 struct store *
 store_open(const struct config *cfg, char *err, size_t errlen)
 {
+    if (check_db_version(err, errlen) != 0)
+        return NULL;
+
     struct store *s = xcalloc(1, sizeof *s);
 
     s->lock_fd = -1;
@@ -630,7 +652,7 @@ int
 store_verify(const struct config *cfg, char *err, size_t errlen)
 {
     static const char *const names[] = { "webhooks", "apikeys", "deliveries", "health" };
-    int rc = 0;
+    int rc = check_db_version(err, errlen);
 
     for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {
         char *path = xasprintf("%s/%s", cfg->db_home, names[i]);

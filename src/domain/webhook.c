@@ -1,3 +1,7 @@
+/*
+ * webhook - the webhook subscription and its stored JSON form, WebHookWithId
+ * (webhook.h).
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * delivery - signed POSTs through one libcurl multi handle (delivery.h):
+ * headers, limits, the outcome of each attempt.
+ */
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
