@@ -29,12 +29,15 @@ class Receiver:
     """Records every request; answers by the path's first segment:
     /ok 200, /gone 410, /fail 500, /ra-secs 503 with Retry-After: 3 the first time then 200,
     /ra-date 429 with Retry-After as an HTTP date 4 s ahead the first time then 200,
-    /ra-long 503 with Retry-After: 7200. Each entry keeps the time the request arrived
+    /ra-long 503 with Retry-After: 7200, /busy 429 the first time, then 200 after 0.3 s
+    (holding the connection, so that how many the sender has in flight shows; each entry
+    keeps "inflight", the number in progress when it arrived). Each entry keeps the time the request arrived
     ("time"), the time its answer was about to be sent ("answered") and the Unix time its
     Retry-After named ("retry_at")."""
 
     def __init__(self):
         self.requests = []
+        self.inflight = 0
         self.lock = threading.Lock()
         rec = self
 
@@ -50,6 +53,8 @@ class Receiver:
                 kind = self.path.split("/")[1]
                 with rec.lock:
                     seen = sum(1 for r in rec.requests if r["path"] == self.path)
+                    rec.inflight += 1
+                    inflight = rec.inflight
                 status, extra, retry_at = 200, {}, None
                 now = time.time()
                 if kind == "gone":
@@ -64,11 +69,17 @@ class Receiver:
                     extra = {"Retry-After": email.utils.formatdate(at, usegmt=True)}
                 elif kind == "ra-long":
                     status, extra, retry_at = 503, {"Retry-After": "7200"}, now + 7200
-                entry = {"path": self.path, "body": body, "time": arrived, "answered": now,
-                         "status": status, "retry_at": retry_at,
+                elif kind == "busy" and seen == 0:
+                    status = 429
+                elif kind == "busy":
+                    time.sleep(0.3)
+                entry = {"path": self.path, "body": body, "time": arrived,
+                         "answered": time.time(),
+                         "status": status, "retry_at": retry_at, "inflight": inflight,
                          "headers": {k.lower(): v for k, v in self.headers.items()}}
                 with rec.lock:
                     rec.requests.append(entry)
+                    rec.inflight -= 1
                 try:
                     self.send_response(status)
                     for k, v in extra.items():
@@ -411,6 +422,54 @@ def retry_after_flow(s):
     return env
 
 
+def concurrency_flow(s):
+    """A 429 halves the destination's concurrency (8 to 4): the next wave of deliveries
+    has at most 4 in flight until successes raise it again, and then more."""
+    rcv = Receiver()
+    env = h.Env("health-conc", allow_private_targets="yes", retry_schedule="1h",
+                max_connections_per_host="8")
+    srv = sender = None
+    try:
+        srv = h.lighttpd(env, procs=1)
+        api = Api(srv, env, "acme")
+        api.create(rcv.url + "/busy/x", ["Pass:*"])
+        for d in ("tmp", "new"):
+            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        sender = Sender(env)
+        emit(env, "acme", "Pass:Created", {"first": True})
+        s.check(wait_for(lambda: len(rcv.on("/busy/x")) >= 1, 10), "concurrency: a first 429")
+        dest = "http://127.0.0.1:%d" % rcv.port
+        metrics = Metrics(os.path.join(env.spool, "metrics.prom"))
+        m = metrics.wait(lambda m: Metrics.get(m, "hookspool_destination_concurrency",
+                                               destination=dest) == 4)
+        s.check(m is not None, "concurrency: the metrics file shows 4 after the 429")
+        # The wave lands at once (no CLI start-up between events).
+        names = []
+        for i in range(40):
+            name = "wave-%02d.json" % i
+            with open(os.path.join(env.spool, "tmp", name), "w") as f:
+                json.dump({"eventType": "Pass:Created", "tenantId": "acme", "data": {"n": i}}, f)
+            names.append(name)
+        for name in names:
+            os.rename(os.path.join(env.spool, "tmp", name), os.path.join(env.spool, "new", name))
+        s.check(wait_for(lambda: len(rcv.on("/busy/x")) >= 41, 60),
+                "concurrency: the 40 deliveries arrive")
+        wave = rcv.on("/busy/x")[1:]
+        first_done = min((r["answered"] for r in wave), default=0)
+        # Before the first success was even answered, the sender could not have raised it.
+        early = [r["inflight"] for r in wave if r["time"] < first_done]
+        s.check(len(early) >= 1 and max(early) == 4,
+                "concurrency: 4 in flight, no more, until a success", early)
+        s.check(max(r["inflight"] for r in wave) > 4,
+                "concurrency: successes raise it again",
+                max(r["inflight"] for r in wave))
+        s.eq(sender.stop(), 0, "concurrency: the sender exits 0")
+        sender = None
+    finally:
+        stop_all(sender, srv, rcv)
+    return env
+
+
 def autodisable_flow(s):
     """A webhook that fails every attempt for disable_after_days (0.0001 d = 8.64 s here)
     with at least 10 failures is disabled, across a sender restart (the streak is in the
@@ -698,7 +757,7 @@ def parser_flow(s):
 def main():
     s = h.Suite("health")
     flows = [parser_flow, never_flow, queue_flow, gone_flow, retry_after_flow,
-             autodisable_flow, atomic_flow, fulldisk_flow]
+             concurrency_flow, autodisable_flow, atomic_flow, fulldisk_flow]
     only = [f for f in os.environ.get("HOOKSPOOL_HEALTH_FLOWS", "").split(",") if f]
     envs = []
     try:
