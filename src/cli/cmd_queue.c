@@ -117,7 +117,8 @@ on_file(void *ctx, int dir_fd, const char *name, enum spool_scan_state state, lo
     struct record r;
     char err[256];
     buf_init(&data);
-    int rc = fileio_read_fd(fd, (size_t)q->cfg->max_event_bytes * 2 + 65536, &data);
+    /* The body is inside as a JSON string: escaping may make it several times larger. */
+    int rc = fileio_read_fd(fd, (size_t)q->cfg->max_event_bytes * 6 + 65536, &data);
     close(fd);
     if (rc == 0 && record_parse(&r, data.data, data.len, err, sizeof err) == 0) {
         struct dest_row *row = row_get(q, hook_dest(q, r.tenant, r.webhook_id));
