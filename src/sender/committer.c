@@ -40,6 +40,8 @@ committer_main(void *arg)
 {
     struct committer *c = arg;
 
+    /* A Webhook:Disabled that a crash kept from the spool goes out now, not at the next batch. */
+    health_batch(c->health, c->store, NULL, 0);
     pthread_mutex_lock(&c->lock);
     for (;;) {
         while (!(c->submitted && !c->done) && !c->stopping)

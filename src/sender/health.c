@@ -185,6 +185,8 @@ health_batch(struct health *hl, struct store *st, const struct delivery_attempt 
         free(trips);
         trips = NULL;
     }
+    if (n == 0)
+        return;
     enum store_status rc = store_health_record(st, a, n, hl->disable_after_ms,
                                                clock_ms(CLOCK_REALTIME), &trips, &n_trips);
     if (rc != STORE_OK) {

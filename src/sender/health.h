@@ -44,7 +44,8 @@ void health_free(struct health *hl);
 /*
  * Records the failure streaks of a batch that is in the delivery log,
  * disables the webhooks that reached the threshold and announces them.
- * At the first call, announces what a crash left unannounced.
+ * At the first call, announces what a crash left unannounced (call it
+ * with n 0 to do only that).
  */
 void health_batch(struct health *hl, struct store *st, const struct delivery_attempt *a,
                   size_t n);
