@@ -199,10 +199,11 @@ job_failed(struct sender *sd, struct job *j)
     } else {
         /* A 429/503's Retry-After may move it later: never earlier than it says, at most 1 h. */
         long long now = now_ms();
-        time_t due = retry_after_apply(schedule_due(now, delay * 1000LL), j->result.retry_at_ms);
+        time_t scheduled = schedule_due(now, delay * 1000LL);
+        time_t due = retry_after_apply(scheduled, j->result.retry_at_ms);
         log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
                  "%llds%s", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why,
-                 (long long)due - now / 1000, j->result.retry_at_ms > 0 ? " (Retry-After)" : "");
+                 (long long)due - now / 1000, due > scheduled ? " (Retry-After)" : "");
         job_persist(sd, j, j->attempt + 1, tries, why, due, NULL);
     }
     job_done(sd, j);
