@@ -34,6 +34,7 @@ static const struct {
     { ROUTE_WEBHOOKS, { "webhooks" }, METHOD_GET | METHOD_HEAD | METHOD_POST },
     { ROUTE_WEBHOOK, { "webhooks", "{id}" },
       METHOD_GET | METHOD_HEAD | METHOD_PUT | METHOD_PATCH | METHOD_DELETE },
+    { ROUTE_ROTATE_SECRET, { "webhooks", "{id}", "rotate-secret" }, METHOD_POST },
 };
 
 enum http_method

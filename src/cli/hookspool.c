@@ -23,6 +23,7 @@ static const struct {
     { "emit", cmd_emit, "publish an event into the spool" },
     { "queue", cmd_queue, "show the spool by state and destination (like qshape)" },
     { "requeue", cmd_requeue, "put dead letters (spool failed/) back into the queue" },
+    { "rotate-secret", cmd_rotate_secret, "give a webhook a new signature secret" },
     { "sign", cmd_sign, "print the signature of a body" },
     { "token", cmd_token, "check a bearer token as the API would" },
     { "verify", cmd_verify, "check a signature against a body" },
@@ -33,7 +34,7 @@ usage(FILE *fp)
 {
     fprintf(fp, "usage: hookspool COMMAND [--config FILE] [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(fp, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp, "\n'hookspool COMMAND --help' describes one command.\n");
 }
 

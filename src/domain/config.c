@@ -70,6 +70,7 @@ static const struct setting settings[] = {
     { "log_level", KIND_LOG_LEVEL, AT(log_level), 0, 0 },
     { "tls_ca_file", KIND_CA_FILE, AT(tls_ca_file), 0, 0 },
     { "resolve", KIND_RESOLVE, AT(resolve), 0, 0 },
+    { "standard_webhooks", KIND_BOOL, AT(standard_webhooks), 0, 0 },
     { "disable_after_days", KIND_DAYS, AT(disable_after_days), 0, 3650 },
     { "metrics_file", KIND_STRING, AT(metrics_file), 0, 0 },
 };
@@ -95,6 +96,7 @@ config_defaults(struct config *cfg)
     cfg->retry_count = sizeof default_schedule / sizeof default_schedule[0];
     memcpy(cfg->retry_schedule, default_schedule, sizeof default_schedule);
     cfg->signature_encoding = SIGNATURE_HEX;
+    cfg->standard_webhooks = true;
     cfg->max_connections = 64;
     cfg->max_connections_per_host = 8;
     cfg->delivery_log_days = 30;

@@ -52,11 +52,41 @@ store_msgcall(const DB_ENV *env, const char *msg)
     log_info("berkeley db: %s", msg);
 }
 
-/* Tells failchk whether the process that owns a lock or transaction still runs. */
+/*
+ * True for a process that has ended but not been reaped: kill(2) still
+ * finds it. An orphan (a probe whose parent was killed) waits for init to
+ * reap it, which was seen to take 17 s on a busy machine.
+ */
+static bool
+process_ended(pid_t pid)
+{
+    char path[64], stat[256];
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    stat[n] = '\0';
+    /* "pid (comm) S ...": the state follows the last ')', comm may hold anything. */
+    const char *end = strrchr(stat, ')');
+    return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/*
+ * Tells failchk whether the process that owns a lock or transaction still
+ * runs. A zombie does not: taken for alive, its locks would stay held, and
+ * every request would wait on them, until init got round to reaping it.
+ */
 static int
 store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 {
-    return kill(pid, 0) == 0 || errno == EPERM;
+    if (kill(pid, 0) != 0 && errno != EPERM)
+        return 0;
+    return !process_ended(pid);
 }
 
 /* Records whether db_home is (nearly) full, logging only the changes. */
@@ -558,6 +588,7 @@ store_open(const struct config *cfg, char *err, size_t errlen)
     if (open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
         open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
         open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0 ||
+        open_db(s->env, &s->previous_secrets, "previous_secrets", err, errlen) != 0 ||
         open_db(s->env, &s->health, "health", err, errlen) != 0) {
         store_close(s);
         return NULL;
@@ -570,7 +601,8 @@ store_close(struct store *s)
 {
     if (s == NULL)
         return;
-    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries, &s->health };
+    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries, &s->previous_secrets,
+                    &s->health };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if (*dbs[i] != NULL)
             (*dbs[i])->close(*dbs[i], 0);
@@ -651,13 +683,16 @@ store_backup(struct store *s, const char *dir, char *err, size_t errlen)
 int
 store_verify(const struct config *cfg, char *err, size_t errlen)
 {
-    static const char *const names[] = { "webhooks", "apikeys", "deliveries", "health" };
+    static const char *const names[] = { "webhooks", "apikeys", "deliveries",
+                                         "previous_secrets", "health" };
     int rc = check_db_version(err, errlen);
 
     for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {
         char *path = xasprintf("%s/%s", cfg->db_home, names[i]);
-        /* A backup of an environment older than the health database has none: nothing to check. */
-        if (strcmp(names[i], "health") == 0 && access(path, F_OK) != 0 && errno == ENOENT) {
+        struct stat st;
+        /* A db_home from before these databases has none yet: the next open makes them. */
+        if ((strcmp(names[i], "previous_secrets") == 0 || strcmp(names[i], "health") == 0) &&
+            stat(path, &st) != 0 && errno == ENOENT) {
             free(path);
             continue;
         }

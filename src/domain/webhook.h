@@ -29,6 +29,14 @@ struct webhook {
     bool enabled;
     char secret[WEBHOOK_SECRET_LEN + 1];
     /*
+     * The secret before the last rotation, which signs too until
+     * previous_until (Unix seconds); "" and 0 when there is none. Not part
+     * of the JSON form: it lives in the store's "previous_secrets" database
+     * and only the sender (and the rotate answer) sees it.
+     */
+    char previous_secret[WEBHOOK_SECRET_LEN + 1];
+    long long previous_until;
+    /*
      * Set when the sender disabled it (410 Gone, or failing for
      * disable_after_days): stored as "disabledReason" and "disabledAt"
      * (RFC 3339), removed when it is enabled again. NULL otherwise.

@@ -4,38 +4,24 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "domain/pattern.h"
 #include "sender/fanout.h"
 #include "util/buf.h"
+#include "util/digest.h"
 
 int
 fanout_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
                    char out[FANOUT_ID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
     struct buf in;
-    int rc = -1;
 
     buf_init(&in);
     buf_append(&in, tenant, strlen(tenant) + 1);
     buf_append(&in, event_id, strlen(event_id) + 1);
     buf_puts(&in, webhook_id);
-    out[0] = '\0';
-    if (EVP_Digest(in.data, in.len, md, &md_len, EVP_sha256(), NULL) == 1 &&
-        md_len >= FANOUT_ID_LEN / 2) {
-        for (unsigned int i = 0; i < FANOUT_ID_LEN / 2; i++) {
-            out[2 * i] = hex[md[i] >> 4];
-            out[2 * i + 1] = hex[md[i] & 15];
-        }
-        out[FANOUT_ID_LEN] = '\0';
-        rc = 0;
-    }
+    digest_sha256_hex(in.data, in.len, FANOUT_ID_LEN / 2, out);
     buf_release(&in);
-    return rc;
+    return 0;
 }
 
 const char *

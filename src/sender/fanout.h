@@ -21,7 +21,7 @@
 
 /*
  * Writes the delivery id of (tenant, event_id, webhook_id) into out.
- * Returns 0, or -1 if libcrypto failed (out is then empty).
+ * Returns 0.
  */
 int fanout_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
                        char out[FANOUT_ID_LEN + 1]);

@@ -218,8 +218,11 @@ for tmpl, item in raw["paths"].items():
                 if schemes.get(name, {}).get("type") == "oauth2":
                     suite.eq(scopes, [want], "%s %s needs %s" % (m.upper(), tmpl, want))
         if m in ("post", "put", "patch"):
-            suite.check(op.get("requestBody", {}).get("required") is True,
-                        "%s %s has a required request body" % (m.upper(), tmpl))
+            # rotate-secret's body is optional (its overlapSeconds has a default).
+            optional = tmpl.endswith("/rotate-secret")
+            suite.check(op.get("requestBody", {}).get("required") is (not optional),
+                        "%s %s has a %s request body" % (m.upper(), tmpl,
+                                                         "optional" if optional else "required"))
 # Examples, so that tools that build requests from the document (Dredd, Prism's mock) can.
 for tmpl, item in raw["paths"].items():
     for p in item.get("parameters", []):
@@ -232,8 +235,9 @@ for tmpl, item in raw["paths"].items():
                         "%s %s: the %s body has an example that fits its schema" % (m.upper(), tmpl, mt))
 suite.eq(len(op_ids), len(set(op_ids)), "operationIds are unique")
 suite.eq(sorted(op_ids), sorted(["listWebhooks", "headWebhooks", "createWebhook", "getWebhook",
-                                 "headWebhook", "replaceWebhook", "patchWebhook", "deleteWebhook"]),
-         "the eight operations (six of SPEC section 1 plus HEAD) are documented")
+                                 "headWebhook", "replaceWebhook", "patchWebhook", "deleteWebhook",
+                                 "rotateWebhookSecret"]),
+         "the nine operations (six of SPEC section 1, HEAD, rotate-secret) are documented")
 # The router's table (src/api/router.c) is the list of what is implemented: a
 # route added there without a description here fails this check.
 with open(os.path.join(h.SRC, "src", "api", "router.c"), encoding="utf-8") as f:
@@ -526,11 +530,30 @@ try:
                                 {"enabled": None}) != [],
                 "patch, enabled null: the document's schema refuses it too")
 
+    # --- rotate-secret: with and without a body, and its 400s.
+    ROT = "/api/acme/webhooks/%s/rotate-secret" % wid
+    call("rotate-secret", "POST", ROT, srv, {"overlapSeconds": 3600}, K, 200)
+    call("rotate-secret, overlap 0", "POST", ROT, srv, {"overlapSeconds": 0}, K, 200)
+    call("rotate-secret, no body", "POST", ROT, srv, None, K, 200)
+    s, hd, b = call("rotate-secret, overlap too long", "POST", ROT, srv,
+                    {"overlapSeconds": 604801}, K, 400)
+    suite.check("overlapSeconds" in ((h.as_json(b) or {}).get("errors") or {}),
+                "rotate-secret, overlap too long: errors names overlapSeconds")
+    suite.check(request_body_ok("POST", "/api/{tenantId}/webhooks/{id}/rotate-secret",
+                                "application/json", {"overlapSeconds": 604801}) != [],
+                "rotate-secret, overlap too long: the document's schema refuses it too")
+    call("rotate-secret, malformed JSON", "POST", ROT, srv, '{"overlapSeconds":', K, 400,
+         direct=True)
+    call("rotate-secret, unknown id", "POST", ROT.replace(wid, "zzzzz" if wid != "zzzzz"
+                                                           else "yyyyy"), srv, None, K, 404)
+    call("GET on rotate-secret", "GET", ROT, srv, None, K, 405)
+
     # --- 401, 403, 404 for every operation.
     ops = [("GET", "/api/acme/webhooks", None), ("HEAD", "/api/acme/webhooks", None),
            ("POST", "/api/acme/webhooks", create), ("GET", "/api/acme/webhooks/" + wid, None),
            ("HEAD", "/api/acme/webhooks/" + wid, None), ("PUT", "/api/acme/webhooks/" + wid, replace),
-           ("PATCH", "/api/acme/webhooks/" + wid, patch), ("DELETE", "/api/acme/webhooks/" + wid, None)]
+           ("PATCH", "/api/acme/webhooks/" + wid, patch), ("DELETE", "/api/acme/webhooks/" + wid, None),
+           ("POST", "/api/acme/webhooks/%s/rotate-secret" % wid, {"overlapSeconds": 60})]
     for method, path, body in ops:
         label = "%s %s" % (method, path.replace(wid, "{id}"))
         call(label + " without credentials", method, path, srv, body, None, 401)
@@ -564,6 +587,7 @@ try:
     for method, path, body in (("POST", "/api/acme/webhooks", create),
                                ("PUT", "/api/acme/webhooks/" + fid, replace),
                                ("PATCH", "/api/acme/webhooks/" + fid, patch),
+                               ("POST", "/api/acme/webhooks/%s/rotate-secret" % fid, None),
                                ("DELETE", "/api/acme/webhooks/" + fid, None)):
         call("%s on a full disk" % method, method, path, full_srv, body, FK, 507)
 
@@ -579,7 +603,8 @@ try:
     big = json.dumps({"events": ["*"], "endpoint": "https://a.example.com/",
                       "description": "x" * 70000})
     for method, path in (("POST", "/api/acme/webhooks"), ("PUT", "/api/acme/webhooks/" + wid),
-                         ("PATCH", "/api/acme/webhooks/" + wid)):
+                         ("PATCH", "/api/acme/webhooks/" + wid),
+                         ("POST", "/api/acme/webhooks/%s/rotate-secret" % wid)):
         call("%s too large" % method, method, path, srv, big, K, 413)
         call("%s text/plain" % method, method, path, srv, json.dumps(create),
              {"X-API-KEY": key, "Content-Type": "text/plain"}, 415)
