@@ -197,14 +197,16 @@ struct health_trip {
 };
 
 /*
- * Updates the failure streaks of the webhooks of n attempts in one
+ * Updates the failure streaks of the webhooks of n attempts (a[0..n-1], in
+ * the order they ended: pointers, so that they may sit inside larger
+ * records) in one
  * transaction (the "health" database: a success ends a streak). A webhook
  * whose streak has lasted disable_after_ms (0: never) with at least 10
  * failed attempts is disabled in the same transaction, as at now_ms; those
  * are returned in *trips (a new array, free(3) it, of *n_trips) and must be
  * announced, then passed to store_health_announced.
  */
-enum store_status store_health_record(struct store *s, const struct delivery_attempt *a,
+enum store_status store_health_record(struct store *s, const struct delivery_attempt *const *a,
                                       size_t n, long long disable_after_ms, long long now_ms,
                                       struct health_trip **trips, size_t *n_trips);
 /* The Webhook:Disabled event of a trip is in the spool: its streak is closed. */

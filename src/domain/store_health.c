@@ -156,14 +156,14 @@ cmp_attempt(const void *x, const void *y)
 
 /* Groups a batch by webhook (one database read and write each); returns the folds. */
 static struct fold *
-fold_batch(const struct delivery_attempt *a, size_t n, size_t *n_folds)
+fold_batch(const struct delivery_attempt *const *a, size_t n, size_t *n_folds)
 {
     const struct delivery_attempt **order = xcalloc(n ? n : 1, sizeof *order);
     struct fold *f = xcalloc(n ? n : 1, sizeof *f);
     size_t m = 0;
 
     for (size_t i = 0; i < n; i++)
-        order[i] = &a[i];
+        order[i] = a[i];
     qsort(order, n, sizeof *order, cmp_attempt);
     for (size_t i = 0; i < n; i++) {
         const struct delivery_attempt *x = order[i];
@@ -187,7 +187,7 @@ fold_batch(const struct delivery_attempt *a, size_t n, size_t *n_folds)
 }
 
 struct record_ctx {
-    const struct delivery_attempt *a;
+    const struct delivery_attempt *const *a;
     size_t n;
     long long disable_after_ms;
     long long now_ms;
@@ -261,7 +261,7 @@ record_body(struct store *s, DB_TXN *txn, void *ctx)
 }
 
 enum store_status
-store_health_record(struct store *s, const struct delivery_attempt *a, size_t n,
+store_health_record(struct store *s, const struct delivery_attempt *const *a, size_t n,
                     long long disable_after_ms, long long now_ms, struct health_trip **trips,
                     size_t *n_trips)
 {

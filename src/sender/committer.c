@@ -35,6 +35,18 @@ struct committer {
     bool stopping;
 };
 
+/* The batch's attempts, in the delivery log now, to the failure streaks (sender/health.h). */
+static void
+committer_health(struct committer *c, const struct delivery_attempt *batch, size_t n)
+{
+    const struct delivery_attempt **a = xcalloc(n ? n : 1, sizeof *a);
+
+    for (size_t i = 0; i < n; i++)
+        a[i] = &batch[i];
+    health_batch(c->health, c->store, a, n);
+    free(a);
+}
+
 static void *
 committer_main(void *arg)
 {
@@ -54,7 +66,7 @@ committer_main(void *arg)
 
         enum store_status st = store_delivery_append(c->store, batch, n);
         if (st == STORE_OK)
-            health_batch(c->health, c->store, batch, n);
+            committer_health(c, batch, n);
         store_maintain(c->store);
         bool restart = store_needs_restart(c->store);
 

@@ -174,7 +174,8 @@ announce_all(struct health *hl, struct store *st, const struct health_trip *t, s
 }
 
 void
-health_batch(struct health *hl, struct store *st, const struct delivery_attempt *a, size_t n)
+health_batch(struct health *hl, struct store *st, const struct delivery_attempt *const *a,
+             size_t n)
 {
     struct health_trip *trips = NULL;
     size_t n_trips = 0;

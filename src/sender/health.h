@@ -47,7 +47,7 @@ void health_free(struct health *hl);
  * At the first call, announces what a crash left unannounced (call it
  * with n 0 to do only that).
  */
-void health_batch(struct health *hl, struct store *st, const struct delivery_attempt *a,
+void health_batch(struct health *hl, struct store *st, const struct delivery_attempt *const *a,
                   size_t n);
 
 /* Webhooks disabled for failing, since start (any thread). */

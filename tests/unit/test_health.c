@@ -144,7 +144,10 @@ record(struct store *s, const struct delivery_attempt *a, size_t n, long long af
     struct health_trip *t = NULL;
     size_t nt = 0;
 
-    CHECK(store_health_record(s, a, n, after_ms, a[n - 1].time_ms, &t, &nt) == STORE_OK,
+    const struct delivery_attempt *p[16];
+    for (size_t i = 0; i < n && i < 16; i++)
+        p[i] = &a[i];
+    CHECK(store_health_record(s, p, n, after_ms, a[n - 1].time_ms, &t, &nt) == STORE_OK,
           "record a batch");
     if (nt > 0 && last != NULL)
         *last = t[0];
