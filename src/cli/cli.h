@@ -76,6 +76,7 @@ int cmd_apikey(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_deliveries(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 int cmd_requeue(int argc, char **argv);
 int cmd_rotate_secret(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

@@ -21,6 +21,7 @@ static const struct {
     { "db", cmd_db, "verify the databases or back them up" },
     { "deliveries", cmd_deliveries, "print the delivery log of a tenant" },
     { "emit", cmd_emit, "publish an event into the spool" },
+    { "queue", cmd_queue, "show the spool by state and destination (like qshape)" },
     { "requeue", cmd_requeue, "put dead letters (spool failed/) back into the queue" },
     { "rotate-secret", cmd_rotate_secret, "give a webhook a new signature secret" },
     { "sign", cmd_sign, "print the signature of a body" },

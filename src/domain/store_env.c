@@ -588,7 +588,8 @@ store_open(const struct config *cfg, char *err, size_t errlen)
     if (open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
         open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
         open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0 ||
-        open_db(s->env, &s->previous_secrets, "previous_secrets", err, errlen) != 0) {
+        open_db(s->env, &s->previous_secrets, "previous_secrets", err, errlen) != 0 ||
+        open_db(s->env, &s->health, "health", err, errlen) != 0) {
         store_close(s);
         return NULL;
     }
@@ -600,7 +601,8 @@ store_close(struct store *s)
 {
     if (s == NULL)
         return;
-    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries, &s->previous_secrets };
+    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries, &s->previous_secrets,
+                    &s->health };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if (*dbs[i] != NULL)
             (*dbs[i])->close(*dbs[i], 0);
@@ -682,15 +684,15 @@ int
 store_verify(const struct config *cfg, char *err, size_t errlen)
 {
     static const char *const names[] = { "webhooks", "apikeys", "deliveries",
-                                         "previous_secrets" };
+                                         "previous_secrets", "health" };
     int rc = check_db_version(err, errlen);
 
     for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {
         char *path = xasprintf("%s/%s", cfg->db_home, names[i]);
         struct stat st;
-        /* A db_home from before rotation has no previous_secrets yet: the next open makes it. */
-        if (strcmp(names[i], "previous_secrets") == 0 && stat(path, &st) != 0 &&
-            errno == ENOENT) {
+        /* A db_home from before these databases has none yet: the next open makes them. */
+        if ((strcmp(names[i], "previous_secrets") == 0 || strcmp(names[i], "health") == 0) &&
+            stat(path, &st) != 0 && errno == ENOENT) {
             free(path);
             continue;
         }

@@ -29,6 +29,7 @@ struct store {
     DB *apikeys;
     DB *deliveries;
     DB *previous_secrets;       /* src/domain/store_secret.c */
+    DB *health;                 /* per-webhook failure streaks (store_health.c) */
     char *home;                 /* db_home, for its free space */
     bool space_low;             /* the last write found db_home (nearly) full */
     bool needs_restart;
@@ -108,6 +109,14 @@ bool store_lock_held_elsewhere(int fd, enum store_lock_byte byte);
 bool store_lock_interrupted(int fd);
 /* Records that a recovery starts (true) or has finished (false), durably; 0 or -1. */
 int store_lock_mark(int fd, bool recovering);
+
+/*
+ * Inside txn: reads tenant's webhook id (write-locked), lets edit change it
+ * and writes it back. STORE_OK, STORE_NOTFOUND, STORE_REJECTED (edit
+ * returned non-zero: nothing written) or a body result.
+ */
+int store_webhook_edit_txn(struct store *s, DB_TXN *txn, const char *tenant, const char *id,
+                           store_webhook_edit_fn edit, void *ctx);
 
 /* Maps a Berkeley DB return code to a body result, logging real failures. */
 int store_result(struct store *s, int ret, const char *what);

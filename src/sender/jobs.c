@@ -179,6 +179,14 @@ job_failed(struct sender *sd, struct job *j)
     int tries = j->tries + 1;
     const char *why = j->result.error;
 
+    if (j->stop) {
+        log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; the "
+                 "webhook is disabled: no more attempts", j->delivery_id, j->hook.id,
+                 j->item->tenant, j->attempt, why);
+        sd->hstats.dropped++;
+        job_done(sd, j);
+        return;
+    }
     long delay = schedule_next(sd->cfg.retry_schedule, sd->cfg.retry_count, tries, random());
     if (delay < 0) {
         char reason[DELIVERY_ERROR_MAX + DELIVERY_ID_MAX + 128];
@@ -187,11 +195,16 @@ job_failed(struct sender *sd, struct job *j)
         log_warn("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; giving up",
                  j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why);
         job_persist(sd, j, j->attempt + 1, 0, why, 0, reason);
+        sd->hstats.dead_lettered++;
     } else {
+        /* A 429/503's Retry-After may move it later: never earlier than it says, at most 1 h. */
+        long long now = now_ms();
+        time_t scheduled = schedule_due(now, delay * 1000LL);
+        time_t due = retry_after_apply(scheduled, j->result.retry_at_ms);
         log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
-                 "%lds", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why, delay);
-        job_persist(sd, j, j->attempt + 1, tries, why, schedule_due(now_ms(), delay * 1000LL),
-                    NULL);
+                 "%llds%s", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why,
+                 (long long)due - now / 1000, due > scheduled ? " (Retry-After)" : "");
+        job_persist(sd, j, j->attempt + 1, tries, why, due, NULL);
     }
     job_done(sd, j);
 }
@@ -436,6 +449,8 @@ on_done(void *ctx, const struct delivery_result *r, void *arg)
     j->state = JOB_FINISHED;
     sd->running--;
     host_finished(sd, j->host, r);
+    if (r->status != 0)
+        health_answer(sd, j);
     if (r->reused)
         sd->reused++;
     finished_push(sd, j);
@@ -549,7 +564,7 @@ job_start(struct sender *sd, struct job *j)
 void
 start_some(struct sender *sd)
 {
-    size_t per_host = (size_t)sd->cfg.max_connections_per_host;
+    struct dest_limits lim = dest_limits_of(sd);
     size_t total = (size_t)sd->cfg.max_connections;
     bool progress = true;
 
@@ -557,7 +572,8 @@ start_some(struct sender *sd)
         progress = false;
         for (size_t k = 0; k < sd->n_hosts && sd->running < total; k++) {
             struct host *h = sd->hosts[(sd->host_cursor + k) % sd->n_hosts];
-            if (h->queue.n == 0 || h->dest.running >= per_host || !dest_may_start(&h->dest))
+            if (h->queue.n == 0 || h->dest.running >= dest_concurrency(&h->dest, &lim) ||
+                !dest_may_start(&h->dest))
                 continue;
             job_start(sd, job_list_pop(&h->queue));
             progress = true;
