@@ -177,7 +177,7 @@ on_sigterm(int sig)
 {
     if (!busy)
         _exit(0);
-    close(STDIN_FILENO);        /* FastCGI's listening socket */
+    close(STDIN_FILENO);        /* the listening socket; in CGI mode the body nobody sends now */
     stop_requested = 1;
 }
 
@@ -372,6 +372,15 @@ main(int argc, char **argv)
     buf_init(&seen);
     if (FCGX_IsCGI()) {
         struct transport t = { NULL, NULL, &seen, 0 };
+        /*
+         * A web server ends a CGI program whose client went away with
+         * SIGTERM (lighttpd at once). Dying inside the store would cost
+         * every process using it a recovery; the request is short, so the
+         * program finishes it instead. The timer still ends one blocked
+         * for good, or in the way of a recovery, as in a FastCGI worker.
+         */
+        install_handlers();
+        set_busy(true);
         answer(&ctx, configured, &t, &out);
         fwrite(out.data, 1, out.len, stdout);
         fflush(stdout);
