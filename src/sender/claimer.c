@@ -131,7 +131,7 @@ deferred_unchanged(const struct claimer *c, time_t now, struct timespec *mtime)
 {
     struct stat st;
 
-    if (stat(c->deferred_dir, &st) != 0) {
+    if (lstat(c->deferred_dir, &st) != 0) {
         *mtime = (struct timespec){ 0, 0 };
         return false;
     }
