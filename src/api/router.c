@@ -30,6 +30,13 @@ static const struct {
     { ROUTE_WEBHOOKS, { "webhooks" }, METHOD_GET | METHOD_HEAD | METHOD_POST },
     { ROUTE_WEBHOOK, { "webhooks", "{id}" },
       METHOD_GET | METHOD_HEAD | METHOD_PUT | METHOD_PATCH | METHOD_DELETE },
+    /* delivery operations */
+    { ROUTE_DELIVERIES, { "webhooks", "{id}", "deliveries" }, METHOD_GET | METHOD_HEAD },
+    { ROUTE_DELIVERY, { "webhooks", "{id}", "deliveries", "{deliveryId}" },
+      METHOD_GET | METHOD_HEAD },
+    { ROUTE_REDELIVER, { "webhooks", "{id}", "deliveries", "{deliveryId}", "redeliver" },
+      METHOD_POST },
+    { ROUTE_PING, { "webhooks", "{id}", "ping" }, METHOD_POST },
 };
 
 enum http_method
@@ -123,6 +130,8 @@ match_segments(char **seg, int n, struct route_match *m)
                 ok = false;
             else if (strcmp(want, "{id}") == 0)
                 ok = strlen(seg[k + 1]) < sizeof m->id;
+            else if (strcmp(want, "{deliveryId}") == 0)
+                ok = strlen(seg[k + 1]) < sizeof m->delivery_id;
             else
                 ok = strcmp(want, seg[k + 1]) == 0;
         }
@@ -134,6 +143,9 @@ match_segments(char **seg, int n, struct route_match *m)
         m->id[0] = '\0';
         if (n > 2)
             snprintf(m->id, sizeof m->id, "%s", seg[2]);
+        m->delivery_id[0] = '\0';
+        if (n > 4)
+            snprintf(m->delivery_id, sizeof m->delivery_id, "%s", seg[4]);
         return true;
     }
     return false;

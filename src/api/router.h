@@ -17,6 +17,11 @@ enum route_id {
     ROUTE_NONE = 0,
     ROUTE_WEBHOOKS,             /* /{tenant}/webhooks */
     ROUTE_WEBHOOK,              /* /{tenant}/webhooks/{id} */
+    /* delivery operations (SPEC 1.1; src/api/api_deliveries.c) */
+    ROUTE_DELIVERIES,           /* /{tenant}/webhooks/{id}/deliveries */
+    ROUTE_DELIVERY,             /* /{tenant}/webhooks/{id}/deliveries/{deliveryId} */
+    ROUTE_REDELIVER,            /* /{tenant}/webhooks/{id}/deliveries/{deliveryId}/redeliver */
+    ROUTE_PING,                 /* /{tenant}/webhooks/{id}/ping */
 };
 
 enum http_method {
@@ -34,6 +39,7 @@ struct route_match {
     unsigned allowed;                       /* METHOD_* bits the route accepts */
     char tenant[WEBHOOK_TENANT_MAX + 1];
     char id[64];                            /* raw {id} segment, not yet validated */
+    char delivery_id[72];                   /* raw {deliveryId} segment, not yet validated */
 };
 
 /* The METHOD_* bit for a request method name (METHOD_OTHER if unknown). */

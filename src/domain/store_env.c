@@ -535,7 +535,11 @@ store_open(const struct config *cfg, char *err, size_t errlen)
     s->last_failchk = time(NULL);
     if (open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
         open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
-        open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0) {
+        open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0 ||
+        open_db(s->env, &s->records, "delivery_records", err, errlen) != 0 ||
+        open_db(s->env, &s->order, "delivery_order", err, errlen) != 0 ||
+        open_db(s->env, &s->payloads, "delivery_payloads", err, errlen) != 0 ||
+        open_db(s->env, &s->requests, "requests", err, errlen) != 0) {
         store_close(s);
         return NULL;
     }
@@ -547,7 +551,8 @@ store_close(struct store *s)
 {
     if (s == NULL)
         return;
-    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries };
+    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries, &s->records,
+                   &s->order,    &s->payloads, &s->requests };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if (*dbs[i] != NULL)
             (*dbs[i])->close(*dbs[i], 0);
@@ -628,7 +633,10 @@ store_backup(struct store *s, const char *dir, char *err, size_t errlen)
 int
 store_verify(const struct config *cfg, char *err, size_t errlen)
 {
-    static const char *const names[] = { "webhooks", "apikeys", "deliveries" };
+    static const char *const names[] = { "webhooks",          "apikeys",
+                                         "deliveries",        "delivery_records",
+                                         "delivery_order",    "delivery_payloads",
+                                         "requests" };
     int rc = 0;
 
     for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {

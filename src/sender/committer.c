@@ -20,8 +20,10 @@ struct committer {
     struct store *store;        /* used by the thread only */
     int fd;                     /* eventfd: a batch is done */
     /* Under lock: */
-    struct delivery_attempt *batch;
-    size_t n;
+    const struct delivery_new *nw;
+    size_t n_new;
+    const struct delivery_outcome *out;
+    size_t n_out;
     bool submitted;             /* a batch is in hand (being written or done) */
     bool done;                  /* ... and it is done */
     enum store_status status;
@@ -40,17 +42,18 @@ committer_main(void *arg)
             pthread_cond_wait(&c->wake, &c->lock);
         if (!(c->submitted && !c->done))
             break;              /* stopping with nothing to write */
-        struct delivery_attempt *batch = c->batch;
-        size_t n = c->n;
+        const struct delivery_new *nw = c->nw;
+        const struct delivery_outcome *out = c->out;
+        size_t n_new = c->n_new, n_out = c->n_out;
         pthread_mutex_unlock(&c->lock);
 
-        enum store_status st = store_delivery_append(c->store, batch, n);
+        enum store_status st = store_delivery_commit(c->store, nw, n_new, out, n_out);
         store_maintain(c->store);
         bool restart = store_needs_restart(c->store);
 
         pthread_mutex_lock(&c->lock);
-        free(c->batch);
-        c->batch = NULL;
+        c->nw = NULL;
+        c->out = NULL;
         c->status = st;
         c->needs_restart = restart;
         c->done = true;
@@ -108,15 +111,18 @@ committer_busy(const struct committer *c)
 }
 
 int
-committer_submit(struct committer *c, struct delivery_attempt *a, size_t n)
+committer_submit(struct committer *c, const struct delivery_new *nw, size_t n_new,
+                 const struct delivery_outcome *out, size_t n_out)
 {
     pthread_mutex_lock(&c->lock);
     if (c->submitted) {
         pthread_mutex_unlock(&c->lock);
         return -1;
     }
-    c->batch = a;
-    c->n = n;
+    c->nw = nw;
+    c->n_new = n_new;
+    c->out = out;
+    c->n_out = n_out;
     c->submitted = true;
     c->done = false;
     pthread_cond_broadcast(&c->wake);
@@ -167,7 +173,6 @@ committer_stop(struct committer *c)
     pthread_join(c->thread, NULL);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
-    free(c->batch);
     store_close(c->store);
     close(c->fd);
     free(c);

@@ -4,39 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "domain/pattern.h"
 #include "sender/fanout.h"
-#include "util/buf.h"
-
-int
-fanout_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
-                   char out[FANOUT_ID_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    struct buf in;
-    int rc = -1;
-
-    buf_init(&in);
-    buf_append(&in, tenant, strlen(tenant) + 1);
-    buf_append(&in, event_id, strlen(event_id) + 1);
-    buf_puts(&in, webhook_id);
-    out[0] = '\0';
-    if (EVP_Digest(in.data, in.len, md, &md_len, EVP_sha256(), NULL) == 1 &&
-        md_len >= FANOUT_ID_LEN / 2) {
-        for (unsigned int i = 0; i < FANOUT_ID_LEN / 2; i++) {
-            out[2 * i] = hex[md[i] >> 4];
-            out[2 * i + 1] = hex[md[i] & 15];
-        }
-        out[FANOUT_ID_LEN] = '\0';
-        rc = 0;
-    }
-    buf_release(&in);
-    return rc;
-}
 
 const char *
 fanout_refusal(const struct webhook *w, const char *event_type)
@@ -48,6 +17,14 @@ fanout_refusal(const struct webhook *w, const char *event_type)
     if (!pattern_match_any((const char *const *)w->events, w->n_events, event_type))
         return "no longer subscribes to the event";
     return NULL;
+}
+
+const char *
+fanout_retry_refusal(const struct webhook *w, const char *event_type)
+{
+    if (w != NULL && w->enabled && strcmp(event_type, DELIVERY_PING_TYPE) == 0)
+        return NULL;
+    return fanout_refusal(w, event_type);
 }
 
 void

@@ -172,15 +172,18 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
     return rc;
 }
 
-/* Settles a job whose attempt failed: schedule the next one or dead-letter it. */
+/*
+ * Settles a job whose attempt failed: schedule the next one or dead-letter
+ * it, as drawn when the attempt was recorded (commit.c), so that the
+ * delivery record's nextAttemptAt is the retry record's time.
+ */
 void
 job_failed(struct sender *sd, struct job *j)
 {
     int tries = j->tries + 1;
     const char *why = j->result.error;
 
-    long delay = schedule_next(sd->cfg.retry_schedule, sd->cfg.retry_count, tries, random());
-    if (delay < 0) {
+    if (j->retry_delay < 0) {
         char reason[DELIVERY_ERROR_MAX + DELIVERY_ID_MAX + 128];
         snprintf(reason, sizeof reason, "delivery %s to webhook %s: attempt %d failed: %s; no "
                  "attempts left", j->delivery_id, j->hook.id, j->attempt, why);
@@ -189,9 +192,9 @@ job_failed(struct sender *sd, struct job *j)
         job_persist(sd, j, j->attempt + 1, 0, why, 0, reason);
     } else {
         log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
-                 "%lds", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why, delay);
-        job_persist(sd, j, j->attempt + 1, tries, why, schedule_due(now_ms(), delay * 1000LL),
-                    NULL);
+                 "%lds", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why,
+                 j->retry_delay);
+        job_persist(sd, j, j->attempt + 1, tries, why, j->retry_due, NULL);
     }
     job_done(sd, j);
 }

@@ -548,7 +548,7 @@ test_fanout(void)
     };
     char out[FANOUT_ID_LEN + 1];
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        CHECK(fanout_delivery_id(ids[i].tenant, ids[i].event_id, ids[i].webhook_id, out) == 0 &&
+        CHECK(delivery_id_make(ids[i].tenant, ids[i].event_id, ids[i].webhook_id, out) == 0 &&
               strcmp(out, ids[i].want) == 0, "delivery id of %s/%s/%s: %s", ids[i].tenant,
               ids[i].event_id, ids[i].webhook_id, out);
 
