@@ -236,7 +236,11 @@ record_update(struct store *s, DB_TXN *txn, const struct delivery *d)
     return rc;
 }
 
-/* Adds an attempt's outcome to its record, creating the record if it is missing. */
+/*
+ * Adds an attempt's outcome to its record, creating the record if it is
+ * missing. Attempt number 0 is no attempt: only the status changes, of a
+ * record that exists.
+ */
 static int
 outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
 {
@@ -244,6 +248,15 @@ outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
     struct delivery d;
     int rc = record_load(s, txn, a->tenant, a->webhook_id, a->delivery_id, true, &d);
 
+    if (a->attempt == 0) {
+        if (rc != STORE_OK)
+            return rc == STORE_NOTFOUND ? STORE_OK : rc;
+        d.status = o->status;
+        d.next_attempt_ms = 0;
+        rc = record_update(s, txn, &d);
+        delivery_release(&d);
+        return rc;
+    }
     if (rc == STORE_NOTFOUND) {
         /* Fanned out before records existed, or its creation was lost in a crash. */
         struct delivery_new nw = { .created_ms = a->time_ms, .payload = o->payload,
@@ -291,7 +304,8 @@ commit_body(struct store *s, DB_TXN *txn, void *arg)
     for (size_t i = 0; i < c->n_new && rc == STORE_OK; i++)
         rc = create_one(s, txn, &c->nw[i]);
     for (size_t i = 0; i < c->n_out && rc == STORE_OK; i++) {
-        rc = store_delivery_log_put(s, txn, &c->out[i].attempt);
+        if (c->out[i].attempt.attempt > 0)
+            rc = store_delivery_log_put(s, txn, &c->out[i].attempt);
         if (rc == STORE_OK)
             rc = outcome_one(s, txn, &c->out[i]);
     }

@@ -98,6 +98,19 @@ create_list_prepend(struct create_list *back, struct create_list *front)
 }
 
 void
+commit_stop(struct sender *sd, const struct record *r)
+{
+    sd->stops = xreallocarray(sd->stops, sd->n_stops + 1, sizeof *sd->stops);
+    struct delivery_outcome *o = &sd->stops[sd->n_stops++];
+    memset(o, 0, sizeof *o);
+    snprintf(o->attempt.tenant, sizeof o->attempt.tenant, "%s", r->tenant);
+    snprintf(o->attempt.webhook_id, sizeof o->attempt.webhook_id, "%s", r->webhook_id);
+    snprintf(o->attempt.delivery_id, sizeof o->attempt.delivery_id, "%s", r->delivery_id);
+    o->attempt.attempt = 0;     /* no attempt: the record only changes status */
+    o->status = DELIVERY_FAILED;
+}
+
+void
 commit_drop_creates(struct sender *sd)
 {
     create_list_clear(&sd->creates);
@@ -108,6 +121,9 @@ commit_drop_creates(struct sender *sd)
     free(sd->creating.bodies);
     memset(&sd->creates, 0, sizeof sd->creates);
     memset(&sd->creating, 0, sizeof sd->creating);
+    free(sd->stops);
+    sd->stops = NULL;
+    sd->n_stops = sd->stops_submitted = 0;
 }
 
 /*
@@ -154,18 +170,21 @@ job_outcome(struct sender *sd, struct job *j, long long now, struct delivery_out
 void
 commit_submit(struct sender *sd, long long now)
 {
-    if ((sd->finished.n == 0 && sd->creates.n == 0) || committer_busy(sd->committer) ||
-        now < sd->commit_retry_ms)
+    if ((sd->finished.n == 0 && sd->creates.n == 0 && sd->n_stops == 0) ||
+        committer_busy(sd->committer) || now < sd->commit_retry_ms)
         return;
-    size_t n = sd->finished.n;
+    size_t n = sd->finished.n + sd->n_stops;
     struct delivery_outcome *out = xcalloc(n > 0 ? n : 1, sizeof *out);
     size_t i = 0;
     for (struct job *j = sd->finished.head; j != NULL; j = j->next, i++)
         job_outcome(sd, j, now, &out[i]);
+    if (sd->n_stops > 0)
+        memcpy(out + i, sd->stops, sd->n_stops * sizeof *out);
     if (committer_submit(sd->committer, sd->creates.nw, sd->creates.n, out, n) != 0) {
         free(out);
         return;
     }
+    sd->stops_submitted = sd->n_stops;
     sd->outcomes = out;
     /* The list handed over becomes the one being written; the empty one takes new entries. */
     struct create_list spare = sd->creating;
@@ -221,6 +240,11 @@ commit_collect(struct sender *sd)
         return;
     }
     create_list_clear(&sd->creating);
+    /* The stops written are dropped; those added meanwhile move to the front. */
+    memmove(sd->stops, sd->stops + sd->stops_submitted,
+            (sd->n_stops - sd->stops_submitted) * sizeof *sd->stops);
+    sd->n_stops -= sd->stops_submitted;
+    sd->stops_submitted = 0;
     if (sd->commit_refused)
         log_info("sender: the delivery log records attempts again");
     sd->commit_refused = false;

@@ -144,10 +144,11 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     }
     /* Re-read before every attempt: deleted, disabled or unsubscribed means no more requests. */
     const char *why = fanout_retry_refusal(st == STORE_NOTFOUND ? NULL : &w, r.event_type);
-    if (why != NULL)
+    if (why != NULL) {
         log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
                  r.delivery_id, r.webhook_id, r.tenant, why);
-    else
+        commit_stop(sd, &r);
+    } else
         job_add(sd, it, &w, r.attempt, r.tries, r.delivery_id);
     if (st == STORE_OK)
         webhook_release(&w);

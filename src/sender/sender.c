@@ -289,6 +289,7 @@ run(struct sender *sd)
             break;
         }
         bool idle = sd->running == 0 && sd->finished.n == 0 && sd->creates.n == 0 &&
+                    sd->n_stops == 0 &&
                     !committer_busy(sd->committer) && !parker_busy(sd);
         if (sd->stopping && idle)
             break;
@@ -322,7 +323,8 @@ run(struct sender *sd)
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
         }
-        if ((sd->finished.n > 0 || sd->creates.n > 0) && !committer_busy(sd->committer)) {
+        if ((sd->finished.n > 0 || sd->creates.n > 0 || sd->n_stops > 0) &&
+            !committer_busy(sd->committer)) {
             long long wait = sd->commit_retry_ms - now_ms();
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;

@@ -161,6 +161,8 @@ struct sender {
     struct create_list creates;     /* records fanned out, not yet handed to the committer */
     struct create_list creating;    /* ...those in the batch being written */
     struct delivery_outcome *outcomes;  /* the batch's attempts, as handed over */
+    struct delivery_outcome *stops;     /* deliveries ended without an attempt (commit_stop) */
+    size_t n_stops, stops_submitted;
     struct requests *requests;  /* the API's redeliver and ping requests */
     long long commit_retry_ms;  /* no batch before this time (after a refusal) */
     bool commit_refused;        /* the delivery log refused the last batch (logged once) */
@@ -260,6 +262,12 @@ void body_ref_drop(struct body_ref *b);
 /* Records that the delivery delivery_id of item it to webhook_id exists (pending). */
 void commit_create(struct sender *sd, const struct item *it, struct body_ref *body,
                    const char *webhook_id, const char *delivery_id, long long now);
+
+/*
+ * Records that the delivery of record r ends without a further attempt (its
+ * webhook was deleted, disabled or unsubscribed): it becomes failed.
+ */
+void commit_stop(struct sender *sd, const struct record *r);
 
 /* Drops the records not yet written (their files stay: a re-fan-out makes them again). */
 void commit_drop_creates(struct sender *sd);

@@ -135,6 +135,18 @@ def records_flow(s, env, srv, rcv, acme):
          "records: an attempt without an answer has lastStatusCode null")
     s.check(isinstance(d0.get("lastError"), str) and d0["lastError"],
             "records: ...and says why in lastError", d0)
+
+    # A webhook disabled between attempts: its delivery ends, failed, without another attempt.
+    stop = acme.create(rcv.url + "/fail/stop", ["Stop:*"])
+    emit(env, "acme", "Stop:Created", {"n": 5})
+    s.check(rcv.wait("/fail/stop", 1, 10), "records: the webhook to disable got a first attempt")
+    sdid = rcv.on("/fail/stop")[0]["headers"]["x-neostore-delivery"]
+    s.eq(acme.patch(stop["id"], {"enabled": False}), 200, "records: disable it")
+    doc = wait_delivery(acme, stop["id"], sdid, lambda d: d["status"] != "pending", 15)
+    s.eq(((doc or {}).get("status"), (doc or {}).get("attemptCount"),
+          (doc or {}).get("nextAttemptAt", "absent")), ("failed", 1, None),
+         "records: a disabled webhook's pending delivery becomes failed, no more attempts")
+    s.eq(len(rcv.on("/fail/stop")), 1, "records: ...and the receiver got nothing more")
     return slow, ok, bad
 
 
