@@ -89,8 +89,10 @@ create_list_prepend(struct create_list *back, struct create_list *front)
     all.bodies = xreallocarray(NULL, all.cap, sizeof *all.bodies);
     memcpy(all.nw, front->nw, front->n * sizeof *all.nw);
     memcpy(all.bodies, front->bodies, front->n * sizeof *all.bodies);
-    memcpy(all.nw + front->n, back->nw, back->n * sizeof *all.nw);
-    memcpy(all.bodies + front->n, back->bodies, back->n * sizeof *all.bodies);
+    if (back->n > 0) {
+        memcpy(all.nw + front->n, back->nw, back->n * sizeof *all.nw);
+        memcpy(all.bodies + front->n, back->bodies, back->n * sizeof *all.bodies);
+    }
     free(back->nw);
     free(back->bodies);
     *back = all;
@@ -241,10 +243,12 @@ commit_collect(struct sender *sd)
     }
     create_list_clear(&sd->creating);
     /* The stops written are dropped; those added meanwhile move to the front. */
-    memmove(sd->stops, sd->stops + sd->stops_submitted,
-            (sd->n_stops - sd->stops_submitted) * sizeof *sd->stops);
-    sd->n_stops -= sd->stops_submitted;
-    sd->stops_submitted = 0;
+    if (sd->stops_submitted > 0) {
+        memmove(sd->stops, sd->stops + sd->stops_submitted,
+                (sd->n_stops - sd->stops_submitted) * sizeof *sd->stops);
+        sd->n_stops -= sd->stops_submitted;
+        sd->stops_submitted = 0;
+    }
     if (sd->commit_refused)
         log_info("sender: the delivery log records attempts again");
     sd->commit_refused = false;
