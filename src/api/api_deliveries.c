@@ -14,11 +14,8 @@
 #include "api/api_internal.h"
 #include "util/buf.h"
 #include "util/clock.h"
-#include "util/hex.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-enum { LIMIT_DEFAULT = 50, LIMIT_MAX = 250 };
 
 static const char no_webhook[] = "No such webhook.";
 static const char no_delivery[] = "No such delivery.";
@@ -38,105 +35,6 @@ struct dcall {
     const struct route_match *route;
 };
 
-/* ---- the list's query ---- */
-
-struct list_query {
-    int status;                 /* -1: any */
-    long limit;
-    char cursor[STORE_CURSOR_LEN + 1];  /* "" from the newest */
-};
-
-/* Decodes %XX and '+' in place; returns -1 on a bad escape or a NUL. */
-static int
-query_decode(char *s)
-{
-    char *out = s;
-
-    for (char *p = s; *p != '\0'; p++) {
-        if (*p == '+') {
-            *out++ = ' ';
-        } else if (*p != '%') {
-            *out++ = *p;
-        } else {
-            int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            *out++ = (char)(hi * 16 + lo);
-            p += 2;
-        }
-    }
-    *out = '\0';
-    return 0;
-}
-
-static void
-add_error(json_object **errors, const char *member, const char *text)
-{
-    if (*errors == NULL)
-        *errors = json_object_new_object();
-    json_object *list = json_object_new_array();
-    json_object_array_add(list, json_object_new_string(text));
-    json_object_object_add(*errors, member, list);
-}
-
-/* Checks one parameter; unknown ones are ignored. */
-static void
-query_param(struct list_query *q, const char *name, char *value, json_object **errors)
-{
-    bool decoded = query_decode(value) == 0;
-
-    if (strcmp(name, "status") == 0) {
-        q->status = decoded ? delivery_status_parse(value) : -1;
-        if (q->status < 0)
-            add_error(errors, "status", "The status must be pending, succeeded or failed.");
-    } else if (strcmp(name, "limit") == 0) {
-        char *end = NULL;
-        size_t digits = strspn(value, "0123456789");
-        q->limit = decoded && digits > 0 && digits <= 4 && value[digits] == '\0'
-                       ? strtol(value, &end, 10) : 0;
-        if (q->limit < 1 || q->limit > LIMIT_MAX)
-            add_error(errors, "limit", "The limit must be a whole number from 1 to 250.");
-    } else if (strcmp(name, "cursor") == 0) {
-        if (decoded && store_delivery_cursor_valid(value))
-            snprintf(q->cursor, sizeof q->cursor, "%s", value);
-        else
-            add_error(errors, "cursor", "The cursor is not one this API returned.");
-    }
-}
-
-/* The query string: QUERY_STRING, else what follows '?' in REQUEST_URI. */
-static char *
-query_text(const struct http_request *req)
-{
-    if (req->query_string != NULL)
-        return xstrdup(req->query_string);
-    const char *q = req->request_uri != NULL ? strchr(req->request_uri, '?') : NULL;
-    return q != NULL ? xstrndup(q + 1, strcspn(q + 1, "#")) : xstrdup("");
-}
-
-/* Parses the list's query; returns errors (a new object) or NULL if it is good. */
-static json_object *
-query_parse(const struct http_request *req, struct list_query *q)
-{
-    json_object *errors = NULL;
-    char *text = query_text(req);
-    char *save = NULL;
-
-    q->status = -1;
-    q->limit = LIMIT_DEFAULT;
-    q->cursor[0] = '\0';
-    for (char *pair = strtok_r(text, "&", &save); pair != NULL;
-         pair = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(pair, '=');
-        if (eq != NULL)
-            *eq = '\0';
-        if (query_decode(pair) == 0)
-            query_param(q, pair, eq != NULL ? eq + 1 : pair + strlen(pair), &errors);
-    }
-    free(text);
-    return errors;
-}
-
 /* True if host is safe to echo into a link: letters, digits, '.', '-', ':', '[', ']'. */
 static bool
 host_plain(const char *host)
@@ -148,7 +46,7 @@ host_plain(const char *host)
 
 /* Link: <URL of the next page>; rel="next" (absolute when the Host is known). */
 static void
-add_next_link(struct dcall *d, const struct list_query *q, const char *next)
+add_next_link(struct dcall *d, const struct delivery_query *q, const char *next)
 {
     struct buf v;
     const char *host = d->req->host;
@@ -168,12 +66,24 @@ add_next_link(struct dcall *d, const struct list_query *q, const char *next)
 
 /* ---- handlers ---- */
 
+/* The query string: QUERY_STRING, else what follows '?' in REQUEST_URI. */
+static char *
+query_text(const struct http_request *req)
+{
+    if (req->query_string != NULL)
+        return xstrdup(req->query_string);
+    const char *q = req->request_uri != NULL ? strchr(req->request_uri, '?') : NULL;
+    return q != NULL ? xstrndup(q + 1, strcspn(q + 1, "#")) : xstrdup("");
+}
+
 static void
 list_deliveries(struct dcall *d)
 {
-    struct list_query q;
-    json_object *errors = query_parse(d->req, &q);
+    struct delivery_query q;
+    char *text = query_text(d->req);
+    json_object *errors = delivery_query_parse(text, &q);
 
+    free(text);
     if (errors != NULL) {
         http_response_problem(d->res, 400, NULL, errors);
         return;

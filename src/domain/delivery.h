@@ -83,6 +83,28 @@ int delivery_id_make(const char *tenant, const char *event_id, const char *webho
 /* True if id looks like a delivery id: 32 lowercase hex digits. */
 bool delivery_id_valid(const char *id);
 
+/* A position in a webhook's deliveries (store_delivery_page): 48 lowercase hex digits. */
+#define DELIVERY_CURSOR_LEN 48
+/* True if cursor has the form of one (whatever position it names). */
+bool delivery_cursor_valid(const char *cursor);
+
+enum { DELIVERY_LIMIT_DEFAULT = 50, DELIVERY_LIMIT_MAX = 250 };
+
+/* The query of a list of deliveries (SPEC 1.1). */
+struct delivery_query {
+    int status;                             /* an enum delivery_status, -1 for any */
+    long limit;                             /* 1 to DELIVERY_LIMIT_MAX */
+    char cursor[DELIVERY_CURSOR_LEN + 1];   /* "" from the newest */
+};
+
+/*
+ * Parses a query string ("status=failed&limit=10&cursor=..."; raw, percent
+ * escapes and '+' decoded here) into *q, defaults where absent, unknown
+ * parameters ignored. Returns NULL, or the validation errors (a new object:
+ * {"limit": ["..."]}, one member per bad parameter) for a 400.
+ */
+json_object *delivery_query_parse(const char *query, struct delivery_query *q);
+
 /* "pending", "succeeded", "failed". */
 const char *delivery_status_name(enum delivery_status s);
 /* The status named s; -1 if s names none. */

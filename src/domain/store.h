@@ -198,10 +198,8 @@ enum store_status store_delivery_get(struct store *s, const char *tenant, const 
                                      const char *delivery_id, struct delivery *out,
                                      struct buf *payload);
 
-/* A position in a webhook's deliveries: 48 lowercase hex digits. */
-#define STORE_CURSOR_LEN 48
-/* True if cursor is one store_delivery_page could have made. */
-bool store_delivery_cursor_valid(const char *cursor);
+/* A position in a webhook's deliveries (domain/delivery.h). */
+#define STORE_CURSOR_LEN DELIVERY_CURSOR_LEN
 /*
  * Loads at most limit deliveries of one webhook, newest first, with status
  * (an enum delivery_status, or -1 for any), after cursor (NULL: from the

@@ -385,14 +385,6 @@ store_delivery_get(struct store *s, const char *tenant, const char *webhook_id,
     return st;
 }
 
-bool
-store_delivery_cursor_valid(const char *cursor)
-{
-    size_t n = strspn(cursor, "0123456789abcdef");
-
-    return n == STORE_CURSOR_LEN && cursor[n] == '\0';
-}
-
 /* The order key tail (ORDER_TAIL bytes) a cursor stands for. */
 static void
 cursor_tail(const char *cursor, unsigned char tail[ORDER_TAIL])

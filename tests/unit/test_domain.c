@@ -449,6 +449,64 @@ test_store(void)
     config_free(&cfg);
 }
 
+/* The list query of the delivery operations: defaults, values, and the member a 400 names. */
+static void
+test_delivery_query(void)
+{
+    static const char cur[] = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    static const struct {
+        const char *query;
+        const char *bad;        /* the members errors names, comma-separated; NULL: none */
+        int status;
+        long limit;
+        bool cursor;
+    } cases[] = {
+        { "", NULL, -1, 50, false },
+        { NULL, NULL, -1, 50, false },
+        { "status=failed", NULL, DELIVERY_FAILED, 50, false },
+        { "status=pending&limit=1", NULL, DELIVERY_PENDING, 1, false },
+        { "limit=250&status=succeeded", NULL, DELIVERY_SUCCEEDED, 250, false },
+        { "limit=%32%35%30", NULL, -1, 250, false },
+        { "cursor=0123456789abcdef0123456789abcdef0123456789abcdef", NULL, -1, 50, true },
+        { "other=1&&=&x", NULL, -1, 50, false },
+        { "status=Failed", "status", -1, 50, false },
+        { "status=", "status", -1, 50, false },
+        { "status", "status", -1, 50, false },
+        { "status=fail%00ed", "status", -1, 50, false },
+        { "limit=0", "limit", -1, 0, false },
+        { "limit=251", "limit", -1, 0, false },
+        { "limit=-1", "limit", -1, 0, false },
+        { "limit=+5", "limit", -1, 0, false },
+        { "limit=99999", "limit", -1, 0, false },
+        { "limit=5x", "limit", -1, 0, false },
+        { "cursor=abc", "cursor", -1, 50, false },
+        { "cursor=0123456789ABCDEF0123456789abcdef0123456789abcdef", "cursor", -1, 50, false },
+        { "status=x&limit=0&cursor=y", "cursor,limit,status", -1, 0, false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct delivery_query q;
+        json_object *errors = delivery_query_parse(cases[i].query, &q);
+        char names[64] = "";
+        if (errors != NULL) {
+            /* json-c keeps insertion order: sort the three names by hand. */
+            static const char *const all[] = { "cursor", "limit", "status" };
+            for (size_t k = 0; k < 3; k++)
+                if (json_object_object_get_ex(errors, all[k], NULL))
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                             names[0] ? "," : "", all[k]);
+        }
+        CHECK(cases[i].bad == NULL ? errors == NULL : strcmp(names, cases[i].bad) == 0,
+              "query %zu (%s): errors name \"%s\"", i, cases[i].query ? cases[i].query : "-",
+              names);
+        if (errors == NULL)
+            CHECK(q.status == cases[i].status && q.limit == cases[i].limit &&
+                      (q.cursor[0] != '\0') == cases[i].cursor &&
+                      (!cases[i].cursor || strcmp(q.cursor, cur) == 0),
+                  "query %zu: status %d limit %ld", i, q.status, q.limit);
+        json_object_put(errors);
+    }
+}
+
 int
 main(void)
 {
@@ -460,6 +518,7 @@ main(void)
     test_webhook_codec();
     test_apikey_and_scope();
     test_store();
+    test_delivery_query();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", scratch);

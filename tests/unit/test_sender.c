@@ -289,9 +289,9 @@ test_delivery_records(void)
     CHECK(got == N - 2 && pages == 6, "records: status pending pages too (%zu in %zu)", got, pages);
     got = page_all(s, "AAAAA", DELIVERY_FAILED, 4, ids, N + 5, &pages);
     CHECK(got == 1 && strcmp(ids[0], nw[4].delivery_id) == 0, "records: status failed: one");
-    CHECK(store_delivery_cursor_valid("0123456789abcdef0123456789abcdef0123456789abcdef") &&
-              !store_delivery_cursor_valid("0123") &&
-              !store_delivery_cursor_valid("0123456789abcdef0123456789abcdef0123456789abcdeF"),
+    CHECK(delivery_cursor_valid("0123456789abcdef0123456789abcdef0123456789abcdef") &&
+              !delivery_cursor_valid("0123") &&
+              !delivery_cursor_valid("0123456789abcdef0123456789abcdef0123456789abcdeF"),
           "records: cursor validation");
 
     /* Redeliver and ping leave requests; the sender's side reads and deletes them. */
