@@ -1,6 +1,7 @@
 /* delivery - the delivery record: identity, stored form, API form (see delivery.h). */
 #include "autoconfig.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 
 static const char *const status_names[] = { "pending", "succeeded", "failed" };
 static const char status_codes[] = "psf";      /* the stored form, same order */
+
+enum { DELIVERY_FORMAT = 1 };                 /* the stored form's first byte */
 
 int
 delivery_id_make(const char *tenant, const char *event_id, const char *webhook_id,
@@ -127,86 +130,124 @@ delivery_add_try(struct delivery *d, const struct delivery_try *t)
     d->tries[d->n_tries++] = *t;
 }
 
-char *
-delivery_encode(const struct delivery *d)
-{
-    json_object *o = json_object_new_object();
-    json_object *a = json_object_new_array_ext((int)d->n_tries);
+/* ---- the stored form (see delivery.h) ---- */
 
-    json_object_object_add(o, "e", json_object_new_string(d->event_id));
-    json_object_object_add(o, "t", json_object_new_string(d->event_type));
-    json_object_object_add(o, "s", json_object_new_string_len(&status_codes[d->status], 1));
-    json_object_object_add(o, "c", json_object_new_int64(d->created_ms));
-    json_object_object_add(o, "n", json_object_new_int64(d->next_attempt_ms));
+static void
+put_uint(struct buf *b, uint64_t v, int bytes)
+{
+    unsigned char p[8];
+
+    for (int i = bytes - 1; i >= 0; i--) {
+        p[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+    buf_append(b, p, (size_t)bytes);
+}
+
+/* A string (at most 255 bytes are kept; ours are shorter): its length, then its bytes. */
+static void
+put_short_string(struct buf *b, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > 255)
+        n = 255;
+    put_uint(b, n, 1);
+    buf_append(b, s, n);
+}
+
+char *
+delivery_encode(const struct delivery *d, size_t *len)
+{
+    struct buf b;
+
+    buf_init(&b);
+    put_uint(&b, DELIVERY_FORMAT, 1);
+    put_uint(&b, (uint64_t)status_codes[d->status], 1);
+    put_uint(&b, (uint64_t)d->created_ms, 8);
+    put_uint(&b, (uint64_t)d->next_attempt_ms, 8);
+    put_short_string(&b, d->event_id);
+    put_short_string(&b, d->event_type);
+    put_uint(&b, d->n_tries, 2);
     for (size_t i = 0; i < d->n_tries; i++) {
         const struct delivery_try *t = &d->tries[i];
-        json_object *row = json_object_new_array_ext(5);
-        json_object_array_add(row, json_object_new_int(t->attempt));
-        json_object_array_add(row, json_object_new_int64(t->at_ms));
-        json_object_array_add(row, json_object_new_int64(t->duration_ms));
-        json_object_array_add(row, json_object_new_int(t->status_code));
-        json_object_array_add(row, json_object_new_string(t->error));
-        json_object_array_add(a, row);
+        put_uint(&b, (uint32_t)t->attempt, 4);
+        put_uint(&b, (uint64_t)t->at_ms, 8);
+        put_uint(&b, (uint32_t)t->duration_ms, 4);
+        put_uint(&b, (uint16_t)t->status_code, 2);
+        put_short_string(&b, t->error);
     }
-    json_object_object_add(o, "a", a);
-    char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return s;
+    *len = b.len;
+    return buf_detach(&b);
+}
+
+/* Reads from a stored form, every read checked against its end. */
+struct reader {
+    const unsigned char *p, *end;
+    bool bad;
+};
+
+static uint64_t
+get_uint(struct reader *r, int bytes)
+{
+    uint64_t v = 0;
+
+    if (r->bad || r->end - r->p < bytes) {
+        r->bad = true;
+        return 0;
+    }
+    for (int i = 0; i < bytes; i++)
+        v = (v << 8) | *r->p++;
+    return v;
 }
 
 static void
-copy_string(json_object *v, char *out, size_t cap)
+get_short_string(struct reader *r, char *out, size_t cap)
 {
-    const char *s = v != NULL ? json_object_get_string(v) : NULL;
+    size_t n = (size_t)get_uint(r, 1);
 
-    snprintf(out, cap, "%s", s != NULL ? s : "");
-}
-
-static json_object *
-member(json_object *o, const char *name)
-{
-    json_object *v = NULL;
-
-    return json_object_object_get_ex(o, name, &v) ? v : NULL;
+    if (r->bad || (size_t)(r->end - r->p) < n || n >= cap) {
+        r->bad = true;
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, r->p, n);
+    out[n] = '\0';
+    r->p += n;
 }
 
 int
 delivery_decode(struct delivery *d, const char *data, size_t len)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = tok != NULL ? json_tokener_parse_ex(tok, data, (int)len) : NULL;
-    bool ok = o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-              json_object_is_type(o, json_type_object);
+    struct reader r = { (const unsigned char *)data, (const unsigned char *)data + len, false };
 
-    json_tokener_free(tok);
     memset(d, 0, sizeof *d);
-    json_object *tries = ok ? member(o, "a") : NULL;
-    if (!ok || tries == NULL || !json_object_is_type(tries, json_type_array)) {
-        json_object_put(o);
+    if (get_uint(&r, 1) != DELIVERY_FORMAT)
+        return -1;
+    int byte = (int)get_uint(&r, 1);
+    const char *code = byte != 0 ? strchr(status_codes, byte) : NULL;
+    d->status = code != NULL ? (enum delivery_status)(code - status_codes) : DELIVERY_PENDING;
+    d->created_ms = (long long)get_uint(&r, 8);
+    d->next_attempt_ms = (long long)get_uint(&r, 8);
+    get_short_string(&r, d->event_id, sizeof d->event_id);
+    get_short_string(&r, d->event_type, sizeof d->event_type);
+    size_t n = (size_t)get_uint(&r, 2);
+    /* Each attempt takes at least 19 bytes: a count the rest cannot hold is corrupt. */
+    if (r.bad || n > (size_t)(r.end - r.p) / 19)
+        return -1;
+    d->tries = n > 0 ? xcalloc(n, sizeof *d->tries) : NULL;
+    for (size_t i = 0; i < n && !r.bad; i++) {
+        struct delivery_try *t = &d->tries[d->n_tries++];
+        t->attempt = (int)get_uint(&r, 4);
+        t->at_ms = (long long)get_uint(&r, 8);
+        t->duration_ms = (long)get_uint(&r, 4);
+        t->status_code = (int)get_uint(&r, 2);
+        get_short_string(&r, t->error, sizeof t->error);
+    }
+    if (r.bad || r.p != r.end) {
+        delivery_release(d);
         return -1;
     }
-    copy_string(member(o, "e"), d->event_id, sizeof d->event_id);
-    copy_string(member(o, "t"), d->event_type, sizeof d->event_type);
-    const char *s = json_object_get_string(member(o, "s"));
-    const char *code = s != NULL && s[0] != '\0' ? strchr(status_codes, s[0]) : NULL;
-    d->status = code != NULL ? (enum delivery_status)(code - status_codes) : DELIVERY_PENDING;
-    d->created_ms = json_object_get_int64(member(o, "c"));
-    d->next_attempt_ms = json_object_get_int64(member(o, "n"));
-    size_t n = json_object_array_length(tries);
-    d->tries = n > 0 ? xcalloc(n, sizeof *d->tries) : NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_object *row = json_object_array_get_idx(tries, i);
-        if (!json_object_is_type(row, json_type_array) || json_object_array_length(row) != 5)
-            continue;
-        struct delivery_try *t = &d->tries[d->n_tries++];
-        t->attempt = json_object_get_int(json_object_array_get_idx(row, 0));
-        t->at_ms = json_object_get_int64(json_object_array_get_idx(row, 1));
-        t->duration_ms = (long)json_object_get_int64(json_object_array_get_idx(row, 2));
-        t->status_code = json_object_get_int(json_object_array_get_idx(row, 3));
-        copy_string(json_object_array_get_idx(row, 4), t->error, sizeof t->error);
-    }
-    json_object_put(o);
     return 0;
 }
 

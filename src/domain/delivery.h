@@ -7,10 +7,13 @@
  * eventId NUL webhookId): the same however often an event is fanned out
  * again (after a crash, a requeue), so receivers can dedupe on it.
  *
- * Stored form (compact JSON; tenant, webhook and delivery id are in the
- * key): {"e":eventId,"t":eventType,"s":"p|s|f","c":createdMs,"n":nextMs,
- * "a":[[attempt,atMs,durationMs,statusCode,error],...]}, with n 0 and
- * statusCode 0 for "none".
+ * Stored form (binary, big-endian; tenant, webhook and delivery id are in
+ * the key): format 1 (1 byte), status 'p' 's' or 'f' (1), createdMs (8),
+ * nextMs (8, 0 for none), eventId and eventType (a length byte and the
+ * bytes each), the number of attempts (2), then per attempt: its number
+ * (4), atMs (8), durationMs (4), statusCode (2, 0 for none), error (a
+ * length byte and the bytes). Read and written on every attempt by the
+ * sender's committer, so it costs no parse.
  */
 #ifndef HOOKSPOOL_DOMAIN_DELIVERY_H
 #define HOOKSPOOL_DOMAIN_DELIVERY_H
@@ -116,11 +119,12 @@ int delivery_next_attempt(const struct delivery *d);
 /* Appends a try (copied) to d. */
 void delivery_add_try(struct delivery *d, const struct delivery_try *t);
 
-/* The stored form of d (see above); the caller frees it. */
-char *delivery_encode(const struct delivery *d);
+/* The stored form of d (see above), *len bytes; the caller frees it. */
+char *delivery_encode(const struct delivery *d, size_t *len);
 /*
  * Decodes a stored form into *d (zeroed first; the ids are not in it: the
- * caller sets them from the key). Returns 0, or -1 if it is not one.
+ * caller sets them from the key). Returns 0, or -1 (nothing to release) if
+ * it is not one.
  */
 int delivery_decode(struct delivery *d, const char *data, size_t len);
 

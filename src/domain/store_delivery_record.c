@@ -4,7 +4,7 @@
  * sender. Four databases:
  *
  *   delivery_records   tenant \0 webhook \0 deliveryId -> the stored form
- *                      (domain/delivery.h)
+ *                      (binary: domain/delivery.h)
  *   delivery_order     tenant \0 webhook \0 ~createdMs (8 bytes, big-endian,
  *                      so newer sorts first) deliveryId -> status (1 byte).
  *                      One webhook's deliveries newest first, and a status
@@ -134,12 +134,13 @@ record_save(struct store *s, DB_TXN *txn, const struct delivery *d, bool create,
 {
     struct buf key;
     DBT k, v;
-    char *data = delivery_encode(d);
+    size_t len;
+    char *data = delivery_encode(d, &len);
 
     buf_init(&key);
     record_key(&key, d->tenant, d->webhook_id, d->delivery_id);
     store_dbt(&k, key.data, key.len);
-    store_dbt(&v, data, strlen(data));
+    store_dbt(&v, data, len);
     int ret = s->records->put(s->records, txn, &k, &v, create ? DB_NOOVERWRITE : 0);
     free(data);
     if (created != NULL)

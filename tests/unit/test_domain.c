@@ -449,6 +449,53 @@ test_store(void)
     config_free(&cfg);
 }
 
+/* The delivery record's stored form: a round trip, and every damaged copy refused. */
+static void
+test_delivery_codec(void)
+{
+    struct delivery d, back;
+    struct delivery_try tries[] = {
+        { 1, 1700000000123LL, 12, 500, "HTTP 500" },
+        { 2, 1700000005123LL, 30001, 0, "Operation timed out after 30001 milliseconds" },
+        { 3, 1700000305123LL, 3, 204, "" },
+    };
+
+    memset(&d, 0, sizeof d);
+    snprintf(d.event_id, sizeof d.event_id, "evt_%0120d", 7);
+    snprintf(d.event_type, sizeof d.event_type, "Pass:Created");
+    d.status = DELIVERY_SUCCEEDED;
+    d.created_ms = 1700000000000LL;
+    d.next_attempt_ms = 0;
+    for (size_t i = 0; i < 3; i++)
+        delivery_add_try(&d, &tries[i]);
+    size_t len;
+    char *data = delivery_encode(&d, &len);
+    CHECK(delivery_decode(&back, data, len) == 0 && back.status == DELIVERY_SUCCEEDED &&
+              back.created_ms == d.created_ms && strcmp(back.event_id, d.event_id) == 0 &&
+              back.n_tries == 3 && back.tries[1].duration_ms == 30001 &&
+              back.tries[1].status_code == 0 && strcmp(back.tries[1].error, tries[1].error) == 0 &&
+              back.tries[2].status_code == 204 && delivery_next_attempt(&back) == 4,
+          "delivery codec: round trip");
+    delivery_release(&back);
+    bool refused = true;
+    for (size_t cut = 0; cut < len; cut++) {
+        if (delivery_decode(&back, data, cut) == 0) {
+            refused = false;
+            delivery_release(&back);
+        }
+    }
+    CHECK(refused, "delivery codec: every truncated copy is refused");
+    char *longer = xmalloc(len + 1);
+    memcpy(longer, data, len);
+    longer[len] = 'x';
+    CHECK(delivery_decode(&back, longer, len + 1) != 0, "delivery codec: trailing bytes refused");
+    longer[0] = 2;
+    CHECK(delivery_decode(&back, longer, len) != 0, "delivery codec: another format refused");
+    free(longer);
+    free(data);
+    delivery_release(&d);
+}
+
 /* The list query of the delivery operations: defaults, values, and the member a 400 names. */
 static void
 test_delivery_query(void)
@@ -519,6 +566,7 @@ main(void)
     test_apikey_and_scope();
     test_store();
     test_delivery_query();
+    test_delivery_codec();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", scratch);
