@@ -9,7 +9,8 @@
  *                      so newer sorts first) deliveryId -> status (1 byte).
  *                      One webhook's deliveries newest first, and a status
  *                      filter that reads no record it does not return.
- *   delivery_payloads  tenant \0 eventId -> createdMs (8 bytes) body: one
+ *   delivery_payloads  tenant \0 eventId \0 chunk (2 bytes) -> createdMs (8
+ *                      bytes) and up to PAYLOAD_CHUNK bytes of the body: one
  *                      copy per event, however many webhooks it went to.
  *   requests           requestMs (8 bytes) deliveryId -> tenant \0 webhook
  *                      \0 deliveryId: the sender turns each into a retry
@@ -34,6 +35,7 @@ enum {
     ORDER_TAIL = 8 + DELIVERY_ID_LEN,   /* ~createdMs, deliveryId */
     REQUEST_KEY = 8 + DELIVERY_ID_LEN,  /* requestMs, deliveryId */
     TIME_BYTES = 8,
+    PAYLOAD_CHUNK = 3072,               /* body bytes per payload item: on-page on 16 KiB pages */
 };
 
 static const char status_bytes[] = "psf";   /* enum delivery_status, as stored in the order */
@@ -84,12 +86,17 @@ order_key(struct buf *k, const struct delivery *d)
     buf_append(k, d->delivery_id, DELIVERY_ID_LEN);
 }
 
+/* "tenant \0 eventId \0" and, if chunk >= 0, the chunk's number (2 bytes). */
 static void
-payload_key(struct buf *k, const char *tenant, const char *event_id)
+payload_key(struct buf *k, const char *tenant, const char *event_id, int chunk)
 {
     buf_reset(k);
     buf_append(k, tenant, strlen(tenant) + 1);
-    buf_puts(k, event_id);
+    buf_append(k, event_id, strlen(event_id) + 1);
+    if (chunk >= 0) {
+        unsigned char n[2] = { (unsigned char)(chunk >> 8), (unsigned char)chunk };
+        buf_append(k, n, sizeof n);
+    }
 }
 
 /* ---- one-record operations, inside a transaction (or none, for reads) ---- */
@@ -156,7 +163,11 @@ record_save(struct store *s, DB_TXN *txn, const struct delivery *d, bool create,
     return rc;
 }
 
-/* Keeps the event's body, once per event (the first one stays). */
+/*
+ * Keeps the event's body, once per event (the first one stays), in chunks
+ * of at most PAYLOAD_CHUNK bytes: each stays on its page, where a larger
+ * item would take whole overflow pages of its own.
+ */
 static int
 payload_save(struct store *s, DB_TXN *txn, const char *tenant, const char *event_id,
              long long created_ms, const char *body, size_t len)
@@ -164,19 +175,30 @@ payload_save(struct store *s, DB_TXN *txn, const char *tenant, const char *event
     struct buf key, val;
     DBT k, v;
     unsigned char t[TIME_BYTES];
+    int rc = STORE_OK;
 
+    if (len > (size_t)PAYLOAD_CHUNK * 65535)
+        return STORE_OK;        /* beyond any event a producer may publish: not kept */
     buf_init(&key);
     buf_init(&val);
-    payload_key(&key, tenant, event_id);
     put_be64(t, (uint64_t)created_ms);
-    buf_append(&val, t, sizeof t);
-    buf_append(&val, body, len);
-    store_dbt(&k, key.data, key.len);
-    store_dbt(&v, val.data, val.len);
-    int ret = s->payloads->put(s->payloads, txn, &k, &v, DB_NOOVERWRITE);
+    for (size_t off = 0, chunk = 0; rc == STORE_OK && (off < len || chunk == 0); chunk++) {
+        size_t n = len - off < PAYLOAD_CHUNK ? len - off : PAYLOAD_CHUNK;
+        payload_key(&key, tenant, event_id, (int)chunk);
+        buf_reset(&val);
+        buf_append(&val, t, sizeof t);
+        buf_append(&val, body + off, n);
+        store_dbt(&k, key.data, key.len);
+        store_dbt(&v, val.data, val.len);
+        int ret = s->payloads->put(s->payloads, txn, &k, &v, DB_NOOVERWRITE);
+        if (ret == DB_KEYEXIST && chunk == 0)
+            break;              /* kept already */
+        rc = store_result(s, ret, "delivery payload put");
+        off += n;
+    }
     buf_release(&key);
     buf_release(&val);
-    return ret == DB_KEYEXIST ? STORE_OK : store_result(s, ret, "delivery payload put");
+    return rc;
 }
 
 /* Leaves a request for the sender: a new attempt of d as soon as it can. */
@@ -336,24 +358,43 @@ static int
 payload_load(struct store *s, DB_TXN *txn, const char *tenant, const char *event_id,
              struct buf *out)
 {
-    struct buf key;
+    struct buf prefix;
+    DBC *cur;
     DBT k, v;
 
-    buf_init(&key);
-    payload_key(&key, tenant, event_id);
-    store_dbt(&k, key.data, key.len);
+    buf_reset(out);
+    int ret = s->payloads->cursor(s->payloads, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "delivery payload cursor");
+    buf_init(&prefix);
+    payload_key(&prefix, tenant, event_id, -1);
+    store_dbt(&k, prefix.data, prefix.len);
+    k.flags = DB_DBT_MALLOC;
     store_dbt(&v, NULL, 0);
     v.flags = DB_DBT_MALLOC;
-    int rc = store_result(s, s->payloads->get(s->payloads, txn, &k, &v, 0),
-                          "delivery payload get");
-    buf_release(&key);
-    buf_reset(out);
-    if (rc == STORE_OK && v.size > TIME_BYTES)
-        buf_append(out, (char *)v.data + TIME_BYTES, v.size - TIME_BYTES);
-    else if (rc == STORE_OK)
-        rc = STORE_NOTFOUND;
-    free(v.data);
-    return rc;
+    size_t chunks = 0;
+    for (ret = cur->get(cur, &k, &v, DB_SET_RANGE); ret == 0;
+         ret = cur->get(cur, &k, &v, DB_NEXT)) {
+        bool mine = k.size == prefix.len + 2 && memcmp(k.data, prefix.data, prefix.len) == 0 &&
+                    v.size >= TIME_BYTES;
+        if (mine) {
+            buf_append(out, (char *)v.data + TIME_BYTES, v.size - TIME_BYTES);
+            chunks++;
+        }
+        free(k.data);
+        free(v.data);
+        store_dbt(&k, NULL, 0);
+        k.flags = DB_DBT_MALLOC;
+        store_dbt(&v, NULL, 0);
+        v.flags = DB_DBT_MALLOC;
+        if (!mine)
+            break;
+    }
+    cur->close(cur);
+    buf_release(&prefix);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        return store_result(s, ret, "delivery payload get");
+    return chunks > 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
 static int

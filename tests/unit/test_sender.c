@@ -330,6 +330,20 @@ test_delivery_records(void)
           "records: not found under another webhook");
     free(ping_body);
 
+    /* A payload larger than one item is kept in chunks and comes back whole. */
+    char *big = xmalloc(10001);
+    for (int i = 0; i < 10000; i++)
+        big[i] = (char)('a' + i % 26);
+    big[10000] = '\0';
+    struct delivery_new large = new_of("acme", "CCCCC", 77, 5000, big);
+    CHECK(store_delivery_commit(s, &large, 1, NULL, 0) == STORE_OK &&
+              store_delivery_get(s, "acme", "CCCCC", large.delivery_id, &d, &payload) ==
+                  STORE_OK &&
+              payload.len == 10000 && memcmp(payload.data, big, 10000) == 0,
+          "records: a 10,000-byte payload comes back whole (%zu)", payload.len);
+    delivery_release(&d);
+    free(big);
+
     /* Pruning: what was created before the limit goes, records and payloads. */
     size_t removed;
     CHECK(store_delivery_prune(s, 1010, &removed) == STORE_OK, "records: prune");
