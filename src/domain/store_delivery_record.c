@@ -132,12 +132,13 @@ record_load(struct store *s, DB_TXN *txn, const char *tenant, const char *webhoo
 }
 
 /*
- * Writes d's record and its place in the order. With create, an existing
- * record is kept as it is (a re-fan-out after a crash or a requeue);
- * *created says whether this one was written.
+ * Writes d's record and, with order, its place in the order (with its
+ * status). With create, an existing record is kept as it is (a re-fan-out
+ * after a crash or a requeue); *created says whether this one was written.
  */
 static int
-record_save(struct store *s, DB_TXN *txn, const struct delivery *d, bool create, bool *created)
+record_save(struct store *s, DB_TXN *txn, const struct delivery *d, bool create, bool order,
+            bool *created)
 {
     struct buf key;
     DBT k, v;
@@ -153,7 +154,7 @@ record_save(struct store *s, DB_TXN *txn, const struct delivery *d, bool create,
     if (created != NULL)
         *created = ret == 0;
     int rc = ret == DB_KEYEXIST ? STORE_OK : store_result(s, ret, "delivery record put");
-    if (rc == STORE_OK && ret == 0) {
+    if (rc == STORE_OK && ret == 0 && order) {
         order_key(&key, d);
         store_dbt(&k, key.data, key.len);
         store_dbt(&v, &status_bytes[d->status], 1);
@@ -242,21 +243,21 @@ create_one(struct store *s, DB_TXN *txn, const struct delivery_new *nw)
     bool created;
 
     delivery_from_new(&d, nw);
-    int rc = record_save(s, txn, &d, true, &created);
+    int rc = record_save(s, txn, &d, true, true, &created);
     if (rc == STORE_OK && created)
         rc = payload_save(s, txn, nw->tenant, nw->event_id, nw->created_ms, nw->payload,
                           nw->payload_len);
     return rc;
 }
 
-/* Rewrites an existing record after a change of status or attempts. */
+/*
+ * Rewrites an existing record after a change of attempts or status; its
+ * order entry (same key) only if the status changed from was.
+ */
 static int
-record_update(struct store *s, DB_TXN *txn, const struct delivery *d)
+record_update(struct store *s, DB_TXN *txn, const struct delivery *d, enum delivery_status was)
 {
-    int rc = record_save(s, txn, d, false, NULL);
-
-    /* record_save wrote the order entry too (same key, new status). */
-    return rc;
+    return record_save(s, txn, d, false, d->status != was, NULL);
 }
 
 /*
@@ -274,13 +275,15 @@ outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
     if (a->attempt == 0) {
         if (rc != STORE_OK)
             return rc == STORE_NOTFOUND ? STORE_OK : rc;
+        enum delivery_status was = d.status;
         d.status = o->status;
         d.next_attempt_ms = 0;
-        rc = record_update(s, txn, &d);
+        rc = record_update(s, txn, &d, was);
         delivery_release(&d);
         return rc;
     }
-    if (rc == STORE_NOTFOUND) {
+    bool fresh = rc == STORE_NOTFOUND;
+    if (fresh) {
         /* Fanned out before records existed, or its creation was lost in a crash. */
         struct delivery_new nw = { .created_ms = a->time_ms, .payload = o->payload,
                                    .payload_len = o->payload_len };
@@ -302,9 +305,10 @@ outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
                               .duration_ms = a->duration_ms, .status_code = a->status };
     snprintf(t.error, sizeof t.error, "%s", a->error);
     delivery_add_try(&d, &t);
+    enum delivery_status was = d.status;
     d.status = o->status;
     d.next_attempt_ms = o->status == DELIVERY_PENDING ? o->next_attempt_ms : 0;
-    rc = record_update(s, txn, &d);
+    rc = record_save(s, txn, &d, false, fresh || d.status != was, NULL);
     delivery_release(&d);
     return rc;
 }
@@ -581,9 +585,10 @@ redeliver_body(struct store *s, DB_TXN *txn, void *arg)
     int rc = record_load(s, txn, c->tenant, c->webhook_id, c->delivery_id, true, c->d);
     if (rc != STORE_OK)
         return rc;
+    enum delivery_status was = c->d->status;
     c->d->status = DELIVERY_PENDING;
     c->d->next_attempt_ms = c->now_ms;
-    rc = record_update(s, txn, c->d);
+    rc = record_update(s, txn, c->d, was);
     if (rc == STORE_OK)
         rc = request_save(s, txn, c->d, c->now_ms);
     return rc;

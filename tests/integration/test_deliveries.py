@@ -385,6 +385,24 @@ def cli_flow(s, env, acme, rcv, ok, target):
     acme.patch(target["id"], {"enabled": True})
 
 
+def once_flow(s, env, acme, rcv, target):
+    """With no daemon (cron's --once runs), a ping made meanwhile goes out with the next run."""
+    n = len(rcv.on("/ok/ping-target"))
+    st, _, doc = api_post(acme, "/%s/ping" % target["id"])
+    s.eq(st, 202, "once: ping while no sender runs")
+    time.sleep(1.0)
+    s.eq(len(rcv.on("/ok/ping-target")), n, "once: nothing is sent while no sender runs")
+    once = Sender(env, once=True)
+    try:
+        once.proc.wait(timeout=60)
+    finally:
+        once.stop()
+    s.eq(once.proc.returncode, 0, "once: hookspool-sender --once exits 0")
+    got = [r for r in rcv.on("/ok/ping-target")
+           if r["headers"].get("x-neostore-delivery") == (doc or {}).get("deliveryId")]
+    s.eq(len(got), 1, "once: the --once run sent the ping")
+
+
 def main():
     s = h.Suite("deliveries")
     rcv = Receiver(slow_seconds=3.0)
@@ -404,6 +422,7 @@ def main():
         code = sender.stop()
         s.eq(code, 0, "the sender exits 0 on SIGTERM")
         sender = None
+        once_flow(s, env, acme, rcv, target)
     except Exception as e:      # report, then fail the suite
         import traceback
         traceback.print_exc()

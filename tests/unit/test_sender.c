@@ -330,6 +330,16 @@ test_delivery_records(void)
           "records: not found under another webhook");
     free(ping_body);
 
+    /* An attempt whose record is missing (its creation lost) makes it, listed in order. */
+    struct delivery_new lost = new_of("acme", "DDDDD", 88, 6000, body);
+    struct delivery_outcome late = outcome_of(&lost, 1, 6000, 500, DELIVERY_PENDING, 9000);
+    CHECK(store_delivery_commit(s, NULL, 0, &late, 1) == STORE_OK &&
+              store_delivery_page(s, "acme", "DDDDD", DELIVERY_PENDING, NULL, 10, &list, &n,
+                                  next) == STORE_OK &&
+              n == 1 && list[0].n_tries == 1 && strcmp(list[0].delivery_id, lost.delivery_id) == 0,
+          "records: an attempt without a record creates it, in the order, with its status");
+    store_delivery_list_free(list, n);
+
     /* A payload larger than one item is kept in chunks and comes back whole. */
     char *big = xmalloc(10001);
     for (int i = 0; i < 10000; i++)
