@@ -10,8 +10,9 @@ This one does not know the secrets in advance, so it asks the API for the
 webhook named in X-NEOSTORE-WEBHOOK (GET /api/{tenantId}/webhooks/{id} with the
 API key in --key-file) and keeps the answer. It then verifies the signature the
 way docs/receivers.md describes: HMAC-SHA256 over the raw body bytes, keyed with
-the secret, compared in constant time. 204 when it matches, 401 when it does not
-(the sender then retries). Standard library only.
+the secret, compared in constant time, in X-NEOSTORE-SIGNATURE or (during a
+secret rotation's overlap) X-NEOSTORE-SIGNATURE-PREVIOUS. 204 when one matches,
+401 when none does (the sender then retries). Standard library only.
 """
 import argparse
 import base64
@@ -84,7 +85,10 @@ def make_handler(secrets, out):
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)            # the raw bytes, before any parsing
-            sig = self.headers.get("X-NEOSTORE-SIGNATURE", "")
+            # During a secret rotation the previous secret signs too: either header may match.
+            sigs = [self.headers[h] for h in ("X-NEOSTORE-SIGNATURE",
+                                              "X-NEOSTORE-SIGNATURE-PREVIOUS")
+                    if self.headers.get(h) is not None]
             webhook = self.headers.get("X-NEOSTORE-WEBHOOK", "?")
             delivery = self.headers.get("X-NEOSTORE-DELIVERY", "?")
             attempt = self.headers.get("X-NEOSTORE-ATTEMPT", "?")
@@ -94,14 +98,14 @@ def make_handler(secrets, out):
             except ValueError:
                 event, tenant = None, ""
             secret, why = secrets.get(tenant, webhook)
-            ok = secret is not None and signature_valid(secret, body, sig)
+            ok = secret is not None and any(signature_valid(secret, body, s) for s in sigs)
             if secret is not None and not ok:
-                # The webhook may have been deleted and its id reused: ask once more.
+                # The secret may have been rotated (or the id reused): ask once more.
                 secret, why = secrets.get(tenant, webhook, refresh=True)
-                ok = secret is not None and signature_valid(secret, body, sig)
+                ok = secret is not None and any(signature_valid(secret, body, s) for s in sigs)
             verdict = "verified" if ok else "NOT VERIFIED"
             if not ok and why is None:
-                why = "the signature does not match the webhook's signatureSecret"
+                why = "no signature header matches the webhook's signatureSecret"
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             etype = event.get("eventType", "?") if isinstance(event, dict) else "?"
             data = json.dumps(event.get("data"), separators=(",", ":")) \

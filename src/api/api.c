@@ -1,3 +1,8 @@
+/*
+ * api - the handlers of the webhook API (api.h): authentication, scopes,
+ * tenant isolation and CRUD against the store, answered as JSON or
+ * problem+json.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>
@@ -9,9 +14,11 @@
 #include "api/api_internal.h"
 #include "api/router.h"
 #include "domain/auth.h"
+#include "domain/rotation.h"
 #include "domain/scope.h"
 #include "domain/webhook_input.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -142,10 +149,28 @@ json_media_type(const char *content_type)
            memchr(content_type + 12, '/', len - 12) == NULL;
 }
 
-/* Reads and parses the JSON body (413, 415, 400 on failure); true if c->body is set. */
+/* True if the request's content type is JSON; else answers 415. */
 static bool
-read_json_body(struct call *c)
+json_type_ok(struct call *c)
 {
+    if (json_media_type(c->req->content_type))
+        return true;
+    http_response_problem(c->res, 415,
+                          "The request body must be JSON (application/json or "
+                          "application/merge-patch+json).", NULL);
+    return false;
+}
+
+/*
+ * Reads and parses the JSON body (413, 415, 400 on failure); true if
+ * c->body is set. With member not NULL the body is optional (none leaves
+ * c->body NULL) and holds just that member, which a 400 for a malformed
+ * body names too.
+ */
+static bool
+read_json_body_opt(struct call *c, const char *member)
+{
+    bool optional = member != NULL;
     const long max = c->ctx->cfg->max_body_bytes;
     const struct http_request *req = c->req;
     char detail[96];
@@ -156,12 +181,9 @@ read_json_body(struct call *c)
         http_response_problem(c->res, 413, detail, NULL);
         return false;
     }
-    if (!json_media_type(req->content_type)) {
-        http_response_problem(c->res, 415,
-                              "The request body must be JSON (application/json or "
-                              "application/merge-patch+json).", NULL);
+    /* An optional body is read first: none at all is fine whatever the content type says. */
+    if (!optional && !json_type_ok(c))
         return false;
-    }
     struct buf body;
     buf_init(&body);
     bool ok = true;
@@ -183,16 +205,31 @@ read_json_body(struct call *c)
             break;
         }
     }
+    if (ok && optional && body.len == 0) {
+        buf_release(&body);
+        return true;
+    }
+    if (ok && optional && !json_type_ok(c))
+        ok = false;
     if (ok) {
         json_object *errors;
         c->body = webhook_input_parse(body.data, body.len, &errors);
         if (c->body == NULL) {
+            json_object *why;
+            if (member != NULL && json_object_object_get_ex(errors, "$", &why))
+                json_object_object_add(errors, member, json_object_get(why));
             http_response_problem(c->res, 400, NULL, errors);
             ok = false;
         }
     }
     buf_release(&body);
     return ok;
+}
+
+static bool
+read_json_body(struct call *c)
+{
+    return read_json_body_opt(c, NULL);
 }
 
 static struct endpoint_policy
@@ -302,13 +339,44 @@ delete_webhook(struct call *c)
     log_info("api: tenant %s: deleted webhook %s", c->route.tenant, c->route.id);
 }
 
+/*
+ * POST .../rotate-secret: a new secret; the old one signs too for
+ * overlapSeconds (optional body). The answer adds previousSecretExpiresAt.
+ */
+static void
+rotate_secret(struct call *c)
+{
+    json_object *errors = NULL;
+    long overlap;
+    struct webhook w;
+
+    if (!read_json_body_opt(c, "overlapSeconds"))
+        return;
+    if (rotation_overlap_from_body(c->body, &overlap, &errors) != 0) {
+        http_response_problem(c->res, 400, NULL, errors);
+        return;
+    }
+    long long now = (clock_ms(CLOCK_REALTIME) + 999) / 1000;   /* the overlap is never short */
+    if (!store_ok(c, store_webhook_rotate(c->ctx->store, c->route.tenant, c->route.id, overlap,
+                                          now, &w)))
+        return;
+    http_response_json(c->res, 200, rotation_to_json(&w));
+    webhook_release(&w);
+    log_info("api: tenant %s: rotated the secret of webhook %s (the previous one signs for %ld s)",
+             c->route.tenant, c->route.id, overlap);
+}
+
 static void
 dispatch(struct call *c)
 {
     bool writes = c->method & (METHOD_POST | METHOD_PUT | METHOD_PATCH);
 
-    if (c->route.route == ROUTE_WEBHOOK && !webhook_id_valid(c->route.id)) {
+    if (c->route.route != ROUTE_WEBHOOKS && !webhook_id_valid(c->route.id)) {
         answer_not_found(c->res);
+        return;
+    }
+    if (c->route.route == ROUTE_ROTATE_SECRET) {
+        rotate_secret(c);
         return;
     }
     if (api_deliveries_route(c->route.route)) {

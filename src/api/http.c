@@ -1,3 +1,7 @@
+/*
+ * http - the response a handler builds (http.h): headers, JSON and
+ * problem+json bodies, reason phrases.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

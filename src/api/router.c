@@ -1,3 +1,7 @@
+/*
+ * router - the path and method of a request to a route and its parameters
+ * (router.h): percent-decoding per segment, PATH_INFO or REQUEST_URI.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>
@@ -30,6 +34,7 @@ static const struct {
     { ROUTE_WEBHOOKS, { "webhooks" }, METHOD_GET | METHOD_HEAD | METHOD_POST },
     { ROUTE_WEBHOOK, { "webhooks", "{id}" },
       METHOD_GET | METHOD_HEAD | METHOD_PUT | METHOD_PATCH | METHOD_DELETE },
+    { ROUTE_ROTATE_SECRET, { "webhooks", "{id}", "rotate-secret" }, METHOD_POST },
     /* delivery operations */
     { ROUTE_DELIVERIES, { "webhooks", "{id}", "deliveries" }, METHOD_GET | METHOD_HEAD },
     { ROUTE_DELIVERY, { "webhooks", "{id}", "deliveries", "{deliveryId}" },

@@ -17,6 +17,7 @@ enum route_id {
     ROUTE_NONE = 0,
     ROUTE_WEBHOOKS,             /* /{tenant}/webhooks */
     ROUTE_WEBHOOK,              /* /{tenant}/webhooks/{id} */
+    ROUTE_ROTATE_SECRET,        /* /{tenant}/webhooks/{id}/rotate-secret */
     /* delivery operations (SPEC 1.1; src/api/api_deliveries.c) */
     ROUTE_DELIVERIES,           /* /{tenant}/webhooks/{id}/deliveries */
     ROUTE_DELIVERY,             /* /{tenant}/webhooks/{id}/deliveries/{deliveryId} */

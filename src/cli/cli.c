@@ -1,3 +1,7 @@
+/*
+ * cli - what every hookspool subcommand shares (cli.h): option parsing,
+ * the configuration, the store, error reporting and exit statuses.
+ */
 #include "autoconfig.h"
 
 #include <limits.h>

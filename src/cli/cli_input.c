@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include "cli/cli.h"
+#include "util/digest.h"
 #include "util/fileio.h"
 
 int
@@ -68,7 +68,7 @@ cli_secret(const char *cmd, const char *secret, const char *secret_file, struct 
         if (rc != 0) {
             fprintf(stderr, "hookspool %s: %s: %s\n", cmd, secret_file,
                     rc == -2 ? "larger than 4096 bytes" : strerror(errno));
-            OPENSSL_cleanse(out->data, out->len);
+            wipe(out->data, out->len);
             buf_reset(out);
             return 1;
         }
@@ -80,7 +80,7 @@ cli_secret(const char *cmd, const char *secret, const char *secret_file, struct 
     }
     if (out->len == 0 || strlen(out->data) != out->len) {
         fprintf(stderr, "hookspool %s: the secret is empty or contains a NUL byte\n", cmd);
-        OPENSSL_cleanse(out->data, out->len);
+        wipe(out->data, out->len);
         buf_reset(out);
         return EXIT_USAGE;
     }
@@ -102,7 +102,7 @@ cli_signing_input(const char *cmd, const char *secret, const char *secret_file,
 void
 cli_signing_release(struct buf *key, struct buf *body)
 {
-    OPENSSL_cleanse(key->data, key->len);
+    wipe(key->data, key->len);
     buf_release(key);
     buf_release(body);
 }

@@ -1,3 +1,7 @@
+/*
+ * cmd_apikey - hookspool apikey create | list | revoke: API keys, shown
+ * once at creation and stored only as a hash.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>
@@ -5,11 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "cli/cli.h"
 #include "domain/scope.h"
 #include "domain/webhook.h"
+#include "util/digest.h"
 
 static const char apikey_usage[] =
     "usage: hookspool apikey create --tenant T --scopes Webhook.Read,Webhook.Write [--label L]\n"
@@ -45,11 +49,11 @@ apikey_create(struct store *s, const char *tenant, const char *scopes_arg, const
     }
     if (store_apikey_add(s, &rec) != STORE_OK) {
         fprintf(stderr, "hookspool apikey create: could not store the key\n");
-        OPENSSL_cleanse(key, sizeof key);
+        wipe(key, sizeof key);
         return EXIT_FAILURE;
     }
     printf("%s\n", key);
-    OPENSSL_cleanse(key, sizeof key);
+    wipe(key, sizeof key);
     return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 

@@ -1,3 +1,7 @@
+/*
+ * cmd_db - hookspool db verify | backup DIR: the store's structure checked,
+ * and a hot backup.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

@@ -24,6 +24,7 @@ static const struct {
     { "ping", cmd_ping, "send a Webhook:Ping event to one webhook" },
     { "redeliver", cmd_redeliver, "send a delivery again" },
     { "requeue", cmd_requeue, "put dead letters (spool failed/) back into the queue" },
+    { "rotate-secret", cmd_rotate_secret, "give a webhook a new signature secret" },
     { "sign", cmd_sign, "print the signature of a body" },
     { "token", cmd_token, "check a bearer token as the API would" },
     { "verify", cmd_verify, "check a signature against a body" },
@@ -34,7 +35,7 @@ usage(FILE *fp)
 {
     fprintf(fp, "usage: hookspool COMMAND [--config FILE] [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(fp, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp, "\n'hookspool COMMAND --help' describes one command.\n");
 }
 

@@ -1,3 +1,7 @@
+/*
+ * apikey - API keys (apikey.h): generation, parsing, the stored record and
+ * the constant-time check of a presented key.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>
@@ -5,10 +9,11 @@
 #include <string.h>
 
 #include <json-c/json.h>
+
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "domain/apikey.h"
+#include "util/digest.h"
 #include "util/hex.h"
 #include "util/random.h"
 #include "util/xalloc.h"
@@ -16,18 +21,9 @@
 static const char apikey_prefix[] = "hs_";
 
 static void
-hash_key(const char *key, unsigned char out[32])
+hash_key(const char *key, unsigned char out[DIGEST_SHA256_LEN])
 {
-    unsigned int len = 32;
-
-    /* Fetched once: EVP_sha256() looks the implementation up again on every call. */
-    static EVP_MD *sha256;
-
-    if (sha256 == NULL)
-        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    /* These fail only on allocation failure; treat that like xmalloc does. */
-    if (sha256 == NULL || EVP_Digest(key, strlen(key), out, &len, sha256, NULL) != 1)
-        abort();
+    digest_sha256(key, strlen(key), out);
 }
 
 int
@@ -40,7 +36,7 @@ apikey_generate(struct apikey *rec, char *key_out, const char *tenant, unsigned 
     if (random_alnum(rec->id, APIKEY_ID_LEN) != 0 || random_alnum(secret, APIKEY_SECRET_LEN) != 0)
         return -1;
     snprintf(key_out, APIKEY_LEN + 1, "%s%s_%s", apikey_prefix, rec->id, secret);
-    OPENSSL_cleanse(secret, sizeof secret);
+    wipe(secret, sizeof secret);
     snprintf(rec->tenant, sizeof rec->tenant, "%s", tenant);
     snprintf(rec->label, sizeof rec->label, "%s", label ? label : "");
     rec->scopes = scopes;

@@ -1,3 +1,7 @@
+/*
+ * auth - from a request's credentials to a principal (auth.h): API keys
+ * and bearer tokens.
+ */
 #include "autoconfig.h"
 
 #include <stdlib.h>

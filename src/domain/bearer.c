@@ -1,3 +1,7 @@
+/*
+ * bearer - bearer tokens checked with keys kept between requests
+ * (bearer.h): JWKS file or URL, HS256 secret file, reloads.
+ */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -9,13 +13,13 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 
 #include "domain/bearer.h"
 #include "domain/jwks.h"
 #include "domain/jwks_fetch.h"
 #include "domain/jwt.h"
 #include "util/buf.h"
+#include "util/digest.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -173,7 +177,7 @@ key_file_sync(struct bearer *b, struct key_file *f)
         set = key_file_parse(f, &text, err, sizeof err);
     else
         snprintf(err, sizeof err, "%s", rc == -2 ? "larger than 1 MiB" : strerror(errno));
-    OPENSSL_cleanse(text.data, text.len);
+    wipe(text.data, text.len);
     buf_release(&text);
     if (set == NULL) {
         log_error("bearer: %s: cannot load keys: %s%s", f->path, err,

@@ -1,3 +1,7 @@
+/*
+ * config - hookspool.conf (config.h): every setting, its default and its
+ * validator; errors name the file and line.
+ */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -66,6 +70,7 @@ static const struct setting settings[] = {
     { "log_level", KIND_LOG_LEVEL, AT(log_level), 0, 0 },
     { "tls_ca_file", KIND_CA_FILE, AT(tls_ca_file), 0, 0 },
     { "resolve", KIND_RESOLVE, AT(resolve), 0, 0 },
+    { "standard_webhooks", KIND_BOOL, AT(standard_webhooks), 0, 0 },
 };
 
 void
@@ -89,6 +94,7 @@ config_defaults(struct config *cfg)
     cfg->retry_count = sizeof default_schedule / sizeof default_schedule[0];
     memcpy(cfg->retry_schedule, default_schedule, sizeof default_schedule);
     cfg->signature_encoding = SIGNATURE_HEX;
+    cfg->standard_webhooks = true;
     cfg->max_connections = 64;
     cfg->max_connections_per_host = 8;
     cfg->delivery_log_days = 30;

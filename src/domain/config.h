@@ -51,6 +51,7 @@ struct config {
     /* "host:port:address" pins handed to libcurl (CURLOPT_RESOLVE); for tests and staging */
     char *resolve[CONFIG_MAX_RESOLVE];
     size_t resolve_count;
+    bool standard_webhooks;     /* webhook-id, webhook-timestamp, webhook-signature headers */
 };
 
 /* Fills cfg with the built-in defaults. */

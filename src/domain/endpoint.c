@@ -1,3 +1,6 @@
+/*
+ * endpoint - whether a URL may be a webhook's endpoint (endpoint.h).
+ */
 #include "autoconfig.h"
 
 #include <stdlib.h>

@@ -1,3 +1,7 @@
+/*
+ * event - event files (event.h): parsing and validating a producer's JSON,
+ * and the exact body that is signed and sent.
+ */
 #include "autoconfig.h"
 
 #include <stdint.h>
@@ -5,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
 
 #include "domain/event.h"
 #include "domain/webhook.h"
+#include "util/digest.h"
 #include "util/log.h"
 #include "util/random.h"
 #include "util/xalloc.h"
@@ -136,30 +140,18 @@ event_timestamp_now(char *out, size_t cap)
 
 /*
  * The id of an event file that has none: its name if that is a valid id,
- * else "file_" and 32 hex digits of SHA-256(name). Returns 0, or -1 if
- * libcrypto failed.
+ * else "file_" and 32 hex digits of SHA-256(name).
  */
-static int
+static void
 event_id_from_name(const char *name, char out[EVENT_ID_MAX + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-
     if (event_id_valid(name)) {
         snprintf(out, EVENT_ID_MAX + 1, "%s", name);
-        return 0;
+        return;
     }
-    if (EVP_Digest(name, strlen(name), md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 16)
-        return -1;
     size_t n = sizeof EVENT_FILE_ID_PREFIX - 1;
     memcpy(out, EVENT_FILE_ID_PREFIX, n);
-    for (unsigned int i = 0; i < 16; i++) {
-        out[n + 2 * i] = hex[md[i] >> 4];
-        out[n + 2 * i + 1] = hex[md[i] & 15];
-    }
-    out[n + 32] = '\0';
-    return 0;
+    digest_sha256_hex(name, strlen(name), 16, out + n);
 }
 
 /* Fetches member name as a string: 1 present, 0 absent or null, -1 wrong type. */
@@ -364,10 +356,7 @@ event_parse_from(struct event *ev, const char *data, size_t len, const char *fil
     if (id != NULL) {
         snprintf(ev->id, sizeof ev->id, "%s", id);
     } else if (file_name != NULL) {
-        if (event_id_from_name(file_name, ev->id) != 0) {
-            snprintf(err, errlen, "cannot derive an id from the file name");
-            goto fail;
-        }
+        event_id_from_name(file_name, ev->id);
     } else {
         memcpy(ev->id, EVENT_ID_PREFIX, sizeof EVENT_ID_PREFIX - 1);
         if (random_alnum(ev->id + sizeof EVENT_ID_PREFIX - 1, EVENT_ID_RANDOM) != 0) {

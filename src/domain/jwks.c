@@ -1,3 +1,7 @@
+/*
+ * jwks - JSON Web Key Sets and HS256 secrets turned into OpenSSL keys
+ * (jwks.h).
+ */
 #include "autoconfig.h"
 
 #include <stdint.h>

@@ -1,3 +1,7 @@
+/*
+ * jwks_fetch - downloads a JWK Set over HTTPS with the hardened client
+ * (jwks_fetch.h, util/httpc.h).
+ */
 #include "autoconfig.h"
 
 #include <stdbool.h>

@@ -1,3 +1,7 @@
+/*
+ * jwt - JSON Web Tokens (jwt.h): parse, verify the signature, check the
+ * claims.
+ */
 #include "autoconfig.h"
 
 #include <math.h>

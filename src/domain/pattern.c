@@ -1,3 +1,7 @@
+/*
+ * pattern - event-type patterns (pattern.h): case-insensitive, '.' and ':'
+ * alike, '*' as a wildcard.
+ */
 #include "autoconfig.h"
 
 #include <stdbool.h>

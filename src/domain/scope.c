@@ -1,3 +1,6 @@
+/*
+ * scope - the Webhook.Read and Webhook.Write scopes (scope.h).
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

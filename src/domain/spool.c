@@ -1,3 +1,7 @@
+/*
+ * spool - the spool directory's states and every file operation on them
+ * (spool.h): publish, claim, park, fail, requeue, prune; no symbolic links.
+ */
 #include "autoconfig.h"
 
 #include <dirent.h>
@@ -11,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "domain/spool.h"
+#include "util/digest.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -94,18 +98,8 @@ spool_reason_name(const char *name, char out[SPOOL_REASON_NAME_MAX + 1])
         return;
     }
     /* Too long: a prefix of the name, "~", a hash of the whole name, ".reason". */
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
     char digest[SPOOL_REASON_HASH + 1];
-    if (EVP_Digest(name, n, md, &md_len, EVP_sha256(), NULL) != 1 ||
-        md_len < SPOOL_REASON_HASH / 2)
-        memset(md, 0, sizeof md);       /* cannot happen with a working libcrypto */
-    for (int i = 0; i < SPOOL_REASON_HASH / 2; i++) {
-        digest[2 * i] = hex[md[i] >> 4];
-        digest[2 * i + 1] = hex[md[i] & 15];
-    }
-    digest[SPOOL_REASON_HASH] = '\0';
+    digest_sha256_hex(name, n, SPOOL_REASON_HASH / 2, digest);
     int keep = (int)(SPOOL_NAME_MAX - suffix - 1 - SPOOL_REASON_HASH);
     snprintf(out, SPOOL_REASON_NAME_MAX + 1, "%.*s~%s" SPOOL_REASON_SUFFIX, keep, name, digest);
 }

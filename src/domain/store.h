@@ -1,7 +1,8 @@
 /*
  * store - the Berkeley DB transactional environment in db_home and its
- * databases: "webhooks" (key tenant \0 id), "apikeys" (key: key id) and
- * "deliveries" (the delivery log).
+ * databases: "webhooks" (key tenant \0 id), "apikeys" (key: key id),
+ * "deliveries" (the delivery log) and "previous_secrets" (key tenant \0 id:
+ * a rotated webhook's previous secret while it still signs).
  *
  * Every API process, the sender and the CLI open it at once. Each process
  * joins without recovery and runs failchk (dead processes' transactions
@@ -121,6 +122,20 @@ enum store_status store_webhook_update(struct store *s, const char *tenant, cons
                                        struct webhook *out);
 /* Deletes one webhook. */
 enum store_status store_webhook_delete(struct store *s, const char *tenant, const char *id);
+
+/* ---- secret rotation (src/domain/store_webhook.c, store_secret.c) ---- */
+
+/*
+ * Gives the webhook a new random secret in one transaction. With overlap
+ * seconds > 0 the secret it had becomes its previous one, signing until
+ * now + overlap (Unix seconds; an older previous secret is replaced); with
+ * 0 nothing else signs. On STORE_OK *out holds the webhook with both.
+ * store_webhook_list and store_webhook_get load the previous secret too.
+ */
+enum store_status store_webhook_rotate(struct store *s, const char *tenant, const char *id,
+                                       long overlap, long long now, struct webhook *out);
+/* Forgets previous secrets whose overlap ended by now (Unix seconds); counts them. */
+enum store_status store_secret_prune(struct store *s, long long now, size_t *removed);
 
 /* Adds a new API key record. */
 enum store_status store_apikey_add(struct store *s, const struct apikey *rec);

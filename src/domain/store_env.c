@@ -53,11 +53,41 @@ store_msgcall(const DB_ENV *env, const char *msg)
     log_info("berkeley db: %s", msg);
 }
 
-/* Tells failchk whether the process that owns a lock or transaction still runs. */
+/*
+ * True for a process that has ended but not been reaped: kill(2) still
+ * finds it. An orphan (a probe whose parent was killed) waits for init to
+ * reap it, which was seen to take 17 s on a busy machine.
+ */
+static bool
+process_ended(pid_t pid)
+{
+    char path[64], stat[256];
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    stat[n] = '\0';
+    /* "pid (comm) S ...": the state follows the last ')', comm may hold anything. */
+    const char *end = strrchr(stat, ')');
+    return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/*
+ * Tells failchk whether the process that owns a lock or transaction still
+ * runs. A zombie does not: taken for alive, its locks would stay held, and
+ * every request would wait on them, until init got round to reaping it.
+ */
 static int
 store_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 {
-    return kill(pid, 0) == 0 || errno == EPERM;
+    if (kill(pid, 0) != 0 && errno != EPERM)
+        return 0;
+    return !process_ended(pid);
 }
 
 /* Records whether db_home is (nearly) full, logging only the changes. */
@@ -523,9 +553,31 @@ attach_env(DB_ENV **out, int lock_fd, const struct config *cfg, char *err, size_
     }
 }
 
+/*
+ * The library loaded at run time must be the release db.h described at
+ * build time (as Postfix checks): regions and log records differ between
+ * releases, and a mismatch would damage the environment, not just fail.
+ */
+static int
+check_db_version(char *err, size_t errlen)
+{
+    int major = 0, minor = 0;
+    const char *loaded = db_version(&major, &minor, NULL);
+
+    if (major != DB_VERSION_MAJOR || minor != DB_VERSION_MINOR) {
+        snprintf(err, errlen, "built for Berkeley DB %d.%d, but running with %s", DB_VERSION_MAJOR,
+                 DB_VERSION_MINOR, loaded);
+        return -1;
+    }
+    return 0;
+}
+
 struct store *
 store_open(const struct config *cfg, char *err, size_t errlen)
 {
+    if (check_db_version(err, errlen) != 0)
+        return NULL;
+
     struct store *s = xcalloc(1, sizeof *s);
 
     s->lock_fd = -1;
@@ -550,6 +602,7 @@ store_open(const struct config *cfg, char *err, size_t errlen)
     if (open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
         open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
         open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0 ||
+        open_db(s->env, &s->previous_secrets, "previous_secrets", err, errlen) != 0 ||
         open_db(s->env, &s->records, "delivery_records", err, errlen) != 0 ||
         open_db(s->env, &s->order, "delivery_order", err, errlen) != 0 ||
         /*
@@ -572,7 +625,7 @@ store_close(struct store *s)
     if (s == NULL)
         return;
     DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries, &s->records,
-                   &s->order,    &s->payloads, &s->requests };
+                   &s->order,    &s->payloads, &s->requests, &s->previous_secrets };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if (*dbs[i] != NULL)
             (*dbs[i])->close(*dbs[i], 0);
@@ -656,11 +709,18 @@ store_verify(const struct config *cfg, char *err, size_t errlen)
     static const char *const names[] = { "webhooks",          "apikeys",
                                          "deliveries",        "delivery_records",
                                          "delivery_order",    "delivery_payloads",
-                                         "requests" };
-    int rc = 0;
+                                         "requests", "previous_secrets" };
+    int rc = check_db_version(err, errlen);
 
     for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {
         char *path = xasprintf("%s/%s", cfg->db_home, names[i]);
+        struct stat st;
+        /* A db_home from before rotation has no previous_secrets yet: the next open makes it. */
+        if (strcmp(names[i], "previous_secrets") == 0 && stat(path, &st) != 0 &&
+            errno == ENOENT) {
+            free(path);
+            continue;
+        }
         DB *db;
         int ret = db_create(&db, NULL, 0);
         /* DB->verify destroys the handle whatever it returns. */

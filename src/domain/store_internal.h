@@ -28,6 +28,7 @@ struct store {
     DB *webhooks;
     DB *apikeys;
     DB *deliveries;
+    DB *previous_secrets;       /* src/domain/store_secret.c */
     DB *records;                /* delivery records (store_delivery_record.c) */
     DB *order;                  /* ...their order, newest first, with their status */
     DB *payloads;               /* ...the bodies they send */
@@ -67,6 +68,28 @@ store_dbt(DBT *dbt, const void *data, size_t len)
     dbt->data = (void *)data;
     dbt->size = (u_int32_t)len;
 }
+
+/* Builds the key "tenant \0 id" of "webhooks" and "previous_secrets" (id "" starts a range). */
+static inline void
+store_webhook_key(struct buf *key, const char *tenant, const char *id)
+{
+    buf_reset(key);
+    buf_append(key, tenant, strlen(tenant) + 1);
+    buf_puts(key, id);
+}
+
+/* ---- the previous_secrets database (src/domain/store_secret.c) ---- */
+
+/* Keeps secret as tenant's webhook id's previous secret, signing until until (Unix s). */
+int store_secret_put(struct store *s, DB_TXN *txn, const char *tenant, const char *id,
+                     const char *secret, long long until);
+/* Forgets the webhook's previous secret (none is not an error). */
+int store_secret_del(struct store *s, DB_TXN *txn, const char *tenant, const char *id);
+/* Sets w's previous secret (w->id, of tenant) from the database, if it has one. */
+int store_secret_get(struct store *s, DB_TXN *txn, const char *tenant, struct webhook *w);
+/* The same for n webhooks of tenant, with one range scan. */
+int store_secret_fill(struct store *s, DB_TXN *txn, const char *tenant, struct webhook *items,
+                      size_t n);
 
 /* ---- db_home/store.lock (src/domain/store_lock.c) ---- */
 

@@ -11,17 +11,9 @@
 
 #include "domain/store_internal.h"
 #include "util/buf.h"
+#include "util/digest.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-/* Builds the key "tenant \0 id" (id may be "" for the start of a tenant's range). */
-static void
-webhook_key(struct buf *key, const char *tenant, const char *id)
-{
-    buf_reset(key);
-    buf_append(key, tenant, strlen(tenant) + 1);
-    buf_puts(key, id);
-}
 
 struct list_ctx {
     const char *tenant;
@@ -71,7 +63,7 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
     if (ret != 0)
         return store_result(s, ret, "webhook list cursor");
     buf_init(&prefix);
-    webhook_key(&prefix, c->tenant, "");
+    store_webhook_key(&prefix, c->tenant, "");
     store_dbt(&key, prefix.data, prefix.len);
     key.flags = DB_DBT_MALLOC;
     store_dbt(&val, NULL, 0);
@@ -112,11 +104,21 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
     return rc;
 }
 
+/* The tenant's webhooks with their previous secrets, for the sender. */
+static int
+list_full_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct list_ctx *c = ctx;
+    int rc = list_body(s, txn, c);
+
+    return rc == STORE_OK ? store_secret_fill(s, txn, c->tenant, c->items, c->n) : rc;
+}
+
 enum store_status
 store_webhook_list(struct store *s, const char *tenant, struct webhook **out, size_t *n)
 {
     struct list_ctx c = { .tenant = tenant };
-    enum store_status st = store_run(s, "webhook list", list_body, &c);
+    enum store_status st = store_run(s, "webhook list", list_full_body, &c);
 
     if (st != STORE_OK)
         list_ctx_clear(&c);
@@ -173,7 +175,7 @@ list_json_body(struct store *s, DB_TXN *txn, void *ctx)
     if (ret != 0)
         return store_result(s, ret, "webhook list cursor");
     buf_init(&prefix);
-    webhook_key(&prefix, c->tenant, "");
+    store_webhook_key(&prefix, c->tenant, "");
     u_int32_t op = DB_SET_RANGE;
     for (;;) {
         store_dbt(&key, prefix.data, prefix.len);
@@ -241,7 +243,7 @@ get_record(struct store *s, DB_TXN *txn, const char *tenant, const char *id, u_i
     DBT key;
 
     buf_init(&k);
-    webhook_key(&k, tenant, id);
+    store_webhook_key(&k, tenant, id);
     store_dbt(&key, k.data, k.len);
     store_dbt(val, NULL, 0);
     val->flags = DB_DBT_MALLOC;
@@ -281,7 +283,7 @@ write_one(struct store *s, DB_TXN *txn, const char *tenant, const struct webhook
     char *json = webhook_to_string(w);
 
     buf_init(&k);
-    webhook_key(&k, tenant, w->id);
+    store_webhook_key(&k, tenant, w->id);
     store_dbt(&key, k.data, k.len);
     store_dbt(&val, json, strlen(json));
     int ret = s->webhooks->put(s->webhooks, txn, &key, &val, flags);
@@ -295,7 +297,10 @@ write_one(struct store *s, DB_TXN *txn, const char *tenant, const struct webhook
 static int
 get_body(struct store *s, DB_TXN *txn, void *ctx)
 {
-    return read_one(s, txn, ctx, 0);
+    struct one_ctx *c = ctx;
+    int rc = read_one(s, txn, c, 0);
+
+    return rc == STORE_OK ? store_secret_get(s, txn, c->tenant, c->w) : rc;
 }
 
 enum store_status
@@ -410,11 +415,13 @@ delete_body(struct store *s, DB_TXN *txn, void *ctx)
     DBT key;
 
     buf_init(&k);
-    webhook_key(&k, c->tenant, c->id);
+    store_webhook_key(&k, c->tenant, c->id);
     store_dbt(&key, k.data, k.len);
     int ret = s->webhooks->del(s->webhooks, txn, &key, 0);
     buf_release(&k);
-    return store_result(s, ret, "webhook delete");
+    int rc = store_result(s, ret, "webhook delete");
+    /* Its previous secret goes with it: a later webhook drawing the same id starts clean. */
+    return rc == STORE_OK ? store_secret_del(s, txn, c->tenant, c->id) : rc;
 }
 
 enum store_status
@@ -423,4 +430,50 @@ store_webhook_delete(struct store *s, const char *tenant, const char *id)
     struct one_ctx c = { .tenant = tenant, .id = id };
 
     return store_run(s, "webhook delete", delete_body, &c);
+}
+
+struct rotate_ctx {
+    struct one_ctx one;
+    long overlap;
+    long long now;
+};
+
+/* Draws the new secret; the old one becomes the previous one, or nothing with no overlap. */
+static int
+rotate_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct rotate_ctx *c = ctx;
+    struct webhook *w = c->one.w;
+    int rc = read_one(s, txn, &c->one, DB_RMW);
+
+    if (rc != STORE_OK)
+        return rc;
+    memcpy(w->previous_secret, w->secret, sizeof w->previous_secret);
+    w->previous_until = c->overlap > 0 ? c->now + c->overlap : 0;
+    if (webhook_new_secret(w) != 0) {
+        log_error("store: webhook rotate: tenant %s id %s: CSPRNG failure", c->one.tenant,
+                  c->one.id);
+        return STORE_UNAVAILABLE;
+    }
+    if (c->overlap > 0)
+        rc = store_secret_put(s, txn, c->one.tenant, c->one.id, w->previous_secret,
+                              w->previous_until);
+    else
+        rc = store_secret_del(s, txn, c->one.tenant, c->one.id);
+    if (c->overlap <= 0)
+        wipe(w->previous_secret, sizeof w->previous_secret);
+    return rc == STORE_OK ? write_one(s, txn, c->one.tenant, w, 0) : rc;
+}
+
+enum store_status
+store_webhook_rotate(struct store *s, const char *tenant, const char *id, long overlap,
+                     long long now, struct webhook *out)
+{
+    struct rotate_ctx c = { .one = { .tenant = tenant, .id = id, .w = out }, .overlap = overlap,
+                            .now = now };
+    enum store_status st = store_run(s, "webhook rotate", rotate_body, &c);
+
+    if (st != STORE_OK && c.one.loaded)
+        webhook_release(out);
+    return st;
 }

@@ -1,11 +1,14 @@
+/*
+ * webhook - the webhook subscription and its stored JSON form, WebHookWithId
+ * (webhook.h).
+ */
 #include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "domain/webhook.h"
+#include "util/digest.h"
 #include "util/random.h"
 #include "util/xalloc.h"
 
@@ -32,7 +35,8 @@ webhook_release(struct webhook *w)
     free(w->description);
     free(w->endpoint);
     free_events(w);
-    OPENSSL_cleanse(w->secret, sizeof w->secret);
+    wipe(w->secret, sizeof w->secret);
+    wipe(w->previous_secret, sizeof w->previous_secret);
     webhook_init(w);
 }
 
@@ -54,6 +58,8 @@ webhook_copy(struct webhook *dst, const struct webhook *src)
     webhook_init(dst);
     memcpy(dst->id, src->id, sizeof dst->id);
     memcpy(dst->secret, src->secret, sizeof dst->secret);
+    memcpy(dst->previous_secret, src->previous_secret, sizeof dst->previous_secret);
+    dst->previous_until = src->previous_until;
     dst->description = xstrdup(src->description);
     dst->endpoint = xstrdup(src->endpoint);
     dst->enabled = src->enabled;

@@ -28,6 +28,14 @@ struct webhook {
     char *endpoint;
     bool enabled;
     char secret[WEBHOOK_SECRET_LEN + 1];
+    /*
+     * The secret before the last rotation, which signs too until
+     * previous_until (Unix seconds); "" and 0 when there is none. Not part
+     * of the JSON form: it lives in the store's "previous_secrets" database
+     * and only the sender (and the rotate answer) sees it.
+     */
+    char previous_secret[WEBHOOK_SECRET_LEN + 1];
+    long long previous_until;
 };
 
 /* Initialises an empty webhook (enabled, no events). */

@@ -1,3 +1,7 @@
+/*
+ * webhook_input - a request body to changes of a webhook, with every
+ * validation error named by member (webhook_input.h).
+ */
 #include "autoconfig.h"
 
 #include <stdbool.h>

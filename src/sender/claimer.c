@@ -1,3 +1,7 @@
+/*
+ * claimer - the thread that claims due files from new/ and deferred/ into
+ * active/ and reads them for the loop (claimer.h).
+ */
 #include "autoconfig.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * committer - the thread that records delivery attempts in the store in
+ * batches, off the sender's loop (committer.h).
+ */
 #include "autoconfig.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * delivery - signed POSTs through one libcurl multi handle (delivery.h):
+ * headers, limits, the outcome of each attempt.
+ */
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
@@ -346,6 +350,20 @@ header_add(struct curl_slist **list, const char *name, const char *value)
     return 0;
 }
 
+/* The headers of a rotation's overlap and of Standard Webhooks, when the request has them. */
+static int
+signing_headers(struct curl_slist **list, const struct delivery_request *req)
+{
+    if (req->signature_previous != NULL &&
+        header_add(list, "X-NEOSTORE-SIGNATURE-PREVIOUS", req->signature_previous) != 0)
+        return -1;
+    if (req->webhook_signature == NULL || req->webhook_timestamp == NULL)
+        return 0;
+    return header_add(list, "webhook-id", req->delivery_id) ||
+           header_add(list, "webhook-timestamp", req->webhook_timestamp) ||
+           header_add(list, "webhook-signature", req->webhook_signature);
+}
+
 int
 delivery_start(struct delivery_engine *e, const struct delivery_request *req, char *err,
                size_t errlen)
@@ -369,7 +387,7 @@ delivery_start(struct delivery_engine *e, const struct delivery_request *req, ch
         header_add(&x->headers, "X-NEOSTORE-DELIVERY", req->delivery_id) ||
         header_add(&x->headers, "X-NEOSTORE-ATTEMPT", attempt) ||
         curl_slist_append(x->headers, "Accept:") == NULL ||
-        curl_slist_append(x->headers, "Expect:") == NULL) {
+        curl_slist_append(x->headers, "Expect:") == NULL || signing_headers(&x->headers, req)) {
         snprintf(err, errlen, "cannot build the request headers");
         xfer_free(x);
         return -1;

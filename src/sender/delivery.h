@@ -34,6 +34,9 @@ struct delivery_request {
     const char *body;
     size_t body_len;
     const char *signature;      /* X-NEOSTORE-SIGNATURE */
+    const char *signature_previous;     /* X-NEOSTORE-SIGNATURE-PREVIOUS, or NULL */
+    const char *webhook_timestamp;      /* Standard Webhooks: webhook-timestamp, or NULL */
+    const char *webhook_signature;      /* ...and webhook-signature (webhook-id: delivery_id) */
     const char *event_type;     /* X-NEOSTORE-EVENT */
     const char *webhook_id;     /* X-NEOSTORE-WEBHOOK */
     const char *delivery_id;    /* X-NEOSTORE-DELIVERY */

@@ -22,9 +22,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 
 #include "sender/state.h"
+#include "util/digest.h"
 
 void
 item_free(struct item *it)
@@ -77,7 +77,7 @@ void
 job_free(struct sender *sd, struct job *j)
 {
     free(j->hook.endpoint);
-    OPENSSL_cleanse(j->hook.secret, sizeof j->hook.secret);
+    wipe(&j->hook.keys, sizeof j->hook.keys);
     free(j);
     sd->jobs_live--;
 }
@@ -306,7 +306,10 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
     char key[300];
 
     memcpy(j->hook.id, w->id, sizeof j->hook.id);
-    memcpy(j->hook.secret, w->secret, sizeof j->hook.secret);
+    memcpy(j->hook.keys.secret, w->secret, sizeof j->hook.keys.secret);
+    memcpy(j->hook.keys.previous, w->previous_secret, sizeof j->hook.keys.previous);
+    j->hook.keys.previous_until = w->previous_until;
+    j->hook.keys.read_ms = now_ms();
     j->hook.endpoint = xstrdup(w->endpoint);
     j->item = it;
     j->attempt = attempt;
@@ -441,6 +444,74 @@ on_done(void *ctx, const struct delivery_result *r, void *arg)
     finished_push(sd, j);
 }
 
+/*
+ * A job that waited in its destination's queue longer than SECRET_FRESH_MS
+ * takes its webhook's secrets as they are now, so that a rotation reaches
+ * queued deliveries too. One read serves every job of the webhook for
+ * SECRET_FRESH_MS. If the store does not answer, the job keeps what it has.
+ */
+static void
+job_refresh_secrets(struct sender *sd, struct job *j, long long now)
+{
+    const char *tenant = j->item->tenant;
+    struct secret_memo *m = NULL;
+    struct webhook w;
+
+    if (now - j->hook.keys.read_ms <= SECRET_FRESH_MS)
+        return;
+    for (size_t i = 0; i < SECRET_MEMO && m == NULL; i++)
+        if (strcmp(sd->secrets[i].id, j->hook.id) == 0 &&
+            strcmp(sd->secrets[i].tenant, tenant) == 0)
+            m = &sd->secrets[i];
+    if (m == NULL || now - m->keys.read_ms > SECRET_FRESH_MS) {
+        if (store_webhook_get(sd->store, tenant, j->hook.id, &w) != STORE_OK)
+            return;
+        if (m == NULL)
+            m = &sd->secrets[sd->secret_next++ % SECRET_MEMO];
+        snprintf(m->tenant, sizeof m->tenant, "%s", tenant);
+        memcpy(m->id, j->hook.id, sizeof m->id);
+        memcpy(m->keys.secret, w.secret, sizeof m->keys.secret);
+        memcpy(m->keys.previous, w.previous_secret, sizeof m->keys.previous);
+        m->keys.previous_until = w.previous_until;
+        m->keys.read_ms = now;
+        webhook_release(&w);
+    }
+    j->hook.keys = m->keys;
+}
+
+/*
+ * Signs the job's body for this attempt: X-NEOSTORE-SIGNATURE with the
+ * current secret, -PREVIOUS while a rotation's overlap lasts, and the
+ * Standard Webhooks headers (both secrets likewise) unless they are off.
+ */
+static int
+job_sign(const struct sender *sd, struct job *j)
+{
+    const struct item *it = j->item;
+    const struct hook_secrets *k = &j->hook.keys;
+    long long ts = j->started_ms / 1000;
+    bool previous = k->previous[0] != '\0' && ts < k->previous_until;
+
+    j->signature_previous[0] = j->webhook_timestamp[0] = j->webhook_signature[0] = '\0';
+    if (signature_compute(k->secret, it->body, it->body_len, sd->cfg.signature_encoding,
+                          j->signature) != 0 ||
+        (previous && signature_compute(k->previous, it->body, it->body_len,
+                                       sd->cfg.signature_encoding, j->signature_previous) != 0))
+        return -1;
+    if (!sd->cfg.standard_webhooks)
+        return 0;
+    char current[SIGNATURE_STANDARD_MAX], old[SIGNATURE_STANDARD_MAX];
+    if (signature_standard(k->secret, j->delivery_id, ts, it->body, it->body_len, current) != 0 ||
+        (previous && signature_standard(k->previous, j->delivery_id, ts, it->body, it->body_len,
+                                        old) != 0))
+        return -1;
+    snprintf(j->webhook_timestamp, sizeof j->webhook_timestamp, "%lld", ts);
+    /* Space-separated, as the Standard Webhooks libraries expect: any one may match. */
+    snprintf(j->webhook_signature, sizeof j->webhook_signature, "%s%s%s", current,
+             previous ? " " : "", previous ? old : "");
+    return 0;
+}
+
 /* Starts one queued job; returns 0, or -1 if it failed to start (it is then finished). */
 static void
 job_start(struct sender *sd, struct job *j)
@@ -450,19 +521,24 @@ job_start(struct sender *sd, struct job *j)
 
     j->started_ms = now_ms();
     it->started++;
+    job_refresh_secrets(sd, j, j->started_ms);
     struct delivery_request req = {
         .url = j->hook.endpoint, .body = it->body, .body_len = it->body_len,
         .signature = j->signature, .event_type = it->event_type, .webhook_id = j->hook.id,
         .delivery_id = j->delivery_id, .attempt = j->attempt, .ctx = j,
     };
-    if (signature_compute(j->hook.secret, it->body, it->body_len, sd->cfg.signature_encoding,
-                          j->signature) != 0) {
+    if (job_sign(sd, j) != 0) {
         snprintf(err, sizeof err, "cannot compute the signature");
-    } else if (delivery_start(sd->engine, &req, err, sizeof err) == 0) {
-        j->state = JOB_RUNNING;
-        dest_started(&j->host->dest, j->started_ms);
-        sd->running++;
-        return;
+    } else {
+        req.signature_previous = j->signature_previous[0] != '\0' ? j->signature_previous : NULL;
+        req.webhook_timestamp = j->webhook_timestamp[0] != '\0' ? j->webhook_timestamp : NULL;
+        req.webhook_signature = j->webhook_signature[0] != '\0' ? j->webhook_signature : NULL;
+        if (delivery_start(sd->engine, &req, err, sizeof err) == 0) {
+            j->state = JOB_RUNNING;
+            dest_started(&j->host->dest, j->started_ms);
+            sd->running++;
+            return;
+        }
     }
     /* Not started: count it as a failed attempt so it is retried later. */
     struct delivery_result r = { .ok = false };

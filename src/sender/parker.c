@@ -1,3 +1,7 @@
+/*
+ * parker - the thread that writes parked deliveries' records into
+ * deferred/ (parker.h).
+ */
 #include "autoconfig.h"
 
 #include <errno.h>

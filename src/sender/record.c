@@ -1,3 +1,7 @@
+/*
+ * record - a delivery to try again later, as the sender's own spool file
+ * (record.h): its format, written and read back strictly.
+ */
 #include "autoconfig.h"
 
 #include <stdio.h>

@@ -48,9 +48,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 
 #include "sender/state.h"
+#include "util/digest.h"
 
 /* Wall-clock milliseconds: also the time recorded for an attempt. */
 long long
@@ -243,6 +243,9 @@ housekeeping(struct sender *sd, long long now)
         if (store_delivery_prune(sd->store, before, &removed) == STORE_OK && removed > 0)
             log_info("sender: delivery log: pruned %zu attempts older than %ld days", removed,
                      sd->cfg.delivery_log_days);
+        /* Rotated secrets whose overlap ended sign nothing (jobs.c); they need not be kept. */
+        if (store_secret_prune(sd->store, now / 1000, &removed) == STORE_OK && removed > 0)
+            log_info("sender: previous secrets: forgot %zu whose overlap ended", removed);
     }
 }
 
@@ -515,6 +518,7 @@ out:
         free(sd.hosts[i]);
     for (size_t i = 0; i < ENDPOINT_MEMO; i++)
         free(sd.endpoints[i].endpoint);
+    wipe(sd.secrets, sizeof sd.secrets);
     free(sd.hosts);
     if (sd.inotify_fd >= 0)
         close(sd.inotify_fd);

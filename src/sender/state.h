@@ -55,6 +55,8 @@ enum {
     CACHE_MS = 50,              /* a tenant's webhook list serves claims this long at most */
     CLAIM_TURN = 32,            /* files claimed per turn of the loop, at most */
     ENDPOINT_MEMO = 16,         /* endpoint URLs whose destination is remembered */
+    SECRET_FRESH_MS = 1000,     /* a queued job's secrets older than this are read again */
+    SECRET_MEMO = 16,           /* webhooks whose secrets as read again are remembered */
     COMMIT_RETRY_MS = 200,      /* after the delivery log refused a batch */
     STORE_PAUSE_MS = 1000,      /* no claims this long after the store did not answer */
     RECOVERY_GRACE_S = 3,       /* to leave on our own before the watchdog ends us */
@@ -87,11 +89,26 @@ struct item {
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED, JOB_PARKING };
 
+/* The secrets that sign a webhook's deliveries, and when they were read. */
+struct hook_secrets {
+    char secret[WEBHOOK_SECRET_LEN + 1];
+    char previous[WEBHOOK_SECRET_LEN + 1];  /* "" when none */
+    long long previous_until;               /* Unix seconds: it signs before then */
+    long long read_ms;
+};
+
 /* What an attempt needs of its webhook. */
 struct job_hook {
     char id[WEBHOOK_ID_LEN + 1];
     char *endpoint;
-    char secret[WEBHOOK_SECRET_LEN + 1];
+    struct hook_secrets keys;
+};
+
+/* A webhook's secrets as read again for a job that waited (jobs.c). */
+struct secret_memo {
+    char tenant[WEBHOOK_TENANT_MAX + 1];
+    char id[WEBHOOK_ID_LEN + 1];
+    struct hook_secrets keys;
 };
 
 /* One delivery (event x webhook) and its current attempt. */
@@ -104,6 +121,9 @@ struct job {
     int attempt;                /* this attempt's number */
     int tries;                  /* failed tries before this one in the current round */
     char signature[SIGNATURE_MAX];
+    char signature_previous[SIGNATURE_MAX];     /* "" outside a rotation's overlap */
+    char webhook_timestamp[24];                 /* Standard Webhooks, "" when off */
+    char webhook_signature[2 * SIGNATURE_STANDARD_MAX];
     long long started_ms;
     enum job_state state;
     struct delivery_result result;
@@ -149,6 +169,8 @@ struct sender {
     struct fanout_cache hooks_cache;    /* the tenant whose events are being claimed */
     struct endpoint_memo endpoints[ENDPOINT_MEMO];
     size_t endpoint_next;
+    struct secret_memo secrets[SECRET_MEMO];
+    size_t secret_next;
     int inotify_fd, signal_fd;
     struct host **hosts;
     size_t n_hosts, host_cursor;

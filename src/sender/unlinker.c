@@ -1,3 +1,6 @@
+/*
+ * unlinker - the thread that removes finished spool files (unlinker.h).
+ */
 #include "autoconfig.h"
 
 #include <errno.h>

@@ -1,3 +1,6 @@
+/*
+ * base64url - RFC 4648 section 5 without padding, for JOSE (base64url.h).
+ */
 #include "autoconfig.h"
 
 #include <stdint.h>

@@ -1,3 +1,6 @@
+/*
+ * buf - the growable, NUL-terminated byte buffer (buf.h).
+ */
 #include "autoconfig.h"
 
 #include <stdarg.h>

@@ -1,3 +1,6 @@
+/*
+ * clock - milliseconds from CLOCK_MONOTONIC and CLOCK_REALTIME (clock.h).
+ */
 #include "autoconfig.h"
 
 #include "util/clock.h"

@@ -1,3 +1,6 @@
+/*
+ * conffile - the "key = value" file reader (conffile.h).
+ */
 #include "autoconfig.h"
 
 #include <ctype.h>

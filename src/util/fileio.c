@@ -1,3 +1,6 @@
+/*
+ * fileio - whole writes, durable renames and capped reads (fileio.h).
+ */
 #include "autoconfig.h"
 
 #include <errno.h>

@@ -1,3 +1,6 @@
+/*
+ * hex - lowercase hexadecimal (hex.h).
+ */
 #include "autoconfig.h"
 
 #include "util/hex.h"

@@ -1,3 +1,6 @@
+/*
+ * log - syslog or stderr, one line per event, levels (log.h).
+ */
 #include "autoconfig.h"
 
 #include <stdarg.h>

@@ -1,3 +1,7 @@
+/*
+ * netaddr - the address ranges a server-side HTTP client must not reach
+ * (netaddr.h).
+ */
 #include "autoconfig.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,6 @@
+/*
+ * random - identifiers and secrets from OpenSSL's CSPRNG (random.h).
+ */
 #include "autoconfig.h"
 
 #include <string.h>

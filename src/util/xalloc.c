@@ -1,3 +1,6 @@
+/*
+ * xalloc - allocation that aborts on exhaustion (xalloc.h).
+ */
 #include "autoconfig.h"
 
 #include <stdarg.h>

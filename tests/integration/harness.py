@@ -6,6 +6,7 @@ import atexit
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -46,7 +47,21 @@ class Suite:
         sys.exit(1 if self.failed else 0)
 
 
+_ports = random.Random()  # its own generator: a suite that seeds random must not pick ports in step
+
+
 def free_port():
+    """A free loopback port below the kernel's ephemeral range (32768 and up on
+    Linux), so that no outgoing connection of any process can take it between
+    now and the moment the server under test binds it."""
+    for _ in range(200):
+        port = _ports.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

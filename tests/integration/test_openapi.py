@@ -217,11 +217,15 @@ for tmpl, item in raw["paths"].items():
                 want = "Webhook.Read" if m in ("get", "head") else "Webhook.Write"
                 if schemes.get(name, {}).get("type") == "oauth2":
                     suite.eq(scopes, [want], "%s %s needs %s" % (m.upper(), tmpl, want))
-        if m in ("post", "put", "patch") and "requestBody" in op:
-            suite.check(op["requestBody"].get("required") is True,
-                        "%s %s has a required request body" % (m.upper(), tmpl))
-        elif m in ("put", "patch") or op.get("operationId") == "createWebhook":
-            suite.check(False, "%s %s has a request body" % (m.upper(), tmpl))
+        if m in ("post", "put", "patch") and tmpl.endswith(("/redeliver", "/ping")):
+            # redeliver and ping take no body (one sent is ignored).
+            suite.check("requestBody" not in op, "%s %s documents no request body" % (m.upper(), tmpl))
+        elif m in ("post", "put", "patch"):
+            # rotate-secret's body is optional (its overlapSeconds has a default).
+            optional = tmpl.endswith("/rotate-secret")
+            suite.check(op.get("requestBody", {}).get("required") is (not optional),
+                        "%s %s has a %s request body" % (m.upper(), tmpl,
+                                                         "optional" if optional else "required"))
 # Examples, so that tools that build requests from the document (Dredd, Prism's mock) can.
 for tmpl, item in raw["paths"].items():
     for p in item.get("parameters", []):
@@ -235,8 +239,8 @@ for tmpl, item in raw["paths"].items():
 suite.eq(len(op_ids), len(set(op_ids)), "operationIds are unique")
 suite.eq(sorted(op_ids), sorted(["listWebhooks", "headWebhooks", "createWebhook", "getWebhook",
                                  "headWebhook", "replaceWebhook", "patchWebhook", "deleteWebhook",
-                                 "listDeliveries", "headDeliveries", "getDelivery", "headDelivery",
-                                 "redeliver", "pingWebhook"]),
+                                 "rotateWebhookSecret", "listDeliveries", "headDeliveries",
+                                 "getDelivery", "headDelivery", "redeliver", "pingWebhook"]),
          "the operations of SPEC sections 1 and 1.1 (plus HEAD) are documented")
 # The router's table (src/api/router.c) is the list of what is implemented: a
 # route added there without a description here fails this check.
@@ -527,6 +531,24 @@ try:
                                 {"enabled": None}) != [],
                 "patch, enabled null: the document's schema refuses it too")
 
+    # --- rotate-secret: with and without a body, and its 400s.
+    ROT = "/api/acme/webhooks/%s/rotate-secret" % wid
+    call("rotate-secret", "POST", ROT, srv, {"overlapSeconds": 3600}, K, 200)
+    call("rotate-secret, overlap 0", "POST", ROT, srv, {"overlapSeconds": 0}, K, 200)
+    call("rotate-secret, no body", "POST", ROT, srv, None, K, 200)
+    s, hd, b = call("rotate-secret, overlap too long", "POST", ROT, srv,
+                    {"overlapSeconds": 604801}, K, 400)
+    suite.check("overlapSeconds" in ((h.as_json(b) or {}).get("errors") or {}),
+                "rotate-secret, overlap too long: errors names overlapSeconds")
+    suite.check(request_body_ok("POST", "/api/{tenantId}/webhooks/{id}/rotate-secret",
+                                "application/json", {"overlapSeconds": 604801}) != [],
+                "rotate-secret, overlap too long: the document's schema refuses it too")
+    call("rotate-secret, malformed JSON", "POST", ROT, srv, '{"overlapSeconds":', K, 400,
+         direct=True)
+    call("rotate-secret, unknown id", "POST", ROT.replace(wid, "zzzzz" if wid != "zzzzz"
+                                                           else "yyyyy"), srv, None, K, 404)
+    call("GET on rotate-secret", "GET", ROT, srv, None, K, 405)
+
     # --- Delivery operations (no sender runs here: a ping's delivery stays pending).
     _, _, b = call("create for deliveries", "POST", "/api/acme/webhooks", srv, create, K, 200)
     dw = (h.as_json(b) or {}).get("id", "zzzzz")
@@ -570,6 +592,7 @@ try:
            ("POST", "/api/acme/webhooks", create), ("GET", "/api/acme/webhooks/" + wid, None),
            ("HEAD", "/api/acme/webhooks/" + wid, None), ("PUT", "/api/acme/webhooks/" + wid, replace),
            ("PATCH", "/api/acme/webhooks/" + wid, patch), ("DELETE", "/api/acme/webhooks/" + wid, None),
+           ("POST", "/api/acme/webhooks/%s/rotate-secret" % wid, {"overlapSeconds": 60}),
            ("GET", DL, None), ("HEAD", DL, None), ("GET", DL + "/" + did, None),
            ("HEAD", DL + "/" + did, None), ("POST", DL + "/" + did + "/redeliver", None),
            ("POST", PING, None)]
@@ -609,6 +632,7 @@ try:
     for method, path, body in (("POST", "/api/acme/webhooks", create),
                                ("PUT", "/api/acme/webhooks/" + fid, replace),
                                ("PATCH", "/api/acme/webhooks/" + fid, patch),
+                               ("POST", "/api/acme/webhooks/%s/rotate-secret" % fid, None),
                                ("DELETE", "/api/acme/webhooks/" + fid, None)):
         call("%s on a full disk" % method, method, path, full_srv, body, FK, 507)
     call("ping on a full disk", "POST", "/api/acme/webhooks/%s/ping" % fid, full_srv, None, FK, 507)
@@ -627,7 +651,8 @@ try:
     big = json.dumps({"events": ["*"], "endpoint": "https://a.example.com/",
                       "description": "x" * 70000})
     for method, path in (("POST", "/api/acme/webhooks"), ("PUT", "/api/acme/webhooks/" + wid),
-                         ("PATCH", "/api/acme/webhooks/" + wid)):
+                         ("PATCH", "/api/acme/webhooks/" + wid),
+                         ("POST", "/api/acme/webhooks/%s/rotate-secret" % wid)):
         call("%s too large" % method, method, path, srv, big, K, 413)
         call("%s text/plain" % method, method, path, srv, json.dumps(create),
              {"X-API-KEY": key, "Content-Type": "text/plain"}, 415)

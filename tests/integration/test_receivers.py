@@ -98,6 +98,17 @@ try:
             st, _, _ = h.request("POST", endpoint, payload, hdrs)
             s.eq(st, want, "PHP receiver, direct request with %s: %d" % (what, want))
 
+        # A rotation's overlap: either header may carry the signature of the secret it holds.
+        other_mac = hmac.new(other["signatureSecret"].encode(), body, hashlib.sha256).hexdigest()
+        for what, current, previous, want in [
+                ("its secret as the previous one", other_mac, mac.hex(), 204),
+                ("its secret as the current one", mac.hex(), other_mac, 204),
+                ("its secret in neither header", other_mac, other_mac, 401)]:
+            st, _, _ = h.request("POST", endpoint, body, {
+                "Content-Type": "application/json", "X-NEOSTORE-SIGNATURE": current,
+                "X-NEOSTORE-SIGNATURE-PREVIOUS": previous})
+            s.eq(st, want, "PHP receiver, a request with %s: %d" % (what, want))
+
         # Real deliveries, in both encodings the sender can be configured for.
         for encoding in ("hex", "base64"):
             env.write_conf(signature_encoding=encoding)
@@ -118,6 +129,23 @@ try:
             sender.terminate()
             sender.wait(timeout=30)
             sender = None
+
+        # A real delivery during a rotation's overlap: the receiver still holds the old secret.
+        st, _, _ = h.request("POST", srv.url + "/api/acme/webhooks/%s/rotate-secret" % mine["id"],
+                             {"overlapSeconds": 3600}, {"X-API-KEY": key})
+        s.eq(st, 200, "rotate the PHP receiver's webhook's secret")
+        sender = subprocess.Popen([SENDER, "--foreground", "--config", env.conf],
+                                  stdout=open(os.path.join(env.dir, "sender.log"), "ab"),
+                                  stderr=subprocess.STDOUT)
+        env.cli("emit", "--tenant", "acme", "--type", "Php:Rotated", "--data", "{}")
+        s.check(wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= 3, 15),
+                "rotated: the delivery was attempted", deliveries(env, "acme"))
+        s.eq(statuses(env, "acme", mine["id"])[2:3], [204],
+             "during the overlap the PHP receiver, holding only the old secret, accepts a real "
+             "delivery (X-NEOSTORE-SIGNATURE-PREVIOUS)")
+        sender.terminate()
+        sender.wait(timeout=30)
+        sender = None
 finally:
     if sender:
         sender.kill()

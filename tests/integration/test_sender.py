@@ -347,9 +347,18 @@ def check_request_shape(s, req, hook, what):
     s.check(req["body"].startswith(b'{"eventId":') and b"\n" not in req["body"],
             what + ": compact body")
     s.check(sig_ok(hook["signatureSecret"], req), what + ": HMAC-SHA256 signature (hex)")
+    # Standard Webhooks (standard_webhooks = yes by default); the npm library's check of
+    # them is in the rotation suite.
+    s.eq(hd.get("webhook-id"), hd.get("x-neostore-delivery"), what + ": webhook-id")
+    s.check(hd.get("webhook-timestamp", "").isdigit(), what + ": webhook-timestamp")
+    signed = ("%s.%s." % (hd.get("webhook-id"), hd.get("webhook-timestamp"))).encode() + req["body"]
+    want = "v1," + base64.b64encode(hmac.new(hook["signatureSecret"].encode(), signed,
+                                             hashlib.sha256).digest()).decode()
+    s.eq(hd.get("webhook-signature"), want, what + ": webhook-signature")
     unexpected = set(req["header_names"]) - {
         "host", "content-type", "content-length", "user-agent", "x-neostore-signature",
-        "x-neostore-event", "x-neostore-webhook", "x-neostore-delivery", "x-neostore-attempt"}
+        "x-neostore-event", "x-neostore-webhook", "x-neostore-delivery", "x-neostore-attempt",
+        "webhook-id", "webhook-timestamp", "webhook-signature"}
     s.eq(sorted(unexpected), [], what + ": no other headers (no Expect, no Accept)")
 
 

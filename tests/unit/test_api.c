@@ -25,6 +25,8 @@ test_routing(void)
         { "/acme/webhooks/aZ3k9", NULL, ROUTE_WEBHOOK, "acme", "aZ3k9" },
         { "/api/acme/webhooks/aZ3k9", NULL, ROUTE_WEBHOOK, "acme", "aZ3k9" },
         { "/acme/webhooks/", NULL, ROUTE_WEBHOOKS, "acme", "" },
+        { "/acme/webhooks/aZ3k9/rotate-secret", NULL, ROUTE_ROTATE_SECRET, "acme", "aZ3k9" },
+        { NULL, "/api/acme/webhooks/aZ3k9/rotate-secret?x", ROUTE_ROTATE_SECRET, "acme", "aZ3k9" },
         /* a tenant called "api" */
         { "/api/webhooks", NULL, ROUTE_WEBHOOKS, "api", "" },
         { "/api/api/webhooks", NULL, ROUTE_WEBHOOKS, "api", "" },
@@ -47,6 +49,8 @@ test_routing(void)
         { NULL, "/api/acme/webhooks/aZ3k9/ping/x", ROUTE_NONE, NULL, NULL },
         { NULL, "/acme/webhooks", ROUTE_NONE, NULL, NULL },
         { NULL, "/api/acme/webhooks/a/b", ROUTE_NONE, NULL, NULL },
+        { NULL, "/api/acme/webhooks/aZ3k9/rotate", ROUTE_NONE, NULL, NULL },
+        { NULL, "/api/acme/webhooks/aZ3k9/rotate-secret/x", ROUTE_NONE, NULL, NULL },
         { NULL, "/api/acme%00/webhooks", ROUTE_NONE, NULL, NULL },
         { NULL, "/api/%zz/webhooks", ROUTE_NONE, NULL, NULL },
         { NULL, "/api/../webhooks", ROUTE_NONE, NULL, NULL },

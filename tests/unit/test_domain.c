@@ -1,14 +1,18 @@
 /* Unit tests for src/domain: configuration, validation, endpoints, codecs, keys, store. */
 #include "autoconfig.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domain/apikey.h"
 #include "domain/config.h"
 #include "domain/endpoint.h"
+#include "domain/rotation.h"
 #include "domain/scope.h"
 #include "domain/store.h"
 #include "domain/webhook.h"
@@ -45,6 +49,7 @@ test_config(void)
                             "allow_http_endpoints = yes\n"
                             "retry_schedule = 1s, 2m,3h ,1d\n"
                             "signature_encoding = base64\n"
+                            "standard_webhooks = no\n"
                             "log_level = debug\n");
     CHECK(config_load(&cfg, good, err, sizeof err) == 0, "good config loads: %s", err);
     CHECK(strcmp(cfg.base_path, "/hooks/api") == 0, "base_path %s", cfg.base_path);
@@ -56,6 +61,7 @@ test_config(void)
               cfg.retry_schedule[2] == 10800 && cfg.retry_schedule[3] == 86400,
           "retry_schedule parsed");
     CHECK(cfg.signature_encoding == SIGNATURE_BASE64, "signature_encoding");
+    CHECK(!cfg.standard_webhooks, "standard_webhooks = no");
     CHECK(cfg.log_level == LOG_LVL_DEBUG, "log_level");
     CHECK(cfg.max_webhooks_per_tenant == 100 && cfg.delivery_timeout == 30 &&
               cfg.max_event_bytes == 1048576 && cfg.delivery_log_days == 30,
@@ -86,7 +92,8 @@ test_config(void)
     CHECK(cfg.retry_count == 7 && cfg.retry_schedule[0] == 5 && cfg.retry_schedule[6] == 36000,
           "default schedule 5s,5m,30m,2h,5h,10h,10h");
     CHECK(strcmp(cfg.base_path, "/api") == 0 && cfg.max_body_bytes == 65536 &&
-              cfg.durability == DURABILITY_SYNC && cfg.signature_encoding == SIGNATURE_HEX,
+              cfg.durability == DURABILITY_SYNC && cfg.signature_encoding == SIGNATURE_HEX &&
+              cfg.standard_webhooks,
           "documented defaults");
     config_free(&cfg);
 
@@ -104,6 +111,7 @@ test_config(void)
         { " = value\n", "bad.conf:1: missing key" },
         { "base_path = api\n", "bad.conf:1: base_path" },
         { "signature_encoding = hex64\n", "bad.conf:1: signature_encoding" },
+        { "standard_webhooks = maybe\n", "bad.conf:1: standard_webhooks" },
         { "log_level = loud\n", "bad.conf:1: log_level" },
         { "\ntls_ca_file = /nonexistent/ca.pem\n",
           "bad.conf:2: tls_ca_file: /nonexistent/ca.pem: cannot read" },
@@ -552,6 +560,230 @@ test_delivery_query(void)
                   "query %zu: status %d limit %ld", i, q.status, q.limit);
         json_object_put(errors);
     }
+/* overlapSeconds, the rotate answer, and the previous secret in the store. */
+static void
+test_rotation(void)
+{
+    static const struct {
+        const char *body;       /* NULL: no body */
+        int rc;
+        long overlap;
+    } cases[] = {
+        { NULL, 0, 86400 }, { "{}", 0, 86400 }, { "{\"overlapSeconds\":0}", 0, 0 },
+        { "{\"overlapSeconds\":604800}", 0, 604800 }, { "{\"other\":1}", 0, 86400 },
+        { "{\"overlapSeconds\":604801}", -1, 0 }, { "{\"overlapSeconds\":-1}", -1, 0 },
+        { "{\"overlapSeconds\":60.0}", -1, 0 }, { "{\"overlapSeconds\":\"60\"}", -1, 0 },
+        { "{\"overlapSeconds\":null}", -1, 0 }, { "{\"overlapSeconds\":true}", -1, 0 },
+        { "{\"overlapSeconds\":99999999999999999999999}", -1, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_object *body = cases[i].body ? json_tokener_parse(cases[i].body) : NULL, *errors;
+        long overlap = -2;
+        int rc = rotation_overlap_from_body(body, &overlap, &errors);
+        CHECK(rc == cases[i].rc && (rc != 0 || overlap == cases[i].overlap) &&
+                  (rc == 0) == (errors == NULL) &&
+                  (errors == NULL || json_object_object_get_ex(errors, "overlapSeconds", NULL)),
+              "overlap case %zu (%s): rc %d overlap %ld", i, cases[i].body, rc, overlap);
+        json_object_put(errors);
+        json_object_put(body);
+    }
+
+    struct config cfg;
+    char err[512] = "";
+    config_defaults(&cfg);
+    free(cfg.db_home);
+    cfg.db_home = xasprintf("%s/db-rotation", scratch);
+    cfg.durability = DURABILITY_NOSYNC;
+    struct store *s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "store opens: %s", err);
+    if (s == NULL) {
+        config_free(&cfg);
+        return;
+    }
+    const char *ev[] = { "*" };
+    struct webhook w, got, *list;
+    size_t n;
+    char first[WEBHOOK_SECRET_LEN + 1], second[WEBHOOK_SECRET_LEN + 1];
+    webhook_init(&w);
+    w.endpoint = xstrdup("https://e.com/");
+    webhook_set_events(&w, ev, 1);
+    webhook_new_secret(&w);
+    CHECK(store_webhook_create(s, "acme", &w, 10) == STORE_OK, "create");
+    char id[WEBHOOK_ID_LEN + 1];
+    memcpy(id, w.id, sizeof id);
+    memcpy(first, w.secret, sizeof first);
+    webhook_release(&w);
+
+    CHECK(store_webhook_rotate(s, "acme", id, 60, 1000, &w) == STORE_OK &&
+              strcmp(w.secret, first) != 0 && strcmp(w.previous_secret, first) == 0 &&
+              w.previous_until == 1060, "rotate: a new secret, the old one until now + 60");
+    memcpy(second, w.secret, sizeof second);
+    json_object *o = rotation_to_json(&w);
+    CHECK(strcmp(json_object_get_string(json_object_object_get(o, "previousSecretExpiresAt")),
+                 "1970-01-01T00:17:40Z") == 0 && json_object_object_length(o) == 7,
+          "the answer: WebHookWithId and previousSecretExpiresAt: %s", json_object_get_string(o));
+    json_object_put(o);
+    webhook_release(&w);
+    CHECK(store_webhook_get(s, "acme", id, &got) == STORE_OK &&
+              strcmp(got.secret, second) == 0 && strcmp(got.previous_secret, first) == 0 &&
+              got.previous_until == 1060, "get loads the previous secret");
+    webhook_release(&got);
+    CHECK(store_webhook_list(s, "acme", &list, &n) == STORE_OK && n == 1 &&
+              strcmp(list[0].previous_secret, first) == 0, "list loads the previous secret");
+    store_webhook_list_free(list, n);
+    struct buf json;
+    buf_init(&json);
+    CHECK(store_webhook_get_json(s, "acme", id, &json) == STORE_OK &&
+              strstr(json.data, first) == NULL && strstr(json.data, second) != NULL &&
+              strstr(json.data, "previous") == NULL, "the stored record is the WebHookWithId");
+    buf_release(&json);
+
+    CHECK(store_webhook_rotate(s, "acme", id, 30, 2000, &w) == STORE_OK &&
+              strcmp(w.previous_secret, second) == 0 && w.previous_until == 2030,
+          "a second rotation replaces the older previous secret");
+    webhook_release(&w);
+    size_t removed = 9;
+    CHECK(store_secret_prune(s, 2029, &removed) == STORE_OK && removed == 0, "prune keeps it");
+    CHECK(store_secret_prune(s, 2030, &removed) == STORE_OK && removed == 1, "prune at expiry");
+    CHECK(store_webhook_get(s, "acme", id, &got) == STORE_OK && got.previous_secret[0] == '\0' &&
+              got.previous_until == 0, "pruned: no previous secret");
+    webhook_release(&got);
+
+    CHECK(store_webhook_rotate(s, "acme", id, 60, 3000, &w) == STORE_OK, "rotate again");
+    webhook_release(&w);
+    CHECK(store_webhook_rotate(s, "acme", id, 0, 3001, &w) == STORE_OK &&
+              w.previous_secret[0] == '\0' && w.previous_until == 0, "overlap 0: none");
+    o = rotation_to_json(&w);
+    CHECK(json_object_object_get_ex(o, "previousSecretExpiresAt", NULL) &&
+              json_object_object_get(o, "previousSecretExpiresAt") == NULL,
+          "overlap 0: previousSecretExpiresAt is null");
+    json_object_put(o);
+    webhook_release(&w);
+    CHECK(store_webhook_get(s, "acme", id, &got) == STORE_OK && got.previous_secret[0] == '\0',
+          "overlap 0 removed the previous secret");
+    webhook_release(&got);
+
+    CHECK(store_webhook_rotate(s, "acme", id, 60, 4000, &w) == STORE_OK, "rotate before delete");
+    webhook_release(&w);
+    CHECK(store_webhook_delete(s, "acme", id) == STORE_OK &&
+              store_secret_prune(s, 1LL << 40, &removed) == STORE_OK && removed == 0,
+          "delete takes the previous secret with it");
+    CHECK(store_webhook_rotate(s, "acme", id, 60, 5000, &w) == STORE_NOTFOUND, "rotate unknown");
+    CHECK(store_webhook_rotate(s, "other", id, 60, 5000, &w) == STORE_NOTFOUND,
+          "rotate another tenant's id");
+    store_close(s);
+    config_free(&cfg);
+}
+
+/* The edit callback of a process that is killed inside its transaction. */
+static int
+stall_in_txn(struct webhook *w, void *ctx)
+{
+    int *ready = ctx;
+
+    (void)w;
+    if (write(*ready, "x", 1) != 1)
+        _exit(3);
+    for (;;)
+        pause();
+}
+
+static int
+set_description(struct webhook *w, void *ctx)
+{
+    free(w->description);
+    w->description = xstrdup(ctx);
+    return 0;
+}
+
+/* True once pid is a zombie: ended, not yet reaped. */
+static bool
+is_zombie(pid_t pid)
+{
+    char path[64], buf[256] = "";
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    const char *end = strrchr(buf, ')');
+    return end != NULL && end[1] == ' ' && end[2] == 'Z';
+}
+
+/*
+ * A process killed inside a write transaction and not yet reaped (its
+ * parent is slow, or it is an orphan waiting for init) holds nothing: the
+ * next process's failchk must free its locks, not take it for alive and
+ * leave every writer waiting on them.
+ */
+static void
+test_store_zombie_holds_nothing(void)
+{
+    struct config cfg;
+    char err[512] = "";
+    int ready[2];
+
+    config_defaults(&cfg);
+    free(cfg.db_home);
+    cfg.db_home = xasprintf("%s/db-zombie", scratch);
+    cfg.durability = DURABILITY_NOSYNC;
+    struct store *s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "zombie: store opens: %s", err);
+    if (s == NULL || pipe(ready) != 0) {
+        store_close(s);
+        config_free(&cfg);
+        return;
+    }
+    const char *ev[] = { "*" };
+    struct webhook w;
+    webhook_init(&w);
+    w.endpoint = xstrdup("https://e.com/");
+    webhook_set_events(&w, ev, 1);
+    webhook_new_secret(&w);
+    CHECK(store_webhook_create(s, "acme", &w, 10) == STORE_OK, "zombie: create");
+    store_close(s);
+
+    pid_t child = fork();
+    if (child == 0) {
+        struct store *mine = store_open(&cfg, err, sizeof err);
+        struct webhook unused;
+        if (mine != NULL)
+            store_webhook_update(mine, "acme", w.id, stall_in_txn, &ready[1], &unused);
+        _exit(2);
+    }
+    close(ready[1]);
+    char byte;
+    bool stalled = child > 0 && read(ready[0], &byte, 1) == 1;
+    CHECK(stalled, "zombie: the child holds the record's write lock");
+    if (child > 0)
+        kill(child, SIGKILL);
+    for (int i = 0; i < 500 && child > 0 && !is_zombie(child); i++)
+        usleep(10000);
+    CHECK(child > 0 && is_zombie(child), "zombie: the killed child is not reaped yet");
+
+    time_t start = time(NULL);
+    s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "zombie: store opens beside the zombie: %s", err);
+    struct webhook out;
+    enum store_status st = s == NULL ? STORE_UNAVAILABLE
+                                     : store_webhook_update(s, "acme", w.id, set_description,
+                                                            "after", &out);
+    CHECK(st == STORE_OK, "zombie: the record it locked can be written (status %d after %lds)",
+          (int)st, (long)(time(NULL) - start));
+    if (st == STORE_OK) {
+        CHECK(out.description != NULL && strcmp(out.description, "after") == 0,
+              "zombie: the write is what is stored");
+        webhook_release(&out);
+    }
+    int status = 0;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFSIGNALED(status),
+          "zombie: reaped at last");
+    store_close(s);
+    webhook_release(&w);
+    close(ready[0]);
+    config_free(&cfg);
 }
 
 int
@@ -567,6 +799,8 @@ main(void)
     test_store();
     test_delivery_query();
     test_delivery_codec();
+    test_store_zombie_holds_nothing();
+    test_rotation();
     char *cmd = xasprintf("rm -rf '%s'", scratch);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", scratch);

@@ -103,6 +103,39 @@ test_patterns(void)
     CHECK(!pattern_match(NULL, "x") && !pattern_match("x", NULL), "NULL matches nothing");
 }
 
+/* webhook-signature (Standard Webhooks): vectors computed with Python's hmac and base64. */
+static void
+test_standard_signatures(void)
+{
+    static const struct {
+        const char *secret, *msg_id;
+        long long ts;
+        const char *body, *want;
+    } vectors[] = {
+        { "0123456789abcdefghijABCDEFGHIJ0123456789abcdefghijABCDEFGHIJ0123",
+          "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", 1674087231, "{\"test\": 2432232314}",
+          "v1,OLuPeqlw824Py2MnhmJ9SdDlxq12aYadjUUr/3SB8/o=" },
+        /* an empty body: the signed content still ends with the second dot */
+        { "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01",
+          "0123456789abcdef0123456789abcdef", 1764583200, "",
+          "v1,pfamWHhiG1Po3WXc/2K9sQT5xBgkVn84pXafLAmfEG8=" },
+    };
+    char out[SIGNATURE_STANDARD_MAX];
+
+    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+        CHECK(signature_standard(vectors[i].secret, vectors[i].msg_id, vectors[i].ts,
+                                 vectors[i].body, strlen(vectors[i].body), out) == 0 &&
+                  strcmp(out, vectors[i].want) == 0,
+              "standard vector %zu: got %s", i, out);
+        CHECK(signature_standard(vectors[i].secret, vectors[i].msg_id, vectors[i].ts + 1,
+                                 vectors[i].body, strlen(vectors[i].body), out) == 0 &&
+                  strcmp(out, vectors[i].want) != 0,
+              "standard vector %zu: another timestamp signs differently", i);
+    }
+    CHECK(signature_standard(NULL, "id", 1, "", 0, out) == -1 && out[0] == '\0',
+          "no secret: no signature");
+}
+
 static void
 test_signatures(void)
 {
@@ -752,6 +785,7 @@ main(void)
     log_set_level(LOG_LVL_ERROR);
     test_patterns();
     test_signatures();
+    test_standard_signatures();
     test_event_parse();
     test_event_parse_file();
     test_spool();

@@ -12,6 +12,7 @@
 
 #include "unit.h"
 #include "util/buf.h"
+#include "util/digest.h"
 #include "util/fileio.h"
 #include "util/httpc.h"
 #include "util/log.h"
@@ -179,6 +180,33 @@ test_log_escape(void)
     }
 }
 
+/* FIPS 180-2 test vectors, and the wiping of a buffer. */
+static void
+test_digest(void)
+{
+    static const char abc_hex[] =
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    static const char empty_hex[] =
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    unsigned char md[DIGEST_SHA256_LEN];
+    char hex[2 * DIGEST_SHA256_LEN + 1];
+    char secret[] = "0123456789abcdef";
+
+    digest_sha256_hex("abc", 3, DIGEST_SHA256_LEN, hex);
+    CHECK(strcmp(hex, abc_hex) == 0, "SHA-256(\"abc\") is the FIPS 180-2 vector: %s", hex);
+    digest_sha256_hex("", 0, DIGEST_SHA256_LEN, hex);
+    CHECK(strcmp(hex, empty_hex) == 0, "SHA-256 of no bytes: %s", hex);
+    digest_sha256_hex("abc", 3, 4, hex);
+    CHECK(strcmp(hex, "ba7816bf") == 0, "a 4-byte prefix is 8 hex digits: %s", hex);
+    digest_sha256("abc", 3, md);
+    CHECK(md[0] == 0xba && md[31] == 0xad, "raw digest bytes");
+    wipe(secret, sizeof secret);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < sizeof secret; i++)
+        nonzero += secret[i] != 0;
+    CHECK(nonzero == 0, "wipe leaves only zeros (%zu left)", nonzero);
+}
+
 static void
 test_buf(void)
 {
@@ -296,6 +324,7 @@ main(void)
     test_random_alnum();
     test_netaddr();
     test_log_escape();
+    test_digest();
     test_buf();
     test_fileio();
     test_httpc();

@@ -1,0 +1,222 @@
+/*
+ * store_secret - the "previous_secrets" database: for a webhook whose
+ * secret was rotated with an overlap, the secret it had before and until
+ * when that one still signs. Key "tenant \0 id", as in "webhooks"; value
+ * "UNTIL SECRET" (Unix seconds, a space, the 64 characters).
+ *
+ * A database of its own so that the "webhooks" records stay exactly the
+ * WebHookWithId the API serves without parsing; it is read only by the
+ * sender (joined into the webhooks it loads) and written only by a
+ * rotation and a delete, in their transactions.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/store_internal.h"
+#include "util/digest.h"
+#include "util/log.h"
+
+enum { VALUE_MAX = 24 + WEBHOOK_SECRET_LEN };
+
+/* Decodes a stored value into w's previous secret; returns 0, or -1 if it is not one. */
+static int
+secret_decode(const void *data, size_t len, struct webhook *w)
+{
+    char text[VALUE_MAX + 1];
+    char *end;
+
+    if (len > VALUE_MAX || len < WEBHOOK_SECRET_LEN + 2)
+        return -1;
+    memcpy(text, data, len);
+    text[len] = '\0';
+    long long until = strtoll(text, &end, 10);
+    int rc = -1;
+    if (end != text && *end == ' ' && until > 0 && strlen(end + 1) == WEBHOOK_SECRET_LEN) {
+        memcpy(w->previous_secret, end + 1, WEBHOOK_SECRET_LEN + 1);
+        w->previous_until = until;
+        rc = 0;
+    }
+    wipe(text, sizeof text);
+    return rc;
+}
+
+int
+store_secret_put(struct store *s, DB_TXN *txn, const char *tenant, const char *id,
+                 const char *secret, long long until)
+{
+    struct buf k;
+    char value[VALUE_MAX + 1];
+    DBT key, val;
+    int n = snprintf(value, sizeof value, "%lld %s", until, secret);
+
+    if (n < 0 || (size_t)n >= sizeof value)
+        return STORE_UNAVAILABLE;
+    buf_init(&k);
+    store_webhook_key(&k, tenant, id);
+    store_dbt(&key, k.data, k.len);
+    store_dbt(&val, value, (size_t)n);
+    int rc = store_result(s, s->previous_secrets->put(s->previous_secrets, txn, &key, &val, 0),
+                          "previous secret put");
+    buf_release(&k);
+    wipe(value, sizeof value);
+    return rc;
+}
+
+int
+store_secret_del(struct store *s, DB_TXN *txn, const char *tenant, const char *id)
+{
+    struct buf k;
+    DBT key;
+
+    buf_init(&k);
+    store_webhook_key(&k, tenant, id);
+    store_dbt(&key, k.data, k.len);
+    int rc = store_result(s, s->previous_secrets->del(s->previous_secrets, txn, &key, 0),
+                          "previous secret delete");
+    buf_release(&k);
+    return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
+int
+store_secret_get(struct store *s, DB_TXN *txn, const char *tenant, struct webhook *w)
+{
+    struct buf k;
+    DBT key, val;
+
+    buf_init(&k);
+    store_webhook_key(&k, tenant, w->id);
+    store_dbt(&key, k.data, k.len);
+    store_dbt(&val, NULL, 0);
+    val.flags = DB_DBT_MALLOC;
+    int rc = store_result(s, s->previous_secrets->get(s->previous_secrets, txn, &key, &val, 0),
+                          "previous secret get");
+    buf_release(&k);
+    if (rc == STORE_NOTFOUND)
+        return STORE_OK;
+    if (rc == STORE_OK) {
+        if (secret_decode(val.data, val.size, w) != 0)
+            log_error("store: previous secret: tenant %s id %s: malformed record; ignored",
+                      tenant, w->id);
+        wipe(val.data, val.size);
+        free(val.data);
+    }
+    return rc;
+}
+
+/* The webhook of items (sorted by id, as the list is) whose id is id[0..len), or NULL. */
+static struct webhook *
+find_hook(struct webhook *items, size_t n, const char *id, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(items[i].id) == len && memcmp(items[i].id, id, len) == 0)
+            return &items[i];
+    return NULL;
+}
+
+int
+store_secret_fill(struct store *s, DB_TXN *txn, const char *tenant, struct webhook *items,
+                  size_t n)
+{
+    struct buf prefix;
+    DBC *cur;
+    DBT key, val;
+    int rc = STORE_OK;
+
+    int ret = s->previous_secrets->cursor(s->previous_secrets, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "previous secret cursor");
+    buf_init(&prefix);
+    store_webhook_key(&prefix, tenant, "");
+    store_dbt(&key, prefix.data, prefix.len);
+    key.flags = DB_DBT_MALLOC;
+    store_dbt(&val, NULL, 0);
+    val.flags = DB_DBT_MALLOC;
+    /* Usually the tenant has no record at all: one cursor call that lands past its range. */
+    for (u_int32_t op = DB_SET_RANGE;; op = DB_NEXT) {
+        ret = cur->get(cur, &key, &val, op);
+        if (ret == DB_NOTFOUND)
+            break;
+        if (ret != 0) {
+            rc = store_result(s, ret, "previous secret list");
+            break;
+        }
+        bool in_range = key.size >= prefix.len && memcmp(key.data, prefix.data, prefix.len) == 0;
+        struct webhook *w = in_range ? find_hook(items, n, (char *)key.data + prefix.len,
+                                                 key.size - prefix.len) : NULL;
+        if (w != NULL && secret_decode(val.data, val.size, w) != 0)
+            log_error("store: previous secret: tenant %s id %s: malformed record; ignored",
+                      tenant, w->id);
+        free(key.data);
+        wipe(val.data, val.size);
+        free(val.data);
+        if (!in_range)
+            break;
+    }
+    cur->close(cur);
+    buf_release(&prefix);
+    return rc;
+}
+
+struct prune_ctx {
+    long long now;
+    size_t removed;
+};
+
+/* Deletes the records whose overlap has ended. */
+static int
+prune_body(struct store *s, DB_TXN *txn, void *ctx)
+{
+    struct prune_ctx *c = ctx;
+    DBC *cur;
+    DBT key, val;
+    int rc = STORE_OK;
+
+    c->removed = 0;
+    int ret = s->previous_secrets->cursor(s->previous_secrets, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "previous secret cursor");
+    store_dbt(&key, NULL, 0);
+    key.flags = DB_DBT_MALLOC;
+    store_dbt(&val, NULL, 0);
+    val.flags = DB_DBT_MALLOC;
+    for (;;) {
+        ret = cur->get(cur, &key, &val, DB_NEXT | DB_RMW);
+        if (ret == DB_NOTFOUND)
+            break;
+        if (ret != 0) {
+            rc = store_result(s, ret, "previous secret prune");
+            break;
+        }
+        struct webhook w;
+        webhook_init(&w);
+        bool expired = secret_decode(val.data, val.size, &w) != 0 || w.previous_until <= c->now;
+        webhook_release(&w);
+        free(key.data);
+        wipe(val.data, val.size);
+        free(val.data);
+        if (expired) {
+            ret = cur->del(cur, 0);
+            if (ret != 0) {
+                rc = store_result(s, ret, "previous secret prune");
+                break;
+            }
+            c->removed++;
+        }
+    }
+    cur->close(cur);
+    return rc;
+}
+
+enum store_status
+store_secret_prune(struct store *s, long long now, size_t *removed)
+{
+    struct prune_ctx c = { .now = now };
+    enum store_status st = store_run(s, "previous secret prune", prune_body, &c);
+
+    if (removed != NULL)
+        *removed = st == STORE_OK ? c.removed : 0;
+    return st;
+}
