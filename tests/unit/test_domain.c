@@ -560,6 +560,8 @@ test_delivery_query(void)
                   "query %zu: status %d limit %ld", i, q.status, q.limit);
         json_object_put(errors);
     }
+}
+
 /* overlapSeconds, the rotate answer, and the previous secret in the store. */
 static void
 test_rotation(void)
