@@ -296,6 +296,7 @@ struct edit_ctx {
     enum webhook_input_mode mode;
     struct endpoint_policy policy;
     json_object *errors;
+    bool reenabled;             /* it was disabled and is enabled now */
 };
 
 static int
@@ -304,13 +305,20 @@ edit_webhook(struct webhook *w, void *arg)
     struct edit_ctx *e = arg;
 
     json_object_put(e->errors);     /* a retried transaction starts over */
-    return webhook_input_apply(w, e->body, e->mode, &e->policy, &e->errors);
+    bool was_enabled = w->enabled;
+    if (webhook_input_apply(w, e->body, e->mode, &e->policy, &e->errors) != 0)
+        return -1;
+    /* Enabled (again): why the sender disabled it no longer holds. */
+    e->reenabled = !was_enabled && w->enabled;
+    if (w->enabled)
+        webhook_clear_disabled(w);
+    return 0;
 }
 
 static void
 update_webhook(struct call *c, enum webhook_input_mode mode)
 {
-    struct edit_ctx e = { c->body, mode, policy_of(c->ctx->cfg), NULL };
+    struct edit_ctx e = { c->body, mode, policy_of(c->ctx->cfg), NULL, false };
     struct webhook w;
     enum store_status st =
         store_webhook_update(c->ctx->store, c->route.tenant, c->route.id, edit_webhook, &e, &w);
@@ -322,6 +330,9 @@ update_webhook(struct call *c, enum webhook_input_mode mode)
     json_object_put(e.errors);
     if (!store_ok(c, st))
         return;
+    /* Its failures before it was disabled do not count towards the next auto-disable. */
+    if (e.reenabled)
+        store_health_forget(c->ctx->store, c->route.tenant, c->route.id);
     if (mode == WEBHOOK_INPUT_MERGE)
         http_response_json(c->res, 200, webhook_to_json(&w));
     else
@@ -335,6 +346,7 @@ delete_webhook(struct call *c)
 {
     if (!store_ok(c, store_webhook_delete(c->ctx->store, c->route.tenant, c->route.id)))
         return;
+    store_health_forget(c->ctx->store, c->route.tenant, c->route.id);
     c->res->status = 200;
     log_info("api: tenant %s: deleted webhook %s", c->route.tenant, c->route.id);
 }

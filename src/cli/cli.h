@@ -79,6 +79,7 @@ int cmd_deliveries_show(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_redeliver(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 int cmd_requeue(int argc, char **argv);
 int cmd_rotate_secret(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

@@ -31,7 +31,7 @@
 
 enum setting_kind { KIND_STRING, KIND_LONG, KIND_BOOL, KIND_DURABILITY,
                     KIND_ENCODING, KIND_SCHEDULE, KIND_LOG_LEVEL, KIND_BASE_PATH,
-                    KIND_CA_FILE, KIND_RESOLVE };
+                    KIND_CA_FILE, KIND_RESOLVE, KIND_DAYS };
 
 struct setting {
     const char *key;
@@ -71,6 +71,8 @@ static const struct setting settings[] = {
     { "tls_ca_file", KIND_CA_FILE, AT(tls_ca_file), 0, 0 },
     { "resolve", KIND_RESOLVE, AT(resolve), 0, 0 },
     { "standard_webhooks", KIND_BOOL, AT(standard_webhooks), 0, 0 },
+    { "disable_after_days", KIND_DAYS, AT(disable_after_days), 0, 3650 },
+    { "metrics_file", KIND_STRING, AT(metrics_file), 0, 0 },
 };
 
 void
@@ -99,6 +101,7 @@ config_defaults(struct config *cfg)
     cfg->max_connections_per_host = 8;
     cfg->delivery_log_days = 30;
     cfg->log_level = LOG_LVL_INFO;
+    cfg->disable_after_days = 5;
 }
 
 /* Parses a duration: digits with an optional unit s, m, h or d. */
@@ -273,6 +276,23 @@ parse_bool(const char *value, bool *out)
     return -1;
 }
 
+/* A number of days, fractions allowed (0.001 days is 86.4 s), from s->min to s->max. */
+static int
+parse_days(const char *value, const struct setting *s, double *out, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (end == value || *end != '\0' || errno != 0 || !(v >= (double)s->min) ||
+        !(v <= (double)s->max)) {
+        snprintf(err, errlen, "%s: \"%s\" is not a number of days from %ld to %ld", s->key,
+                 value, s->min, s->max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 static int
 config_set(void *ctx, const char *key, const char *value, char *err, size_t errlen)
 {
@@ -356,6 +376,8 @@ config_set(void *ctx, const char *key, const char *value, char *err, size_t errl
         return parse_schedule(cfg, value, err, errlen);
     case KIND_RESOLVE:
         return parse_resolve(cfg, value, err, errlen);
+    case KIND_DAYS:
+        return parse_days(value, s, field, err, errlen);
     case KIND_LOG_LEVEL:
         if (log_level_parse(value, &cfg->log_level) != 0) {
             snprintf(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", value);

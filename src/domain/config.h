@@ -52,6 +52,9 @@ struct config {
     char *resolve[CONFIG_MAX_RESOLVE];
     size_t resolve_count;
     bool standard_webhooks;     /* webhook-id, webhook-timestamp, webhook-signature headers */
+    /* Endpoint health (docs/sender.md): auto-disable after this many days of failures (0 never) */
+    double disable_after_days;
+    char *metrics_file;         /* NULL: spool_dir/metrics.prom */
 };
 
 /* Fills cfg with the built-in defaults. */

@@ -1,8 +1,9 @@
 /*
  * store - the Berkeley DB transactional environment in db_home and its
  * databases: "webhooks" (key tenant \0 id), "apikeys" (key: key id),
- * "deliveries" (the delivery log) and "previous_secrets" (key tenant \0 id:
- * a rotated webhook's previous secret while it still signs).
+ * "deliveries" (the delivery log), "previous_secrets" (key tenant \0 id:
+ * a rotated webhook's previous secret while it still signs) and "health"
+ * (webhooks' failure streaks).
  *
  * Every API process, the sender and the CLI open it at once. Each process
  * joins without recovery and runs failchk (dead processes' transactions
@@ -258,6 +259,45 @@ enum store_status store_requests_list(struct store *s, size_t max, struct store_
                                       size_t *n);
 /* Deletes a request that has been acted on. */
 enum store_status store_request_done(struct store *s, const struct store_request *r);
+
+/* ---- endpoint health (sender and API; src/domain/store_health.c) ---- */
+
+/* A webhook a batch of attempts disabled, whose Webhook:Disabled event is due. */
+struct health_trip {
+    char tenant[WEBHOOK_TENANT_MAX + 1];
+    char webhook_id[WEBHOOK_ID_LEN + 1];
+    long long failing_since_ms;
+    char reason[256];           /* "" when listed by store_health_unannounced */
+};
+
+/*
+ * Updates the failure streaks of the webhooks of n attempts (a[0..n-1], in
+ * the order they ended: pointers, so that they may sit inside larger
+ * records) in one
+ * transaction (the "health" database: a success ends a streak). A webhook
+ * whose streak has lasted disable_after_ms (0: never) with at least 10
+ * failed attempts is disabled in the same transaction, as at now_ms; those
+ * are returned in *trips (a new array, free(3) it, of *n_trips) and must be
+ * announced, then passed to store_health_announced.
+ */
+enum store_status store_health_record(struct store *s, const struct delivery_attempt *const *a,
+                                      size_t n, long long disable_after_ms, long long now_ms,
+                                      struct health_trip **trips, size_t *n_trips);
+/* The Webhook:Disabled event of a trip is in the spool: its streak is closed. */
+enum store_status store_health_announced(struct store *s, const char *tenant, const char *id);
+/* Trips whose announcement a crash interrupted (reason ""), in a new array. */
+enum store_status store_health_unannounced(struct store *s, struct health_trip **trips,
+                                           size_t *n);
+/* Forgets a webhook's failure streak (enabled again, or deleted); failures are logged. */
+void store_health_forget(struct store *s, const char *tenant, const char *id);
+/*
+ * Disables an enabled webhook on the sender's behalf (webhook_disable);
+ * STORE_REJECTED if it was disabled already.
+ */
+enum store_status store_webhook_disable(struct store *s, const char *tenant, const char *id,
+                                        const char *reason, long long at_ms);
+/* Counts every tenant's webhooks, and the disabled ones among them. */
+enum store_status store_webhook_count(struct store *s, size_t *total, size_t *disabled);
 
 /* Checks every database's structure (DB->verify); returns 0 or -1. */
 int store_verify(const struct config *cfg, char *err, size_t errlen);

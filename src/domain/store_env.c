@@ -603,6 +603,7 @@ store_open(const struct config *cfg, char *err, size_t errlen)
         open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
         open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0 ||
         open_db(s->env, &s->previous_secrets, "previous_secrets", err, errlen) != 0 ||
+        open_db(s->env, &s->health, "health", err, errlen) != 0 ||
         open_db(s->env, &s->records, "delivery_records", err, errlen) != 0 ||
         open_db(s->env, &s->order, "delivery_order", err, errlen) != 0 ||
         /*
@@ -624,8 +625,9 @@ store_close(struct store *s)
 {
     if (s == NULL)
         return;
-    DB **dbs[] = { &s->webhooks, &s->apikeys, &s->deliveries, &s->records,
-                   &s->order,    &s->payloads, &s->requests, &s->previous_secrets };
+    DB **dbs[] = { &s->webhooks, &s->apikeys,  &s->deliveries, &s->previous_secrets,
+                   &s->health,   &s->records,  &s->order,      &s->payloads,
+                   &s->requests };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if (*dbs[i] != NULL)
             (*dbs[i])->close(*dbs[i], 0);
@@ -706,18 +708,19 @@ store_backup(struct store *s, const char *dir, char *err, size_t errlen)
 int
 store_verify(const struct config *cfg, char *err, size_t errlen)
 {
-    static const char *const names[] = { "webhooks",          "apikeys",
-                                         "deliveries",        "delivery_records",
-                                         "delivery_order",    "delivery_payloads",
-                                         "requests", "previous_secrets" };
+    static const char *const names[] = { "webhooks",         "apikeys",
+                                         "deliveries",       "previous_secrets",
+                                         "health",           "delivery_records",
+                                         "delivery_order",   "delivery_payloads",
+                                         "requests" };
     int rc = check_db_version(err, errlen);
 
     for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {
         char *path = xasprintf("%s/%s", cfg->db_home, names[i]);
         struct stat st;
-        /* A db_home from before rotation has no previous_secrets yet: the next open makes it. */
-        if (strcmp(names[i], "previous_secrets") == 0 && stat(path, &st) != 0 &&
-            errno == ENOENT) {
+        /* A db_home from before these databases has none yet: the next open makes them. */
+        if ((strcmp(names[i], "previous_secrets") == 0 || strcmp(names[i], "health") == 0) &&
+            stat(path, &st) != 0 && errno == ENOENT) {
             free(path);
             continue;
         }

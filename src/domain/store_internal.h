@@ -29,6 +29,7 @@ struct store {
     DB *apikeys;
     DB *deliveries;
     DB *previous_secrets;       /* src/domain/store_secret.c */
+    DB *health;                 /* per-webhook failure streaks (store_health.c) */
     DB *records;                /* delivery records (store_delivery_record.c) */
     DB *order;                  /* ...their order, newest first, with their status */
     DB *payloads;               /* ...the bodies they send */
@@ -133,6 +134,14 @@ enum store_status store_prune_scan(struct store *s, DB *db, u_int32_t value_byte
 /* Prunes records, their order entries and payloads created before before_ms. */
 enum store_status store_delivery_record_prune(struct store *s, long long before_ms,
                                               size_t *removed);
+
+/*
+ * Inside txn: reads tenant's webhook id (write-locked), lets edit change it
+ * and writes it back. STORE_OK, STORE_NOTFOUND, STORE_REJECTED (edit
+ * returned non-zero: nothing written) or a body result.
+ */
+int store_webhook_edit_txn(struct store *s, DB_TXN *txn, const char *tenant, const char *id,
+                           store_webhook_edit_fn edit, void *ctx);
 
 /* Maps a Berkeley DB return code to a body result, logging real failures. */
 int store_result(struct store *s, int ret, const char *what);

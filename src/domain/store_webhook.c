@@ -395,6 +395,21 @@ update_body(struct store *s, DB_TXN *txn, void *ctx)
     return write_one(s, txn, c->tenant, c->w, 0);
 }
 
+int
+store_webhook_edit_txn(struct store *s, DB_TXN *txn, const char *tenant, const char *id,
+                       store_webhook_edit_fn edit, void *ctx)
+{
+    struct webhook w;
+    struct one_ctx c = { .tenant = tenant, .id = id, .w = &w };
+    int rc = read_one(s, txn, &c, DB_RMW);
+
+    if (rc != STORE_OK)
+        return rc;
+    rc = edit(&w, ctx) != 0 ? STORE_REJECTED : write_one(s, txn, tenant, &w, 0);
+    webhook_release(&w);
+    return rc;
+}
+
 enum store_status
 store_webhook_update(struct store *s, const char *tenant, const char *id,
                      store_webhook_edit_fn edit, void *ctx, struct webhook *out)

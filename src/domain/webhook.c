@@ -4,11 +4,14 @@
  */
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "domain/webhook.h"
 #include "util/digest.h"
+#include "util/clock.h"
 #include "util/random.h"
 #include "util/xalloc.h"
 
@@ -34,6 +37,8 @@ webhook_release(struct webhook *w)
 {
     free(w->description);
     free(w->endpoint);
+    free(w->disabled_reason);
+    free(w->disabled_at);
     free_events(w);
     wipe(w->secret, sizeof w->secret);
     wipe(w->previous_secret, sizeof w->previous_secret);
@@ -63,7 +68,29 @@ webhook_copy(struct webhook *dst, const struct webhook *src)
     dst->description = xstrdup(src->description);
     dst->endpoint = xstrdup(src->endpoint);
     dst->enabled = src->enabled;
+    dst->disabled_reason = xstrdup(src->disabled_reason);
+    dst->disabled_at = xstrdup(src->disabled_at);
     webhook_set_events(dst, (const char *const *)src->events, src->n_events);
+}
+
+void
+webhook_disable(struct webhook *w, const char *reason, long long at_ms)
+{
+    char at[CLOCK_RFC3339_MAX];
+
+    clock_rfc3339(at_ms, at);
+    webhook_clear_disabled(w);
+    w->enabled = false;
+    w->disabled_reason = xstrdup(reason);
+    w->disabled_at = xstrdup(at);
+}
+
+void
+webhook_clear_disabled(struct webhook *w)
+{
+    free(w->disabled_reason);
+    free(w->disabled_at);
+    w->disabled_reason = w->disabled_at = NULL;
 }
 
 int
@@ -128,6 +155,10 @@ webhook_to_json(const struct webhook *w)
     json_object_object_add(o, "endpoint", json_object_new_string(w->endpoint ? w->endpoint : ""));
     json_object_object_add(o, "enabled", json_object_new_boolean(w->enabled));
     json_object_object_add(o, "signatureSecret", json_object_new_string(w->secret));
+    if (w->disabled_reason != NULL && w->disabled_at != NULL) {
+        json_object_object_add(o, "disabledReason", json_object_new_string(w->disabled_reason));
+        json_object_object_add(o, "disabledAt", json_object_new_string(w->disabled_at));
+    }
     return o;
 }
 
@@ -177,6 +208,10 @@ webhook_from_string(struct webhook *w, const char *data, size_t len)
     if (!json_object_object_get_ex(o, "enabled", &v) || !json_object_is_type(v, json_type_boolean))
         goto out;
     w->enabled = json_object_get_boolean(v);
+    if (json_object_object_get_ex(o, "disabledReason", &v) && json_object_is_type(v, json_type_string))
+        w->disabled_reason = xstrdup(json_object_get_string(v));
+    if (json_object_object_get_ex(o, "disabledAt", &v) && json_object_is_type(v, json_type_string))
+        w->disabled_at = xstrdup(json_object_get_string(v));
     if (!json_object_object_get_ex(o, "events", &events) ||
         !json_object_is_type(events, json_type_array))
         goto out;

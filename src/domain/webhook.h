@@ -36,6 +36,13 @@ struct webhook {
      */
     char previous_secret[WEBHOOK_SECRET_LEN + 1];
     long long previous_until;
+    /*
+     * Set when the sender disabled it (410 Gone, or failing for
+     * disable_after_days): stored as "disabledReason" and "disabledAt"
+     * (RFC 3339), removed when it is enabled again. NULL otherwise.
+     */
+    char *disabled_reason;
+    char *disabled_at;
 };
 
 /* Initialises an empty webhook (enabled, no events). */
@@ -46,6 +53,11 @@ void webhook_release(struct webhook *w);
 void webhook_copy(struct webhook *dst, const struct webhook *src);
 /* Replaces w's events with a copy of n patterns. */
 void webhook_set_events(struct webhook *w, const char *const *events, size_t n);
+
+/* Disables w on the sender's behalf: enabled false, with the reason and the time (Unix ms). */
+void webhook_disable(struct webhook *w, const char *reason, long long at_ms);
+/* Forgets why the sender disabled w (when it is enabled again). */
+void webhook_clear_disabled(struct webhook *w);
 
 /* Draws a fresh id into w->id; returns 0 or -1 if the CSPRNG failed. */
 int webhook_new_id(struct webhook *w);
@@ -59,7 +71,10 @@ bool webhook_id_valid(const char *s);
 /* True if s is an event pattern: 1 to 128 characters of [A-Za-z0-9._:*-]. */
 bool webhook_pattern_valid(const char *s);
 
-/* Returns a new JSON object with exactly the WebHookWithId members. */
+/*
+ * Returns a new JSON object with exactly the WebHookWithId members, plus
+ * disabledReason and disabledAt when the sender disabled it.
+ */
 json_object *webhook_to_json(const struct webhook *w);
 /* Serialises w to a newly allocated compact JSON string. */
 char *webhook_to_string(const struct webhook *w);

@@ -153,13 +153,15 @@ job_outcome(struct sender *sd, struct job *j, long long now, struct delivery_out
         o->status = DELIVERY_SUCCEEDED;
         return;
     }
-    j->retry_delay = schedule_next(sd->cfg.retry_schedule, sd->cfg.retry_count, j->tries + 1,
-                                   random());
+    j->retry_delay = j->stop ? -1 : schedule_next(sd->cfg.retry_schedule, sd->cfg.retry_count,
+                                                  j->tries + 1, random());
     if (j->retry_delay < 0) {
-        o->status = DELIVERY_FAILED;
+        o->status = DELIVERY_FAILED;       /* no attempts left, or its webhook was disabled */
         return;
     }
-    j->retry_due = schedule_due(now, j->retry_delay * 1000LL);
+    /* A 429/503's Retry-After may move it later: never earlier than it says, at most 1 h. */
+    j->retry_scheduled = schedule_due(now, j->retry_delay * 1000LL);
+    j->retry_due = retry_after_apply(j->retry_scheduled, j->result.retry_at_ms);
     o->status = DELIVERY_PENDING;
     o->next_attempt_ms = (long long)j->retry_due * 1000;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sender/committer.h"
+#include "sender/health.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -22,6 +23,7 @@ struct committer {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     struct store *store;        /* used by the thread only */
+    struct health *health;      /* failure streaks and auto-disable, on this thread */
     int fd;                     /* eventfd: a batch is done */
     /* Under lock: */
     const struct delivery_new *nw;
@@ -35,11 +37,31 @@ struct committer {
     bool stopping;
 };
 
+/*
+ * The batch's attempts, in the delivery log now, to the failure streaks
+ * (sender/health.h); an outcome without an attempt (a delivery stopped) is
+ * none.
+ */
+static void
+committer_health(struct committer *c, const struct delivery_outcome *out, size_t n)
+{
+    const struct delivery_attempt **a = xcalloc(n ? n : 1, sizeof *a);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (out[i].attempt.attempt > 0)
+            a[k++] = &out[i].attempt;
+    health_batch(c->health, c->store, a, k);
+    free(a);
+}
+
 static void *
 committer_main(void *arg)
 {
     struct committer *c = arg;
 
+    /* A Webhook:Disabled that a crash kept from the spool goes out now, not at the next batch. */
+    health_batch(c->health, c->store, NULL, 0);
     pthread_mutex_lock(&c->lock);
     for (;;) {
         while (!(c->submitted && !c->done) && !c->stopping)
@@ -52,6 +74,8 @@ committer_main(void *arg)
         pthread_mutex_unlock(&c->lock);
 
         enum store_status st = store_delivery_commit(c->store, nw, n_new, out, n_out);
+        if (st == STORE_OK)
+            committer_health(c, out, n_out);
         store_maintain(c->store);
         bool restart = store_needs_restart(c->store);
 
@@ -87,6 +111,7 @@ committer_start(const struct config *cfg, char *err, size_t errlen)
         free(c);
         return NULL;
     }
+    c->health = health_new(cfg);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     int rc = pthread_create(&c->thread, NULL, committer_main, c);
@@ -94,6 +119,7 @@ committer_start(const struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
         pthread_cond_destroy(&c->wake);
         pthread_mutex_destroy(&c->lock);
+        health_free(c->health);
         store_close(c->store);
         close(c->fd);
         free(c);
@@ -177,7 +203,14 @@ committer_stop(struct committer *c)
     pthread_join(c->thread, NULL);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
+    health_free(c->health);
     store_close(c->store);
     close(c->fd);
     free(c);
+}
+
+unsigned long long
+committer_auto_disabled(const struct committer *c)
+{
+    return health_auto_disabled(c->health);
 }

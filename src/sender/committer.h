@@ -45,6 +45,9 @@ bool committer_collect(struct committer *c, enum store_status *st);
 /* True once the committer's store handle reported that recovery is needed. */
 bool committer_needs_restart(struct committer *c);
 
+/* Webhooks its batches disabled for failing (sender/health.h), since start. */
+unsigned long long committer_auto_disabled(const struct committer *c);
+
 /* Waits for the batch in hand, stops the thread, closes its store; NULL is allowed. */
 void committer_stop(struct committer *c);
 

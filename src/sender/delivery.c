@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "sender/delivery.h"
+#include "sender/retry_after.h"
+#include "util/clock.h"
 #include "util/httpc.h"
 #include "util/log.h"
 #include "util/netaddr.h"
@@ -443,6 +445,23 @@ xfer_no_tls_session(struct xfer *x)
     return NULL;
 }
 
+/* The time a 429 or 503 answer's Retry-After names, or 0 (none, or not valid). */
+static long long
+xfer_retry_after(struct xfer *x, long status)
+{
+    struct curl_header *h = NULL;
+    long long at = 0;
+
+    if ((status == 429 || status == 503) &&
+        curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+        retry_after_parse(h->value, clock_ms(CLOCK_REALTIME), &at) != 0) {
+        log_info("delivery: HTTP %ld: Retry-After \"%.64s\" is neither seconds nor an HTTP "
+                 "date: ignored", status, h->value);
+        at = 0;
+    }
+    return at;
+}
+
 /* Fills r from a finished transfer. */
 static void
 xfer_result(struct xfer *x, CURLcode code, const char *ca_file, struct delivery_result *r)
@@ -464,6 +483,7 @@ xfer_result(struct xfer *x, CURLcode code, const char *ca_file, struct delivery_
     } else if (done) {
         snprintf(r->error, sizeof r->error, "HTTP %ld%s", status,
                  status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+        r->retry_at_ms = xfer_retry_after(x, status);
     } else if (x->refused[0] != '\0') {
         snprintf(r->error, sizeof r->error, "%s", x->refused);
     } else if (code == CURLE_PEER_FAILED_VERIFICATION) {

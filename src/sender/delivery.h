@@ -51,6 +51,7 @@ struct delivery_result {
     char error[DELIVERY_ERROR_MAX + 1]; /* why it failed; "" when ok */
     long duration_ms;
     bool reused;                /* sent on a connection kept from an earlier transfer */
+    long long retry_at_ms;      /* a 429 or 503 with Retry-After: the time it named; else 0 */
 };
 
 /* Called once for every finished request, with its ctx. */

@@ -120,6 +120,8 @@ dest_finished(struct dest *d, long long now_ms, bool answered, bool ok, long dur
         d->degraded = !ok || duration_ms > DEST_SLOW_MS;
         d->state = DEST_ALIVE;
         d->probe_wait_ms = 0;
+        if (ok && d->cap > 0 && ++d->cap >= lim->per_host)
+            d->cap = 0;         /* grown back to the full number */
         return false;
     }
     d->degraded = true;
@@ -147,6 +149,22 @@ dest_cancelled(struct dest *d, long long now_ms)
         dest_die(d, now_ms, 0);
         d->probe_wait_ms = wait;
     }
+}
+
+size_t
+dest_concurrency(const struct dest *d, const struct dest_limits *lim)
+{
+    size_t full = lim->per_host > 0 ? lim->per_host : 1;
+
+    return d->cap > 0 && d->cap < full ? d->cap : full;
+}
+
+void
+dest_throttle(struct dest *d, const struct dest_limits *lim)
+{
+    size_t now = dest_concurrency(d, lim);
+
+    d->cap = now > 1 ? now / 2 : 1;
 }
 
 const char *

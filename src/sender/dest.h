@@ -36,6 +36,10 @@
  *
  * Any HTTP answer, from any attempt in flight, counts: a destination that
  * was only slow comes back by itself.
+ *
+ * Concurrency: a destination may have max_connections_per_host attempts in
+ * flight, fewer once it answered 429 or 503 (dest_throttle halves the
+ * number, down to 1); every success adds one back, up to the full number.
  */
 #ifndef HOOKSPOOL_DEST_H
 #define HOOKSPOOL_DEST_H
@@ -73,6 +77,7 @@ struct dest {
     long long progress_ms;      /* its last answer, or when it became busy */
     long long probe_ms;         /* dead: when one delivery may try it again */
     long long probe_wait_ms;    /* the wait before that, doubled by each failed probe */
+    size_t cap;                 /* attempts in flight allowed after a 429/503; 0: per_host */
 };
 
 /* What to do with a delivery that arrives for a destination. */
@@ -121,6 +126,12 @@ bool dest_finished(struct dest *d, long long now_ms, bool answered, bool ok, lon
 
 /* An attempt to d was abandoned without a result (shutdown). */
 void dest_cancelled(struct dest *d, long long now_ms);
+
+/* How many attempts d may have in flight now (at least 1). */
+size_t dest_concurrency(const struct dest *d, const struct dest_limits *lim);
+
+/* d answered 429 or 503: halves what it may have in flight (at least 1). */
+void dest_throttle(struct dest *d, const struct dest_limits *lim);
 
 /* "alive", "dead" or "probing". */
 const char *dest_state_name(enum dest_state s);

@@ -146,9 +146,11 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     if (why != NULL) {
         log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
                  r.delivery_id, r.webhook_id, r.tenant, why);
+        sd->hstats.dropped++;
         commit_stop(sd, &r);
-    } else
+    } else {
         job_add(sd, it, &w, r.attempt, r.tries, r.delivery_id);
+    }
     if (st == STORE_OK)
         webhook_release(&w);
     record_release(&r);

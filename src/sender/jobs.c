@@ -183,6 +183,14 @@ job_failed(struct sender *sd, struct job *j)
     int tries = j->tries + 1;
     const char *why = j->result.error;
 
+    if (j->stop) {
+        log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; the "
+                 "webhook is disabled: no more attempts", j->delivery_id, j->hook.id,
+                 j->item->tenant, j->attempt, why);
+        sd->hstats.dropped++;
+        job_done(sd, j);
+        return;
+    }
     if (j->retry_delay < 0) {
         char reason[DELIVERY_ERROR_MAX + DELIVERY_ID_MAX + 128];
         snprintf(reason, sizeof reason, "delivery %s to webhook %s: attempt %d failed: %s; no "
@@ -190,10 +198,12 @@ job_failed(struct sender *sd, struct job *j)
         log_warn("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; giving up",
                  j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why);
         job_persist(sd, j, j->attempt + 1, 0, why, 0, reason);
+        sd->hstats.dead_lettered++;
     } else {
         log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
-                 "%lds", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why,
-                 j->retry_delay);
+                 "%llds%s", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why,
+                 (long long)j->retry_due - now_ms() / 1000,
+                 j->retry_due > j->retry_scheduled ? " (Retry-After)" : "");
         job_persist(sd, j, j->attempt + 1, tries, why, j->retry_due, NULL);
     }
     job_done(sd, j);
@@ -439,6 +449,8 @@ on_done(void *ctx, const struct delivery_result *r, void *arg)
     j->state = JOB_FINISHED;
     sd->running--;
     host_finished(sd, j->host, r);
+    if (r->status != 0)
+        health_answer(sd, j);
     if (r->reused)
         sd->reused++;
     finished_push(sd, j);
@@ -552,7 +564,7 @@ job_start(struct sender *sd, struct job *j)
 void
 start_some(struct sender *sd)
 {
-    size_t per_host = (size_t)sd->cfg.max_connections_per_host;
+    struct dest_limits lim = dest_limits_of(sd);
     size_t total = (size_t)sd->cfg.max_connections;
     bool progress = true;
 
@@ -560,7 +572,8 @@ start_some(struct sender *sd)
         progress = false;
         for (size_t k = 0; k < sd->n_hosts && sd->running < total; k++) {
             struct host *h = sd->hosts[(sd->host_cursor + k) % sd->n_hosts];
-            if (h->queue.n == 0 || h->dest.running >= per_host || !dest_may_start(&h->dest))
+            if (h->queue.n == 0 || h->dest.running >= dest_concurrency(&h->dest, &lim) ||
+                !dest_may_start(&h->dest))
                 continue;
             job_start(sd, job_list_pop(&h->queue));
             progress = true;

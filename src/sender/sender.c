@@ -236,6 +236,10 @@ housekeeping(struct sender *sd, long long now)
             sd->exit_code = EXIT_FAILURE;
         }
     }
+    if (now - sd->last_metrics >= METRICS_MS) {
+        sd->last_metrics = now;
+        metrics_tick(sd);
+    }
     if (now - sd->last_prune >= PRUNE_MS && prune_due(sd)) {
         sd->last_prune = now;
         size_t removed = 0;
@@ -484,6 +488,7 @@ main(int argc, char **argv)
     }
     sd.unlinker = unlinker_start();
     sd.parker = parker_start(sd.cfg.spool_dir);
+    sd.metrics = metrics_start(&sd.cfg);
     sd.engine = delivery_engine_new(&sd.cfg);
     if (sd.engine == NULL)
         goto out;
@@ -503,10 +508,13 @@ main(int argc, char **argv)
     long long now = now_ms();
     sd.last_maintain = sd.last_recover = now;
     sd.last_prune = now - PRUNE_MS;
+    sd.last_metrics = now - METRICS_MS;         /* a first file at once */
     log_info("sender: started (spool %s, %ld connections, %ld per host)", sd.cfg.spool_dir,
              sd.cfg.max_connections, sd.cfg.max_connections_per_host);
     rc = run(&sd);
+    metrics_tick(&sd);          /* the counters as they end */
 out:
+    metrics_stop(sd.metrics);
     claimer_stop(sd.claimer);
     delivery_engine_free(sd.engine);
     committer_stop(sd.committer);

@@ -34,9 +34,12 @@
 #include "sender/delivery.h"
 #include "sender/dest.h"
 #include "sender/fanout.h"
+#include "sender/health.h"
+#include "sender/metrics.h"
 #include "sender/parker.h"
 #include "sender/record.h"
 #include "sender/requests.h"
+#include "sender/retry_after.h"
 #include "sender/schedule.h"
 #include "sender/unlinker.h"
 #include "util/buf.h"
@@ -127,8 +130,10 @@ struct job {
     long long started_ms;
     enum job_state state;
     struct delivery_result result;
+    bool stop;                  /* its webhook was disabled by this answer: no retry */
     long retry_delay;           /* after a failed attempt: seconds to the next, -1 for none */
-    time_t retry_due;           /* ...and its time */
+    time_t retry_scheduled;     /* ...its time by retry_schedule */
+    time_t retry_due;           /* ...and its time, Retry-After applied */
 };
 
 /* An event's body, shared by the records its fan-out creates until they are written. */
@@ -195,6 +200,9 @@ struct sender {
     bool rejoin;                /* left for a recovery: start again once detached */
     long long last_maintain, last_prune, last_recover;
     unsigned long long delivered, failed_attempts, reused;
+    struct health_stats hstats; /* sender/health.h: for the metrics file */
+    struct metrics *metrics;    /* sender/metrics.h: NULL if it could not start */
+    long long last_metrics;
 };
 
 /* ---- sender.c: the loop, signals, configuration, housekeeping ---- */
@@ -273,6 +281,16 @@ void put_back_queued(struct sender *sd);
 
 /* Takes claimed files from the claimer while there is room. */
 void claim_some(struct sender *sd, long long now);
+
+/* ---- health.c: answers that steer (410, 429, 503) ---- */
+
+/* An attempt of j ended with an HTTP answer: 410 disables its webhook, 429/503 slow its destination. */
+void health_answer(struct sender *sd, struct job *j);
+
+/* ---- metrics.c: the loop's part of the metrics file ---- */
+
+/* Hands the metrics writer a fresh snapshot of the loop's counters and destinations. */
+void metrics_tick(struct sender *sd);
 
 /* ---- commit.c: recording attempts and settling them ---- */
 

@@ -258,9 +258,12 @@ suite.eq(documented, implemented, "the document lists exactly the router's route
 
 wh = raw["components"]["schemas"]["WebHookWithId"]
 suite.eq(sorted(wh["properties"]), sorted(["id", "description", "events", "endpoint", "enabled",
-                                           "signatureSecret"]), "WebHookWithId has the six members")
-suite.check(wh.get("additionalProperties") is False and len(wh.get("required", [])) == 6,
-            "WebHookWithId: all six required, nothing else allowed")
+                                           "signatureSecret", "disabledReason", "disabledAt"]),
+         "WebHookWithId has the six members, and the two a webhook the sender disabled adds")
+suite.check(wh.get("additionalProperties") is False and
+            sorted(wh.get("required", [])) == sorted(["id", "description", "events", "endpoint",
+                                                      "enabled", "signatureSecret"]),
+            "WebHookWithId: the six required, disabledReason and disabledAt optional, nothing else")
 
 # ---------------------------------------------------------------------------
 # Real responses against the document.
