@@ -99,14 +99,15 @@ create_list_prepend(struct create_list *back, struct create_list *front)
 }
 
 void
-commit_stop(struct sender *sd, const struct record *r)
+commit_stop(struct sender *sd, const char *tenant, const char *webhook_id,
+            const char *delivery_id)
 {
     sd->stops = xreallocarray(sd->stops, sd->n_stops + 1, sizeof *sd->stops);
     struct delivery_outcome *o = &sd->stops[sd->n_stops++];
     memset(o, 0, sizeof *o);
-    snprintf(o->attempt.tenant, sizeof o->attempt.tenant, "%s", r->tenant);
-    snprintf(o->attempt.webhook_id, sizeof o->attempt.webhook_id, "%s", r->webhook_id);
-    snprintf(o->attempt.delivery_id, sizeof o->attempt.delivery_id, "%s", r->delivery_id);
+    snprintf(o->attempt.tenant, sizeof o->attempt.tenant, "%s", tenant);
+    snprintf(o->attempt.webhook_id, sizeof o->attempt.webhook_id, "%s", webhook_id);
+    snprintf(o->attempt.delivery_id, sizeof o->attempt.delivery_id, "%s", delivery_id);
     o->attempt.attempt = 0;     /* no attempt: the record only changes status */
     o->status = DELIVERY_FAILED;
 }

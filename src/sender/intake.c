@@ -147,7 +147,7 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
         log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
                  r.delivery_id, r.webhook_id, r.tenant, why);
         sd->hstats.dropped++;
-        commit_stop(sd, &r);
+        commit_stop(sd, r.tenant, r.webhook_id, r.delivery_id);
     } else {
         job_add(sd, it, &w, r.attempt, r.tries, r.delivery_id);
     }

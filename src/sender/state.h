@@ -304,10 +304,11 @@ void commit_create(struct sender *sd, const struct item *it, struct body_ref *bo
                    const char *webhook_id, const char *delivery_id, long long now);
 
 /*
- * Records that the delivery of record r ends without a further attempt (its
- * webhook was deleted, disabled or unsubscribed): it becomes failed.
+ * Records that a delivery ends without a further attempt (its webhook was
+ * deleted, disabled or unsubscribed): it becomes failed.
  */
-void commit_stop(struct sender *sd, const struct record *r);
+void commit_stop(struct sender *sd, const char *tenant, const char *webhook_id,
+                 const char *delivery_id);
 
 /* Drops the records not yet written (their files stay: a re-fan-out makes them again). */
 void commit_drop_creates(struct sender *sd);

@@ -4,10 +4,12 @@ operations table, checked on what a client sees (status codes, bodies, Link head
 on what the receiver gets (bytes, X-NEOSTORE-DELIVERY, X-NEOSTORE-ATTEMPT). Also the CLI's
 `deliveries show`, `redeliver` and `ping`."""
 
+import http.server
 import json
 import os
 import re
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -58,6 +60,32 @@ def next_link(hdrs):
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 MEMBERS = ["deliveryId", "webhookId", "eventId", "eventType", "status", "attemptCount",
            "createdAt", "lastAttemptAt", "lastStatusCode", "lastError", "nextAttemptAt"]
+
+
+class GoneReceiver:
+    """Answers every POST 410 Gone, on 127.0.0.1."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(410)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", h.free_port()), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def records_flow(s, env, srv, rcv, acme):
@@ -135,6 +163,21 @@ def records_flow(s, env, srv, rcv, acme):
          "records: an attempt without an answer has lastStatusCode null")
     s.check(isinstance(d0.get("lastError"), str) and d0["lastError"],
             "records: ...and says why in lastError", d0)
+
+    # A 410 Gone disables the webhook at once: its delivery ends failed, nothing planned.
+    gone = GoneReceiver()
+    try:
+        hook410 = acme.create(gone.url + "/gone", ["Gone:*"])
+        emit(env, "acme", "Gone:Created", {"n": 6})
+        lst410 = [None]
+        wait_for(lambda: (lst410.__setitem__(0, deliveries_of(acme, hook410["id"])) or
+                          bool(lst410[0]) and lst410[0][0]["status"] != "pending"), 15, 0.1)
+        d410 = (lst410[0] or [{}])[0]
+        s.eq((d410.get("status"), d410.get("lastStatusCode"), d410.get("nextAttemptAt", "absent"),
+              d410.get("attemptCount")), ("failed", 410, None, 1),
+             "records: a 410 answer leaves the delivery failed after one attempt")
+    finally:
+        gone.stop()
 
     # A webhook disabled between attempts: its delivery ends, failed, without another attempt.
     stop = acme.create(rcv.url + "/fail/stop", ["Stop:*"])
