@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/api_internal.h"
 #include "api/router.h"
 #include "domain/auth.h"
 #include "domain/rotation.h"
@@ -390,6 +391,10 @@ dispatch(struct call *c)
         rotate_secret(c);
         return;
     }
+    if (api_deliveries_route(c->route.route)) {
+        api_deliveries_handle(c->ctx, c->req, c->res, &c->route, c->method);
+        return;
+    }
     if (writes && !read_json_body(c))
         return;
     switch (c->method) {
@@ -415,6 +420,18 @@ dispatch(struct call *c)
     default:
         break;
     }
+}
+
+void
+api_store_problem(struct api_context *ctx, struct http_response *res, enum store_status st,
+                  const char *not_found)
+{
+    struct call c = { .ctx = ctx, .res = res };
+
+    if (st == STORE_NOTFOUND)
+        http_response_problem(res, 404, not_found, NULL);
+    else
+        store_ok(&c, st);
 }
 
 void

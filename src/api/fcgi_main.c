@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -114,6 +115,19 @@ render(const struct http_response *res, bool head, struct buf *out)
         buf_append(out, res->body, res->body_len);
 }
 
+/* "https" when the server says the request came over TLS, else "http". */
+static const char *
+request_scheme(const struct transport *t)
+{
+    const char *https = param(t, "HTTPS");
+    const char *scheme = param(t, "REQUEST_SCHEME");
+
+    if ((https != NULL && strcasecmp(https, "on") == 0) ||
+        (scheme != NULL && strcmp(scheme, "https") == 0))
+        return "https";
+    return "http";
+}
+
 static void
 serve(struct api_context *ctx, struct transport *t, struct buf *out)
 {
@@ -128,6 +142,9 @@ serve(struct api_context *ctx, struct transport *t, struct buf *out)
         .content_length = content_length(param(t, "CONTENT_LENGTH")),
         .api_key = param(t, "HTTP_X_API_KEY"),
         .authorization = authorization,
+        .query_string = param(t, "QUERY_STRING"),
+        .host = param(t, "HTTP_HOST"),
+        .scheme = request_scheme(t),
         .read_body = read_body,
         .io = t,
     };
@@ -177,7 +194,7 @@ on_sigterm(int sig)
 {
     if (!busy)
         _exit(0);
-    close(STDIN_FILENO);        /* FastCGI's listening socket */
+    close(STDIN_FILENO);        /* the listening socket; in CGI mode the body nobody sends now */
     stop_requested = 1;
 }
 
@@ -372,6 +389,15 @@ main(int argc, char **argv)
     buf_init(&seen);
     if (FCGX_IsCGI()) {
         struct transport t = { NULL, NULL, &seen, 0 };
+        /*
+         * A web server ends a CGI program whose client went away with
+         * SIGTERM (lighttpd at once). Dying inside the store would cost
+         * every process using it a recovery; the request is short, so the
+         * program finishes it instead. The timer still ends one blocked
+         * for good, or in the way of a recovery, as in a FastCGI worker.
+         */
+        install_handlers();
+        set_busy(true);
         answer(&ctx, configured, &t, &out);
         fwrite(out.data, 1, out.len, stdout);
         fflush(stdout);

@@ -20,6 +20,7 @@ static const struct {
     const char *title;
 } statuses[] = {
     { 200, "OK", NULL, NULL },
+    { 202, "Accepted", NULL, NULL },
     { 400, "Bad Request", RFC9110 "15.5.1", "One or more validation errors occurred." },
     { 401, "Unauthorized", RFC9110 "15.5.2", "Unauthorized" },
     { 403, "Forbidden", RFC9110 "15.5.4", "Forbidden" },

@@ -18,6 +18,9 @@ struct http_request {
     long long content_length;   /* -1 if not given */
     const char *api_key;        /* X-API-KEY */
     const char *authorization;
+    const char *query_string;   /* QUERY_STRING, raw; may be NULL (then REQUEST_URI's query) */
+    const char *host;           /* HTTP_HOST, for absolute links; may be NULL */
+    const char *scheme;         /* "https" or "http"; may be NULL */
     /* Reads up to n body bytes into buf: returns the count, 0 at the end, -1 on error. */
     ssize_t (*read_body)(void *io, char *buf, size_t n);
     void *io;

@@ -35,6 +35,13 @@ static const struct {
     { ROUTE_WEBHOOK, { "webhooks", "{id}" },
       METHOD_GET | METHOD_HEAD | METHOD_PUT | METHOD_PATCH | METHOD_DELETE },
     { ROUTE_ROTATE_SECRET, { "webhooks", "{id}", "rotate-secret" }, METHOD_POST },
+    /* delivery operations */
+    { ROUTE_DELIVERIES, { "webhooks", "{id}", "deliveries" }, METHOD_GET | METHOD_HEAD },
+    { ROUTE_DELIVERY, { "webhooks", "{id}", "deliveries", "{deliveryId}" },
+      METHOD_GET | METHOD_HEAD },
+    { ROUTE_REDELIVER, { "webhooks", "{id}", "deliveries", "{deliveryId}", "redeliver" },
+      METHOD_POST },
+    { ROUTE_PING, { "webhooks", "{id}", "ping" }, METHOD_POST },
 };
 
 enum http_method
@@ -128,6 +135,8 @@ match_segments(char **seg, int n, struct route_match *m)
                 ok = false;
             else if (strcmp(want, "{id}") == 0)
                 ok = strlen(seg[k + 1]) < sizeof m->id;
+            else if (strcmp(want, "{deliveryId}") == 0)
+                ok = strlen(seg[k + 1]) < sizeof m->delivery_id;
             else
                 ok = strcmp(want, seg[k + 1]) == 0;
         }
@@ -139,6 +148,9 @@ match_segments(char **seg, int n, struct route_match *m)
         m->id[0] = '\0';
         if (n > 2)
             snprintf(m->id, sizeof m->id, "%s", seg[2]);
+        m->delivery_id[0] = '\0';
+        if (n > 4)
+            snprintf(m->delivery_id, sizeof m->delivery_id, "%s", seg[4]);
         return true;
     }
     return false;

@@ -18,6 +18,11 @@ enum route_id {
     ROUTE_WEBHOOKS,             /* /{tenant}/webhooks */
     ROUTE_WEBHOOK,              /* /{tenant}/webhooks/{id} */
     ROUTE_ROTATE_SECRET,        /* /{tenant}/webhooks/{id}/rotate-secret */
+    /* delivery operations (SPEC 1.1; src/api/api_deliveries.c) */
+    ROUTE_DELIVERIES,           /* /{tenant}/webhooks/{id}/deliveries */
+    ROUTE_DELIVERY,             /* /{tenant}/webhooks/{id}/deliveries/{deliveryId} */
+    ROUTE_REDELIVER,            /* /{tenant}/webhooks/{id}/deliveries/{deliveryId}/redeliver */
+    ROUTE_PING,                 /* /{tenant}/webhooks/{id}/ping */
 };
 
 enum http_method {
@@ -35,6 +40,7 @@ struct route_match {
     unsigned allowed;                       /* METHOD_* bits the route accepts */
     char tenant[WEBHOOK_TENANT_MAX + 1];
     char id[64];                            /* raw {id} segment, not yet validated */
+    char delivery_id[72];                   /* raw {deliveryId} segment, not yet validated */
 };
 
 /* The METHOD_* bit for a request method name (METHOD_OTHER if unknown). */

@@ -12,9 +12,11 @@
 
 #include "cli/cli.h"
 #include "domain/webhook.h"
+#include "util/xalloc.h"
 
 static const char deliveries_usage[] =
     "usage: hookspool deliveries --tenant T [--webhook ID] [--limit N] [--json]\n"
+    "       hookspool deliveries show ID (see hookspool deliveries show --help)\n"
     "Prints the most recent delivery attempts (default 100), newest first: time (UTC),\n"
     "webhook, delivery id, attempt number, HTTP status (- if none), duration, event\n"
     "type and id, and the error of a failed attempt. --json prints one JSON object a line.\n"
@@ -47,6 +49,26 @@ print_row(const struct delivery_attempt *a)
            a->event_id, a->error[0] != '\0' ? "  " : "", a->error);
 }
 
+/* Where the word "show" is among argv's positional arguments, or 0. */
+static int
+show_position(int argc, char **argv)
+{
+    static const char *const with_value[] = { "--config", "--tenant", "--webhook", "--limit" };
+
+    for (int i = 1; i < argc; i++) {
+        bool takes = false;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+            takes = takes || strcmp(argv[i], with_value[k]) == 0;
+        if (takes)
+            i++;
+        else if (strcmp(argv[i], "show") == 0)
+            return i;
+        else if (strncmp(argv[i], "--", 2) != 0)
+            return 0;
+    }
+    return 0;
+}
+
 int
 cmd_deliveries(int argc, char **argv)
 {
@@ -57,6 +79,19 @@ cmd_deliveries(int argc, char **argv)
         { "--webhook", true, &webhook }, { "--limit", true, &limit_arg },
         { "--json", false, &json }, { NULL, false, NULL },
     };
+    int show = show_position(argc, argv);
+    if (show > 0) {
+        /* "deliveries [options] show ID [options]": the same without "show". */
+        char **rest = xcalloc((size_t)argc, sizeof *rest);
+        int n = 0;
+        rest[n++] = "deliveries show";
+        for (int i = 1; i < argc; i++)
+            if (i != show)
+                rest[n++] = argv[i];
+        int shown = cmd_deliveries_show(n, rest);
+        free(rest);
+        return shown;
+    }
     const char *pos[1];
     int npos;
     int rc = cli_parse(argc, argv, deliveries_usage, opts, pos, 0, &npos);

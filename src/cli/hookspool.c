@@ -19,9 +19,11 @@ static const struct {
 } commands[] = {
     { "apikey", cmd_apikey, "create, list or revoke API keys" },
     { "db", cmd_db, "verify the databases or back them up" },
-    { "deliveries", cmd_deliveries, "print the delivery log of a tenant" },
+    { "deliveries", cmd_deliveries, "print the delivery log of a tenant, or one delivery (show ID)" },
     { "emit", cmd_emit, "publish an event into the spool" },
+    { "ping", cmd_ping, "send a Webhook:Ping event to one webhook" },
     { "queue", cmd_queue, "show the spool by state and destination (like qshape)" },
+    { "redeliver", cmd_redeliver, "send a delivery again" },
     { "requeue", cmd_requeue, "put dead letters (spool failed/) back into the queue" },
     { "rotate-secret", cmd_rotate_secret, "give a webhook a new signature secret" },
     { "sign", cmd_sign, "print the signature of a body" },

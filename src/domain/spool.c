@@ -540,11 +540,21 @@ spool_claim_due(const char *spool_dir, const char *name, time_t now, int *fd_out
 int
 spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t *n_out)
 {
+    time_t next_due;
+
+    return spool_list_due_next(spool_dir, now, names_out, n_out, &next_due);
+}
+
+int
+spool_list_due_next(const char *spool_dir, time_t now, char ***names_out, size_t *n_out,
+                    time_t *next_due)
+{
     char **names;
     size_t n, kept = 0;
 
     *names_out = NULL;
     *n_out = 0;
+    *next_due = (time_t)-1;
     if (spool_list(spool_dir, SPOOL_DEFERRED, &names, &n) != 0)
         return -1;
     char *dir = spool_path(spool_dir, SPOOL_DEFERRED, NULL);
@@ -553,13 +563,18 @@ spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t *n_o
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         /* Only the sender writes deferred/: its records and the event files it parked. */
-        if (dfd >= 0 &&
-            fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-            st.st_mtime <= now)
+        bool regular = dfd >= 0 &&
+            fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+        if (regular && st.st_mtime <= now) {
             names[kept++] = names[i];
-        else
-            free(names[i]);
+            continue;
+        }
+        if (regular && (*next_due == (time_t)-1 || st.st_mtime < *next_due))
+            *next_due = st.st_mtime;
+        free(names[i]);
     }
+    if (kept > 0 || dfd < 0)
+        *next_due = 0;          /* look again at the next turn */
     if (dfd >= 0)
         close(dfd);
     if (kept == 0) {

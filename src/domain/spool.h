@@ -129,6 +129,14 @@ int spool_claim_due(const char *spool_dir, const char *name, time_t now, int *fd
 int spool_list_due(const char *spool_dir, time_t now, char ***names_out, size_t *n_out);
 
 /*
+ * As spool_list_due, and *next_due is the earliest mtime of the files not
+ * yet due (0 if any file is listed as due, (time_t)-1 if deferred/ holds
+ * nothing else): before then, only a new file in deferred/ can be due.
+ */
+int spool_list_due_next(const char *spool_dir, time_t now, char ***names_out, size_t *n_out,
+                        time_t *next_due);
+
+/*
  * Writes a record durably as deferred/name with not_before (0: now) as its
  * mtime, the time of its next attempt, replacing any record of that name.
  * Returns 0 or -1 (errno); EINVAL if name is not a record's.

@@ -26,6 +26,7 @@
 
 #include "domain/apikey.h"
 #include "domain/config.h"
+#include "domain/delivery.h"
 #include "domain/webhook.h"
 #include "util/buf.h"
 
@@ -149,10 +150,6 @@ enum store_status store_apikey_revoke(struct store *s, const char *id);
 
 /* ---- delivery log (sender; src/domain/store_delivery.c) ---- */
 
-#define DELIVERY_ID_MAX 64
-#define DELIVERY_ERROR_MAX 200
-#define DELIVERY_EVENT_MAX 128
-
 /* One delivery attempt as recorded in the "deliveries" database. */
 struct delivery_attempt {
     long long time_ms;                      /* when the attempt started, Unix ms */
@@ -183,8 +180,85 @@ enum store_status store_delivery_list(struct store *s, const char *tenant,
  * durationMs. The caller puts the reference.
  */
 json_object *store_delivery_to_json(const struct delivery_attempt *a);
-/* Deletes attempts older than before_ms (Unix ms), in small transactions; counts them. */
+/*
+ * Deletes attempts older than before_ms (Unix ms), and delivery records
+ * (with their payloads) created before it, in small transactions; counts
+ * the attempts.
+ */
 enum store_status store_delivery_prune(struct store *s, long long before_ms, size_t *removed);
+
+/* ---- delivery records (SPEC 1.1; src/domain/store_delivery_record.c) ---- */
+
+/* An attempt and what it made of its delivery; attempt number 0: none, a change of status only. */
+struct delivery_outcome {
+    struct delivery_attempt attempt;
+    enum delivery_status status;        /* after this attempt */
+    long long next_attempt_ms;          /* when pending: the next attempt's time */
+    const char *payload;                /* the body (borrowed), should the record be missing */
+    size_t payload_len;
+};
+
+/*
+ * The sender's batch, one transaction: creates the records in nw (an
+ * existing one is left as it is) with their payloads, then for each outcome
+ * logs the attempt and adds it to its record (created if missing).
+ */
+enum store_status store_delivery_commit(struct store *s, const struct delivery_new *nw,
+                                        size_t n_new, const struct delivery_outcome *out,
+                                        size_t n_out);
+/*
+ * Loads one delivery (*out, delivery_release it) and, if payload is not
+ * NULL, the body it sends (empty if it was not kept).
+ */
+enum store_status store_delivery_get(struct store *s, const char *tenant, const char *webhook_id,
+                                     const char *delivery_id, struct delivery *out,
+                                     struct buf *payload);
+
+/* A position in a webhook's deliveries (domain/delivery.h). */
+#define STORE_CURSOR_LEN DELIVERY_CURSOR_LEN
+/*
+ * Loads at most limit deliveries of one webhook, newest first, with status
+ * (an enum delivery_status, or -1 for any), after cursor (NULL: from the
+ * newest). next is set to the cursor of the following page, or "" when
+ * none follows. Free *out with store_delivery_list_free.
+ */
+enum store_status store_delivery_page(struct store *s, const char *tenant, const char *webhook_id,
+                                      int status, const char *cursor, size_t limit,
+                                      struct delivery **out, size_t *n,
+                                      char next[STORE_CURSOR_LEN + 1]);
+void store_delivery_list_free(struct delivery *list, size_t n);
+/*
+ * Makes a delivery pending again, due now, and asks the sender for a new
+ * attempt (one transaction). *out is the record as written.
+ */
+enum store_status store_delivery_redeliver(struct store *s, const char *tenant,
+                                           const char *webhook_id, const char *delivery_id,
+                                           long long now_ms, struct delivery *out);
+/*
+ * Finds a delivery by its id alone (the CLI): a scan of tenant's records
+ * (all records if tenant is NULL; of one webhook if webhook_id is not
+ * NULL too). As store_delivery_get otherwise.
+ */
+enum store_status store_delivery_find(struct store *s, const char *tenant, const char *webhook_id,
+                                      const char *delivery_id, struct delivery *out,
+                                      struct buf *payload);
+/* Creates a ping's delivery (nw) and asks the sender to send it; *out is the record. */
+enum store_status store_delivery_ping(struct store *s, const struct delivery_new *nw,
+                                      struct delivery *out);
+
+/* A request the API left for the sender: one new attempt of a delivery, as soon as it can. */
+struct store_request {
+    unsigned char key[8 + DELIVERY_ID_LEN];
+    bool valid;                 /* false: unreadable, only to be deleted */
+    char tenant[WEBHOOK_TENANT_MAX + 1];
+    char webhook_id[WEBHOOK_ID_LEN + 1];
+    char delivery_id[DELIVERY_ID_LEN + 1];
+};
+/* Loads at most max waiting requests, oldest first, into a new array (free(3) it). */
+enum store_status store_requests_list(struct store *s, size_t max, struct store_request **out,
+                                      size_t *n);
+/* Deletes a request that has been acted on. */
+enum store_status store_request_done(struct store *s, const struct store_request *r);
 
 /* ---- endpoint health (sender and API; src/domain/store_health.c) ---- */
 

@@ -105,7 +105,7 @@ store_delivery_to_json(const struct delivery_attempt *a)
 }
 
 static char *
-delivery_encode(const struct delivery_attempt *a)
+delivery_encode_attempt(const struct delivery_attempt *a)
 {
     json_object *o = store_delivery_to_json(a);
     char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -133,7 +133,7 @@ int_member(json_object *o, const char *name)
 
 /* Decodes a stored record; returns 0 or -1. */
 static int
-delivery_decode(struct delivery_attempt *a, const char *data, size_t len)
+delivery_decode_attempt(struct delivery_attempt *a, const char *data, size_t len)
 {
     json_tokener *tok = json_tokener_new();
     json_object *o = json_tokener_parse_ex(tok, data, (int)len);
@@ -162,6 +162,23 @@ delivery_decode(struct delivery_attempt *a, const char *data, size_t len)
 
 /* ---- append ---- */
 
+int
+store_delivery_log_put(struct store *s, DB_TXN *txn, const struct delivery_attempt *a)
+{
+    struct buf key;
+    DBT k, v;
+    char *json = delivery_encode_attempt(a);
+
+    buf_init(&key);
+    delivery_key(&key, a);
+    store_dbt(&k, key.data, key.len);
+    store_dbt(&v, json, strlen(json));
+    int rc = store_result(s, s->deliveries->put(s->deliveries, txn, &k, &v, 0), "delivery append");
+    free(json);
+    buf_release(&key);
+    return rc;
+}
+
 struct append_ctx {
     const struct delivery_attempt *a;
     size_t n;
@@ -171,21 +188,10 @@ static int
 append_body(struct store *s, DB_TXN *txn, void *ctx)
 {
     struct append_ctx *c = ctx;
-    struct buf key;
     int rc = STORE_OK;
 
-    buf_init(&key);
-    for (size_t i = 0; i < c->n && rc == STORE_OK; i++) {
-        DBT k, v;
-        char *json = delivery_encode(&c->a[i]);
-        delivery_key(&key, &c->a[i]);
-        store_dbt(&k, key.data, key.len);
-        store_dbt(&v, json, strlen(json));
-        rc = store_result(s, s->deliveries->put(s->deliveries, txn, &k, &v, 0),
-                          "delivery append");
-        free(json);
-    }
-    buf_release(&key);
+    for (size_t i = 0; i < c->n && rc == STORE_OK; i++)
+        rc = store_delivery_log_put(s, txn, &c->a[i]);
     return rc;
 }
 
@@ -216,7 +222,7 @@ list_push(struct list_ctx *c, const DBT *val)
         c->cap = c->cap ? 2 * c->cap : 32;
         c->items = xreallocarray(c->items, c->cap, sizeof *c->items);
     }
-    if (delivery_decode(&c->items[c->n], val->data, val->size) == 0)
+    if (delivery_decode_attempt(&c->items[c->n], val->data, val->size) == 0)
         c->n++;
     else
         log_error("store: delivery list: tenant %s: skipping a malformed record", c->tenant);
@@ -336,7 +342,10 @@ store_delivery_list(struct store *s, const char *tenant, const char *webhook_id,
 /* ---- prune ---- */
 
 struct prune_ctx {
-    long long before_ms;
+    DB *db;
+    u_int32_t value_bytes;      /* how much of each value the test needs */
+    store_prune_fn expired;
+    void *arg;
     struct buf resume;          /* the key to continue from; empty = start */
     bool done;
     size_t removed;             /* in the current transaction */
@@ -352,13 +361,14 @@ prune_body(struct store *s, DB_TXN *txn, void *ctx)
 
     c->removed = 0;
     c->done = false;
-    int ret = s->deliveries->cursor(s->deliveries, txn, &cur, 0);
+    int ret = c->db->cursor(c->db, txn, &cur, 0);
     if (ret != 0)
-        return store_result(s, ret, "delivery prune cursor");
+        return store_result(s, ret, "prune cursor");
     store_dbt(&key, c->resume.data, c->resume.len);
     key.flags = DB_DBT_MALLOC;
     store_dbt(&val, NULL, 0);
-    val.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;   /* keys only: read no value bytes */
+    val.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;   /* only the bytes the test needs */
+    val.dlen = c->value_bytes;
     u_int32_t op = c->resume.len > 0 ? DB_SET_RANGE : DB_FIRST;
     struct buf next;
     buf_init(&next);
@@ -370,20 +380,26 @@ prune_body(struct store *s, DB_TXN *txn, void *ctx)
             break;
         }
         if (ret != 0) {
-            rc = store_result(s, ret, "delivery prune");
+            rc = store_result(s, ret, "prune");
             break;
         }
-        long long t = delivery_key_time(key.data, key.size);
+        bool expired = false;
+        rc = c->expired(s, txn, &key, &val, c->arg, &expired);
         buf_reset(&next);
         buf_append(&next, key.data, key.size);
         free(key.data);
         free(val.data);
         store_dbt(&key, NULL, 0);
         key.flags = DB_DBT_MALLOC;
-        if (t >= 0 && t < c->before_ms) {
+        store_dbt(&val, NULL, 0);
+        val.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;
+        val.dlen = c->value_bytes;
+        if (rc != STORE_OK)
+            break;
+        if (expired) {
             ret = cur->del(cur, 0);
             if (ret != 0) {
-                rc = store_result(s, ret, "delivery prune delete");
+                rc = store_result(s, ret, "prune delete");
                 break;
             }
             c->removed++;
@@ -401,15 +417,16 @@ prune_body(struct store *s, DB_TXN *txn, void *ctx)
 }
 
 enum store_status
-store_delivery_prune(struct store *s, long long before_ms, size_t *removed)
+store_prune_scan(struct store *s, DB *db, u_int32_t value_bytes, store_prune_fn expired,
+                 void *arg, size_t *removed)
 {
-    struct prune_ctx c = { .before_ms = before_ms };
+    struct prune_ctx c = { .db = db, .value_bytes = value_bytes, .expired = expired, .arg = arg };
     enum store_status st = STORE_OK;
     size_t total = 0;
 
     buf_init(&c.resume);
     while (!c.done) {
-        st = store_run(s, "delivery prune", prune_body, &c);
+        st = store_run(s, "prune", prune_body, &c);
         if (st != STORE_OK)
             break;
         total += c.removed;
@@ -417,5 +434,32 @@ store_delivery_prune(struct store *s, long long before_ms, size_t *removed)
     buf_release(&c.resume);
     if (removed != NULL)
         *removed = total;
+    return st;
+}
+
+/* An attempt older than the limit (its time is in the key). */
+static int
+prune_attempt(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *arg,
+              bool *expired)
+{
+    const long long *before = arg;
+    long long t = delivery_key_time(key->data, key->size);
+    (void)s;
+    (void)txn;
+    (void)val;
+
+    *expired = t >= 0 && t < *before;
+    return STORE_OK;
+}
+
+enum store_status
+store_delivery_prune(struct store *s, long long before_ms, size_t *removed)
+{
+    enum store_status st = store_prune_scan(s, s->deliveries, 0, prune_attempt, &before_ms,
+                                            removed);
+
+    /* The records, their order and payloads are kept as long as the attempts. */
+    if (st == STORE_OK)
+        st = store_delivery_record_prune(s, before_ms, NULL);
     return st;
 }

@@ -30,6 +30,10 @@ struct store {
     DB *deliveries;
     DB *previous_secrets;       /* src/domain/store_secret.c */
     DB *health;                 /* per-webhook failure streaks (store_health.c) */
+    DB *records;                /* delivery records (store_delivery_record.c) */
+    DB *order;                  /* ...their order, newest first, with their status */
+    DB *payloads;               /* ...the bodies they send */
+    DB *requests;               /* redeliver and ping requests for the sender */
     char *home;                 /* db_home, for its free space */
     bool space_low;             /* the last write found db_home (nearly) full */
     bool needs_restart;
@@ -109,6 +113,27 @@ bool store_lock_held_elsewhere(int fd, enum store_lock_byte byte);
 bool store_lock_interrupted(int fd);
 /* Records that a recovery starts (true) or has finished (false), durably; 0 or -1. */
 int store_lock_mark(int fd, bool recovering);
+
+/* ---- delivery log and records (store_delivery.c, store_delivery_record.c) ---- */
+
+/* Writes one attempt into the delivery log, in txn. */
+int store_delivery_log_put(struct store *s, DB_TXN *txn, const struct delivery_attempt *a);
+
+/*
+ * Decides whether one entry (its key, and the first bytes of its value)
+ * has expired; may delete what goes with it in txn. Returns a body result.
+ */
+typedef int (*store_prune_fn)(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val,
+                              void *arg, bool *expired);
+/*
+ * Walks db in small transactions, deleting the entries expired says have
+ * expired; reads value_bytes of each value. Counts them in *removed.
+ */
+enum store_status store_prune_scan(struct store *s, DB *db, u_int32_t value_bytes,
+                                   store_prune_fn expired, void *arg, size_t *removed);
+/* Prunes records, their order entries and payloads created before before_ms. */
+enum store_status store_delivery_record_prune(struct store *s, long long before_ms,
+                                              size_t *removed);
 
 /*
  * Inside txn: reads tenant's webhook id (write-locked), lets edit change it

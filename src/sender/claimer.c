@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@ enum {
     QUEUE_MAX = 64,             /* files claimed ahead of the event loop, at most */
     RECORD_SLACK = 4096,        /* a record's members beside its body */
     RECORD_ESCAPE = 6,          /* a body byte takes at most this many in a record ("\u001f") */
+    QUIET_S = 2,                /* deferred/ unchanged this long: its mtime tells of any change */
+    RELIST_MS = 60 * 1000,      /* deferred/ is listed at least this often all the same */
 };
 
 /* One listing being claimed: records due in deferred/, or new/. */
@@ -41,6 +44,12 @@ struct claimer {
     int fd;                     /* eventfd: files are waiting */
     int rescan_ms;
     int release_ms;             /* deferred/ is listed for due records this often; 0: once */
+    /* The claimer thread's own: what the last listing of deferred/ found. */
+    char *deferred_dir;
+    struct timespec deferred_mtime; /* deferred/'s mtime just before that listing */
+    bool deferred_quiet;        /* it was QUIET_S old then, and nothing was due */
+    time_t next_due;            /* the earliest time of the files not due; -1: none */
+    long long deferred_listed;  /* when (CLOCK_MONOTONIC ms) */
     /* Under lock: */
     size_t max_bytes;
     struct claimed queue[QUEUE_MAX];
@@ -112,6 +121,49 @@ claim_one(const char *spool_dir, const char *name, bool deferred, size_t max_byt
     return -1;
 }
 
+/*
+ * True if listing deferred/ again can find nothing due: the last listing
+ * found nothing due, the earliest file it saw is not due yet, and the
+ * directory has not changed since (every file enters deferred/ by a rename,
+ * its time already set). Its mtime is trusted only if it was QUIET_S old at
+ * that listing, so that a change cannot share its timestamp. Parked
+ * backlogs of a dead destination would otherwise cost a stat per file
+ * every second.
+ */
+static bool
+deferred_unchanged(const struct claimer *c, time_t now, struct timespec *mtime)
+{
+    struct stat st;
+
+    if (lstat(c->deferred_dir, &st) != 0) {
+        *mtime = (struct timespec){ 0, 0 };
+        return false;
+    }
+    *mtime = st.st_mtim;
+    return c->deferred_quiet && (c->next_due == (time_t)-1 || now < c->next_due) &&
+           clock_ms(CLOCK_MONOTONIC) - c->deferred_listed < RELIST_MS &&
+           st.st_mtim.tv_sec == c->deferred_mtime.tv_sec &&
+           st.st_mtim.tv_nsec == c->deferred_mtime.tv_nsec;
+}
+
+/* Lists the records and parked files of deferred/ that are due; called without the lock. */
+static void
+claimer_list_due(struct claimer *c, struct listing *due)
+{
+    time_t now = time(NULL);
+    struct timespec mtime;
+
+    if (deferred_unchanged(c, now, &mtime))
+        return;
+    if (spool_list_due_next(c->spool_dir, now, &due->names, &due->n, &c->next_due) != 0) {
+        log_error("claimer_list: deferred/: cannot list: %s", strerror(errno));
+        c->next_due = 0;
+    }
+    c->deferred_mtime = mtime;
+    c->deferred_quiet = mtime.tv_sec != 0 && now - mtime.tv_sec >= QUIET_S && c->next_due != 0;
+    c->deferred_listed = clock_ms(CLOCK_MONOTONIC);
+}
+
 /* Lists what the claimer works through next; called without the lock. */
 static void
 claimer_list(struct claimer *c, bool records, struct listing *due, struct listing *fresh)
@@ -120,8 +172,8 @@ claimer_list(struct claimer *c, bool records, struct listing *due, struct listin
     spool_names_free(fresh->names, fresh->n);
     *due = (struct listing){ NULL, 0, 0 };
     *fresh = (struct listing){ NULL, 0, 0 };
-    if (records && spool_list_due(c->spool_dir, time(NULL), &due->names, &due->n) != 0)
-        log_error("claimer_list: deferred/: cannot list: %s", strerror(errno));
+    if (records)
+        claimer_list_due(c, due);
     if (spool_list(c->spool_dir, SPOOL_NEW, &fresh->names, &fresh->n) != 0)
         log_error("claimer_list: new/: cannot list: %s", strerror(errno));
 }
@@ -208,6 +260,7 @@ claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms, int releas
         return NULL;
     }
     c->spool_dir = xstrdup(spool_dir);
+    c->deferred_dir = spool_path(spool_dir, SPOOL_DEFERRED, NULL);
     c->max_bytes = max_bytes;
     c->rescan_ms = rescan_ms;
     c->release_ms = release_ms;
@@ -220,6 +273,7 @@ claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms, int releas
         pthread_cond_destroy(&c->wake);
         pthread_mutex_destroy(&c->lock);
         close(c->fd);
+        free(c->deferred_dir);
         free(c->spool_dir);
         free(c);
         return NULL;
@@ -302,6 +356,7 @@ claimer_stop(struct claimer *c)
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
     close(c->fd);
+    free(c->deferred_dir);
     free(c->spool_dir);
     free(c);
 }

@@ -24,34 +24,176 @@
 
 #include "sender/state.h"
 
+struct body_ref *
+body_ref_new(const char *data, size_t len)
+{
+    struct body_ref *b = xmalloc(sizeof *b + len);
+
+    b->refs = 1;
+    b->len = len;
+    memcpy(b->data, data, len);
+    return b;
+}
+
+void
+body_ref_drop(struct body_ref *b)
+{
+    if (b != NULL && --b->refs == 0)
+        free(b);
+}
+
+void
+commit_create(struct sender *sd, const struct item *it, struct body_ref *body,
+              const char *webhook_id, const char *delivery_id, long long now)
+{
+    struct create_list *l = &sd->creates;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->nw = xreallocarray(l->nw, l->cap, sizeof *l->nw);
+        l->bodies = xreallocarray(l->bodies, l->cap, sizeof *l->bodies);
+    }
+    struct delivery_new *nw = &l->nw[l->n];
+    memset(nw, 0, sizeof *nw);
+    snprintf(nw->tenant, sizeof nw->tenant, "%s", it->tenant);
+    snprintf(nw->webhook_id, sizeof nw->webhook_id, "%s", webhook_id);
+    snprintf(nw->delivery_id, sizeof nw->delivery_id, "%s", delivery_id);
+    snprintf(nw->event_id, sizeof nw->event_id, "%s", it->event_id);
+    snprintf(nw->event_type, sizeof nw->event_type, "%s", it->event_type);
+    nw->created_ms = now;
+    nw->payload = body->data;
+    nw->payload_len = body->len;
+    body->refs++;
+    l->bodies[l->n++] = body;
+}
+
+/* Empties l, dropping its body references. */
+static void
+create_list_clear(struct create_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        body_ref_drop(l->bodies[i]);
+    l->n = 0;
+}
+
+/* Puts front's entries before back's, leaving front empty. */
+static void
+create_list_prepend(struct create_list *back, struct create_list *front)
+{
+    if (front->n == 0)
+        return;
+    struct create_list all = { NULL, NULL, 0, 0 };
+    all.cap = all.n = front->n + back->n;
+    all.nw = xreallocarray(NULL, all.cap, sizeof *all.nw);
+    all.bodies = xreallocarray(NULL, all.cap, sizeof *all.bodies);
+    memcpy(all.nw, front->nw, front->n * sizeof *all.nw);
+    memcpy(all.bodies, front->bodies, front->n * sizeof *all.bodies);
+    if (back->n > 0) {
+        memcpy(all.nw + front->n, back->nw, back->n * sizeof *all.nw);
+        memcpy(all.bodies + front->n, back->bodies, back->n * sizeof *all.bodies);
+    }
+    free(back->nw);
+    free(back->bodies);
+    *back = all;
+    front->n = 0;
+}
+
+void
+commit_stop(struct sender *sd, const char *tenant, const char *webhook_id,
+            const char *delivery_id)
+{
+    sd->stops = xreallocarray(sd->stops, sd->n_stops + 1, sizeof *sd->stops);
+    struct delivery_outcome *o = &sd->stops[sd->n_stops++];
+    memset(o, 0, sizeof *o);
+    snprintf(o->attempt.tenant, sizeof o->attempt.tenant, "%s", tenant);
+    snprintf(o->attempt.webhook_id, sizeof o->attempt.webhook_id, "%s", webhook_id);
+    snprintf(o->attempt.delivery_id, sizeof o->attempt.delivery_id, "%s", delivery_id);
+    o->attempt.attempt = 0;     /* no attempt: the record only changes status */
+    o->status = DELIVERY_FAILED;
+}
+
+void
+commit_drop_creates(struct sender *sd)
+{
+    create_list_clear(&sd->creates);
+    create_list_clear(&sd->creating);
+    free(sd->creates.nw);
+    free(sd->creates.bodies);
+    free(sd->creating.nw);
+    free(sd->creating.bodies);
+    memset(&sd->creates, 0, sizeof sd->creates);
+    memset(&sd->creating, 0, sizeof sd->creating);
+    free(sd->stops);
+    sd->stops = NULL;
+    sd->n_stops = sd->stops_submitted = 0;
+}
+
 /*
- * Hands every attempt finished since the last batch to the committer (one
- * transaction in the delivery log), unless it is still writing one.
+ * What the job's attempt makes of its delivery. A failed attempt's next
+ * time is drawn here, so that the record shows when it will be; job_failed
+ * uses the same draw.
+ */
+static void
+job_outcome(struct sender *sd, struct job *j, long long now, struct delivery_outcome *o)
+{
+    struct delivery_attempt *a = &o->attempt;
+
+    a->time_ms = j->started_ms;
+    snprintf(a->tenant, sizeof a->tenant, "%s", j->item->tenant);
+    snprintf(a->webhook_id, sizeof a->webhook_id, "%s", j->hook.id);
+    snprintf(a->delivery_id, sizeof a->delivery_id, "%s", j->delivery_id);
+    snprintf(a->event_id, sizeof a->event_id, "%s", j->item->event_id);
+    snprintf(a->event_type, sizeof a->event_type, "%s", j->item->event_type);
+    a->attempt = j->attempt;
+    a->status = j->result.status;
+    snprintf(a->error, sizeof a->error, "%s", j->result.error);
+    a->duration_ms = j->result.duration_ms;
+    o->payload = j->item->body;
+    o->payload_len = j->item->body_len;
+    if (j->result.ok) {
+        o->status = DELIVERY_SUCCEEDED;
+        return;
+    }
+    j->retry_delay = j->stop ? -1 : schedule_next(sd->cfg.retry_schedule, sd->cfg.retry_count,
+                                                  j->tries + 1, random());
+    if (j->retry_delay < 0) {
+        o->status = DELIVERY_FAILED;       /* no attempts left, or its webhook was disabled */
+        return;
+    }
+    /* A 429/503's Retry-After may move it later: never earlier than it says, at most 1 h. */
+    j->retry_scheduled = schedule_due(now, j->retry_delay * 1000LL);
+    j->retry_due = retry_after_apply(j->retry_scheduled, j->result.retry_at_ms);
+    o->status = DELIVERY_PENDING;
+    o->next_attempt_ms = (long long)j->retry_due * 1000;
+}
+
+/*
+ * Hands the records fanned out and every attempt finished since the last
+ * batch to the committer (one transaction), unless it is still writing one.
  */
 void
 commit_submit(struct sender *sd, long long now)
 {
-    if (sd->finished.n == 0 || committer_busy(sd->committer) || now < sd->commit_retry_ms)
+    if ((sd->finished.n == 0 && sd->creates.n == 0 && sd->n_stops == 0) ||
+        committer_busy(sd->committer) || now < sd->commit_retry_ms)
         return;
-    struct delivery_attempt *log = xcalloc(sd->finished.n, sizeof *log);
+    size_t n = sd->finished.n + sd->n_stops;
+    struct delivery_outcome *out = xcalloc(n > 0 ? n : 1, sizeof *out);
     size_t i = 0;
-    for (struct job *j = sd->finished.head; j != NULL; j = j->next, i++) {
-        struct delivery_attempt *a = &log[i];
-        a->time_ms = j->started_ms;
-        snprintf(a->tenant, sizeof a->tenant, "%s", j->item->tenant);
-        snprintf(a->webhook_id, sizeof a->webhook_id, "%s", j->hook.id);
-        snprintf(a->delivery_id, sizeof a->delivery_id, "%s", j->delivery_id);
-        snprintf(a->event_id, sizeof a->event_id, "%s", j->item->event_id);
-        snprintf(a->event_type, sizeof a->event_type, "%s", j->item->event_type);
-        a->attempt = j->attempt;
-        a->status = j->result.status;
-        snprintf(a->error, sizeof a->error, "%s", j->result.error);
-        a->duration_ms = j->result.duration_ms;
-    }
-    if (committer_submit(sd->committer, log, sd->finished.n) != 0) {
-        free(log);
+    for (struct job *j = sd->finished.head; j != NULL; j = j->next, i++)
+        job_outcome(sd, j, now, &out[i]);
+    if (sd->n_stops > 0)
+        memcpy(out + i, sd->stops, sd->n_stops * sizeof *out);
+    if (committer_submit(sd->committer, sd->creates.nw, sd->creates.n, out, n) != 0) {
+        free(out);
         return;
     }
+    sd->stops_submitted = sd->n_stops;
+    sd->outcomes = out;
+    /* The list handed over becomes the one being written; the empty one takes new entries. */
+    struct create_list spare = sd->creating;
+    sd->creating = sd->creates;
+    sd->creates = spare;
     sd->committing = job_list_take(&sd->finished);
 }
 
@@ -68,7 +210,11 @@ commit_collect(struct sender *sd)
         return;
     struct job *j = sd->committing;
     sd->committing = NULL;
+    free(sd->outcomes);
+    sd->outcomes = NULL;
     if (st != STORE_OK) {
+        /* The records too go back in front, to be written with the next batch. */
+        create_list_prepend(&sd->creates, &sd->creating);
         /* Once per episode: a full disk would otherwise log five lines a second. */
         if (!sd->commit_refused)
             log_error("sender: cannot record delivery attempts in the delivery log%s; the "
@@ -96,6 +242,14 @@ commit_collect(struct sender *sd)
         if (sd->stopping)
             sd->stop_now = true;        /* what is unrecorded stays in active/ */
         return;
+    }
+    create_list_clear(&sd->creating);
+    /* The stops written are dropped; those added meanwhile move to the front. */
+    if (sd->stops_submitted > 0) {
+        memmove(sd->stops, sd->stops + sd->stops_submitted,
+                (sd->n_stops - sd->stops_submitted) * sizeof *sd->stops);
+        sd->n_stops -= sd->stops_submitted;
+        sd->stops_submitted = 0;
     }
     if (sd->commit_refused)
         log_info("sender: the delivery log records attempts again");

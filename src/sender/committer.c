@@ -26,8 +26,10 @@ struct committer {
     struct health *health;      /* failure streaks and auto-disable, on this thread */
     int fd;                     /* eventfd: a batch is done */
     /* Under lock: */
-    struct delivery_attempt *batch;
-    size_t n;
+    const struct delivery_new *nw;
+    size_t n_new;
+    const struct delivery_outcome *out;
+    size_t n_out;
     bool submitted;             /* a batch is in hand (being written or done) */
     bool done;                  /* ... and it is done */
     enum store_status status;
@@ -35,15 +37,21 @@ struct committer {
     bool stopping;
 };
 
-/* The batch's attempts, in the delivery log now, to the failure streaks (sender/health.h). */
+/*
+ * The batch's attempts, in the delivery log now, to the failure streaks
+ * (sender/health.h); an outcome without an attempt (a delivery stopped) is
+ * none.
+ */
 static void
-committer_health(struct committer *c, const struct delivery_attempt *batch, size_t n)
+committer_health(struct committer *c, const struct delivery_outcome *out, size_t n)
 {
     const struct delivery_attempt **a = xcalloc(n ? n : 1, sizeof *a);
+    size_t k = 0;
 
     for (size_t i = 0; i < n; i++)
-        a[i] = &batch[i];
-    health_batch(c->health, c->store, a, n);
+        if (out[i].attempt.attempt > 0)
+            a[k++] = &out[i].attempt;
+    health_batch(c->health, c->store, a, k);
     free(a);
 }
 
@@ -60,19 +68,20 @@ committer_main(void *arg)
             pthread_cond_wait(&c->wake, &c->lock);
         if (!(c->submitted && !c->done))
             break;              /* stopping with nothing to write */
-        struct delivery_attempt *batch = c->batch;
-        size_t n = c->n;
+        const struct delivery_new *nw = c->nw;
+        const struct delivery_outcome *out = c->out;
+        size_t n_new = c->n_new, n_out = c->n_out;
         pthread_mutex_unlock(&c->lock);
 
-        enum store_status st = store_delivery_append(c->store, batch, n);
+        enum store_status st = store_delivery_commit(c->store, nw, n_new, out, n_out);
         if (st == STORE_OK)
-            committer_health(c, batch, n);
+            committer_health(c, out, n_out);
         store_maintain(c->store);
         bool restart = store_needs_restart(c->store);
 
         pthread_mutex_lock(&c->lock);
-        free(c->batch);
-        c->batch = NULL;
+        c->nw = NULL;
+        c->out = NULL;
         c->status = st;
         c->needs_restart = restart;
         c->done = true;
@@ -132,15 +141,18 @@ committer_busy(const struct committer *c)
 }
 
 int
-committer_submit(struct committer *c, struct delivery_attempt *a, size_t n)
+committer_submit(struct committer *c, const struct delivery_new *nw, size_t n_new,
+                 const struct delivery_outcome *out, size_t n_out)
 {
     pthread_mutex_lock(&c->lock);
     if (c->submitted) {
         pthread_mutex_unlock(&c->lock);
         return -1;
     }
-    c->batch = a;
-    c->n = n;
+    c->nw = nw;
+    c->n_new = n_new;
+    c->out = out;
+    c->n_out = n_out;
     c->submitted = true;
     c->done = false;
     pthread_cond_broadcast(&c->wake);
@@ -191,7 +203,6 @@ committer_stop(struct committer *c)
     pthread_join(c->thread, NULL);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
-    free(c->batch);
     health_free(c->health);
     store_close(c->store);
     close(c->fd);

@@ -1,6 +1,6 @@
 /*
- * committer - records delivery attempts in the delivery log on a thread of
- * its own, so that the commit's fsync (durability = sync) never stalls the
+ * committer - records new deliveries and delivery attempts (the delivery
+ * log and the delivery records) on a thread of its own, so that the commit's fsync (durability = sync) never stalls the
  * transfers of the sender's event loop.
  *
  * Group commit: the loop hands over everything that finished since the
@@ -28,8 +28,13 @@ int committer_fd(const struct committer *c);
 /* True while a batch is being written. */
 bool committer_busy(const struct committer *c);
 
-/* Hands over n attempts (the array becomes the committer's); -1 if busy. */
-int committer_submit(struct committer *c, struct delivery_attempt *a, size_t n);
+/*
+ * Hands over a batch (store_delivery_commit: n_new records to create, then
+ * n_out attempts); -1 if busy. The arrays stay the caller's and must stay
+ * valid until committer_collect says the batch is done.
+ */
+int committer_submit(struct committer *c, const struct delivery_new *nw, size_t n_new,
+                     const struct delivery_outcome *out, size_t n_out);
 
 /*
  * If the batch in hand is done, returns true and its outcome in *st (the

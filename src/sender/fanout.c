@@ -6,23 +6,6 @@
 
 #include "domain/pattern.h"
 #include "sender/fanout.h"
-#include "util/buf.h"
-#include "util/digest.h"
-
-int
-fanout_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
-                   char out[FANOUT_ID_LEN + 1])
-{
-    struct buf in;
-
-    buf_init(&in);
-    buf_append(&in, tenant, strlen(tenant) + 1);
-    buf_append(&in, event_id, strlen(event_id) + 1);
-    buf_puts(&in, webhook_id);
-    digest_sha256_hex(in.data, in.len, FANOUT_ID_LEN / 2, out);
-    buf_release(&in);
-    return 0;
-}
 
 const char *
 fanout_refusal(const struct webhook *w, const char *event_type)
@@ -34,6 +17,14 @@ fanout_refusal(const struct webhook *w, const char *event_type)
     if (!pattern_match_any((const char *const *)w->events, w->n_events, event_type))
         return "no longer subscribes to the event";
     return NULL;
+}
+
+const char *
+fanout_retry_refusal(const struct webhook *w, const char *event_type)
+{
+    if (w != NULL && w->enabled && strcmp(event_type, DELIVERY_PING_TYPE) == 0)
+        return NULL;
+    return fanout_refusal(w, event_type);
 }
 
 void

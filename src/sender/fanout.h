@@ -2,10 +2,6 @@
  * fanout - which webhooks an event goes to and under which delivery ids
  * (SPEC section 4), and the short-lived cache of a tenant's webhooks that
  * the events claimed in one turn of the sender's loop share.
- *
- * A delivery id is the first 128 bits, in hex, of SHA-256(tenant NUL
- * eventId NUL webhookId): the same however often an event is fanned out
- * again (after a crash, a requeue), so receivers can dedupe on it.
  */
 #ifndef HOOKSPOOL_FANOUT_H
 #define HOOKSPOOL_FANOUT_H
@@ -16,15 +12,8 @@
 #include "domain/store.h"
 #include "domain/webhook.h"
 
-/* A delivery id: 32 lowercase hex digits. */
-#define FANOUT_ID_LEN 32
-
-/*
- * Writes the delivery id of (tenant, event_id, webhook_id) into out.
- * Returns 0.
- */
-int fanout_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
-                       char out[FANOUT_ID_LEN + 1]);
+/* A delivery id (domain/delivery.h: delivery_id_make). */
+#define FANOUT_ID_LEN DELIVERY_ID_LEN
 
 /*
  * Why webhook w (as just read; NULL if it is gone) takes no delivery of an
@@ -32,6 +21,13 @@ int fanout_delivery_id(const char *tenant, const char *event_id, const char *web
  * to the event"; NULL if it takes one.
  */
 const char *fanout_refusal(const struct webhook *w, const char *event_type);
+
+/*
+ * As fanout_refusal, for a delivery already made (a retry, a redeliver):
+ * a ping (DELIVERY_PING_TYPE) is addressed to its webhook, so it goes on
+ * whatever the webhook's patterns, as long as it exists and is enabled.
+ */
+const char *fanout_retry_refusal(const struct webhook *w, const char *event_type);
 
 /* The webhooks of one tenant, read at most max_age_ms ago. */
 struct fanout_cache {

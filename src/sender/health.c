@@ -28,6 +28,7 @@ host_drop_webhook(struct sender *sd, struct host *h, const char *tenant, const c
         next = j->next;
         if (strcmp(j->hook.id, id) == 0 && strcmp(j->item->tenant, tenant) == 0) {
             sd->hstats.dropped++;
+            commit_stop(sd, tenant, id, j->delivery_id);    /* its record: failed */
             job_done(sd, j);
         } else {
             job_list_push(&keep, j);

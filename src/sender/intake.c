@@ -41,15 +41,24 @@ item_fan_out(struct sender *sd, struct item *it)
     char (*ids)[FANOUT_ID_LEN + 1] = xcalloc(n > 0 ? n : 1, sizeof *ids);
     for (size_t i = 0; i < n; i++) {
         if (fanout_refusal(&hooks[i], it->event_type) == NULL &&
-            fanout_delivery_id(it->tenant, it->event_id, hooks[i].id, ids[i]) != 0) {
+            delivery_id_make(it->tenant, it->event_id, hooks[i].id, ids[i]) != 0) {
             log_error("item_fan_out: %s: cannot compute a delivery id", it->name);
             free(ids);
             return -1;
         }
     }
-    for (size_t i = 0; i < n; i++)
-        if (ids[i][0] != '\0')
-            job_add(sd, it, &hooks[i], 1, 0, ids[i]);
+    /* Each delivery's record exists from now on (written with the committer's next batch). */
+    struct body_ref *body = NULL;
+    long long now = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i][0] == '\0')
+            continue;
+        if (body == NULL)
+            body = body_ref_new(it->body, it->body_len);
+        commit_create(sd, it, body, hooks[i].id, ids[i], now);
+        job_add(sd, it, &hooks[i], 1, 0, ids[i]);
+    }
+    body_ref_drop(body);
     free(ids);
     return 0;
 }
@@ -106,7 +115,7 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     }
     /* The id must be the one the sender makes for this event and webhook, as in fan-out. */
     char did[FANOUT_ID_LEN + 1];
-    if (fanout_delivery_id(r.tenant, r.event_id, r.webhook_id, did) != 0) {
+    if (delivery_id_make(r.tenant, r.event_id, r.webhook_id, did) != 0) {
         log_error("item_from_record: %s: cannot compute a delivery id", it->name);
         record_release(&r);
         return -1;
@@ -133,11 +142,12 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
         return -1;
     }
     /* Re-read before every attempt: deleted, disabled or unsubscribed means no more requests. */
-    const char *why = fanout_refusal(st == STORE_NOTFOUND ? NULL : &w, r.event_type);
+    const char *why = fanout_retry_refusal(st == STORE_NOTFOUND ? NULL : &w, r.event_type);
     if (why != NULL) {
         log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
                  r.delivery_id, r.webhook_id, r.tenant, why);
         sd->hstats.dropped++;
+        commit_stop(sd, r.tenant, r.webhook_id, r.delivery_id);
     } else {
         job_add(sd, it, &w, r.attempt, r.tries, r.delivery_id);
     }

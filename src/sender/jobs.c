@@ -172,7 +172,11 @@ job_persist(struct sender *sd, struct job *j, int next_attempt, int tries, const
     return rc;
 }
 
-/* Settles a job whose attempt failed: schedule the next one or dead-letter it. */
+/*
+ * Settles a job whose attempt failed: schedule the next one or dead-letter
+ * it, as drawn when the attempt was recorded (commit.c), so that the
+ * delivery record's nextAttemptAt is the retry record's time.
+ */
 void
 job_failed(struct sender *sd, struct job *j)
 {
@@ -187,8 +191,7 @@ job_failed(struct sender *sd, struct job *j)
         job_done(sd, j);
         return;
     }
-    long delay = schedule_next(sd->cfg.retry_schedule, sd->cfg.retry_count, tries, random());
-    if (delay < 0) {
+    if (j->retry_delay < 0) {
         char reason[DELIVERY_ERROR_MAX + DELIVERY_ID_MAX + 128];
         snprintf(reason, sizeof reason, "delivery %s to webhook %s: attempt %d failed: %s; no "
                  "attempts left", j->delivery_id, j->hook.id, j->attempt, why);
@@ -197,14 +200,11 @@ job_failed(struct sender *sd, struct job *j)
         job_persist(sd, j, j->attempt + 1, 0, why, 0, reason);
         sd->hstats.dead_lettered++;
     } else {
-        /* A 429/503's Retry-After may move it later: never earlier than it says, at most 1 h. */
-        long long now = now_ms();
-        time_t scheduled = schedule_due(now, delay * 1000LL);
-        time_t due = retry_after_apply(scheduled, j->result.retry_at_ms);
         log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
                  "%llds%s", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why,
-                 (long long)due - now / 1000, due > scheduled ? " (Retry-After)" : "");
-        job_persist(sd, j, j->attempt + 1, tries, why, due, NULL);
+                 (long long)j->retry_due - now_ms() / 1000,
+                 j->retry_due > j->retry_scheduled ? " (Retry-After)" : "");
+        job_persist(sd, j, j->attempt + 1, tries, why, j->retry_due, NULL);
     }
     job_done(sd, j);
 }

@@ -20,7 +20,8 @@
  * inotify on new/, a signalfd and the helper threads' eventfds as extra
  * descriptors. Helpers: the claimer (claims and reads files ahead of the
  * loop), the committer (records attempts, group commit), the unlinker
- * (removes finished files) and the parker (writes parked deliveries).
+ * (removes finished files), the parker (writes parked deliveries) and the
+ * requests thread (the API's redeliver and ping requests into due records).
  * Transfers are scheduled per destination (scheme://host:port) and each
  * destination's health decides what it may hold (src/sender/dest.h), so a
  * slow or dead receiver only ever holds max_connections_per_host
@@ -294,7 +295,8 @@ run(struct sender *sd)
             abandon_all(sd);
             break;
         }
-        bool idle = sd->running == 0 && sd->finished.n == 0 &&
+        bool idle = sd->running == 0 && sd->finished.n == 0 && sd->creates.n == 0 &&
+                    sd->n_stops == 0 &&
                     !committer_busy(sd->committer) && !parker_busy(sd);
         if (sd->stopping && idle)
             break;
@@ -328,7 +330,8 @@ run(struct sender *sd)
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
         }
-        if (sd->finished.n > 0 && !committer_busy(sd->committer)) {
+        if ((sd->finished.n > 0 || sd->creates.n > 0 || sd->n_stops > 0) &&
+            !committer_busy(sd->committer)) {
             long long wait = sd->commit_retry_ms - now_ms();
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
@@ -472,6 +475,17 @@ main(int argc, char **argv)
         log_error("sender: delivery log: %s", err);
         goto out;
     }
+    /* The API's redeliver and ping requests: a --once run takes those waiting now. */
+    if (sd.once) {
+        if (requests_poll(sd.store, sd.cfg.spool_dir) < 0)
+            log_error("sender: cannot read the API's requests; they wait for the next run");
+    } else {
+        sd.requests = requests_start(&sd.cfg, err, sizeof err);
+        if (sd.requests == NULL) {
+            log_error("sender: requests: %s", err);
+            goto out;
+        }
+    }
     sd.unlinker = unlinker_start();
     sd.parker = parker_start(sd.cfg.spool_dir);
     sd.metrics = metrics_start(&sd.cfg);
@@ -504,6 +518,8 @@ out:
     claimer_stop(sd.claimer);
     delivery_engine_free(sd.engine);
     committer_stop(sd.committer);
+    requests_stop(sd.requests);
+    commit_drop_creates(&sd);
     parker_stop(sd.parker);
     unlinker_stop(sd.unlinker);
     for (size_t i = 0; i < sd.n_hosts; i++)

@@ -9,7 +9,8 @@
  *             parking (sender/dest.h decides, sender/parker.h writes), retry
  *             records;
  *   intake.c  turns a claimed file into deliveries: event or record, fan-out;
- *   commit.c  hands finished attempts to the committer, settles them after.
+ *   commit.c  hands new delivery records and finished attempts to the
+ *             committer, settles them after.
  * Ownership: an item owns its name, body and claim descriptor and lives
  * until its last job is done (job_done); a job lives in exactly one of a
  * host's queue, the engine (running), the finished batch, the batch being
@@ -37,6 +38,7 @@
 #include "sender/metrics.h"
 #include "sender/parker.h"
 #include "sender/record.h"
+#include "sender/requests.h"
 #include "sender/retry_after.h"
 #include "sender/schedule.h"
 #include "sender/unlinker.h"
@@ -129,6 +131,23 @@ struct job {
     enum job_state state;
     struct delivery_result result;
     bool stop;                  /* its webhook was disabled by this answer: no retry */
+    long retry_delay;           /* after a failed attempt: seconds to the next, -1 for none */
+    time_t retry_scheduled;     /* ...its time by retry_schedule */
+    time_t retry_due;           /* ...and its time, Retry-After applied */
+};
+
+/* An event's body, shared by the records its fan-out creates until they are written. */
+struct body_ref {
+    size_t refs;
+    size_t len;
+    char data[];
+};
+
+/* Delivery records to create (fan-out), each with a reference on its body. */
+struct create_list {
+    struct delivery_new *nw;
+    struct body_ref **bodies;
+    size_t n, cap;
 };
 
 /* A destination, scheme://host:port, with its queue of jobs and its health. */
@@ -166,6 +185,12 @@ struct sender {
     struct job_list finished;   /* attempts ended, not yet handed to the committer */
     struct committer *committer;
     struct job *committing;     /* the batch the committer is writing */
+    struct create_list creates;     /* records fanned out, not yet handed to the committer */
+    struct create_list creating;    /* ...those in the batch being written */
+    struct delivery_outcome *outcomes;  /* the batch's attempts, as handed over */
+    struct delivery_outcome *stops;     /* deliveries ended without an attempt (commit_stop) */
+    size_t n_stops, stops_submitted;
+    struct requests *requests;  /* the API's redeliver and ping requests */
     long long commit_retry_ms;  /* no batch before this time (after a refusal) */
     bool commit_refused;        /* the delivery log refused the last batch (logged once) */
     struct claimer *claimer;    /* NULL once stopping */
@@ -268,6 +293,25 @@ void health_answer(struct sender *sd, struct job *j);
 void metrics_tick(struct sender *sd);
 
 /* ---- commit.c: recording attempts and settling them ---- */
+
+/* A new reference on len bytes of body (copied). */
+struct body_ref *body_ref_new(const char *data, size_t len);
+/* Drops a reference; NULL is allowed. */
+void body_ref_drop(struct body_ref *b);
+
+/* Records that the delivery delivery_id of item it to webhook_id exists (pending). */
+void commit_create(struct sender *sd, const struct item *it, struct body_ref *body,
+                   const char *webhook_id, const char *delivery_id, long long now);
+
+/*
+ * Records that a delivery ends without a further attempt (its webhook was
+ * deleted, disabled or unsubscribed): it becomes failed.
+ */
+void commit_stop(struct sender *sd, const char *tenant, const char *webhook_id,
+                 const char *delivery_id);
+
+/* Drops the records not yet written (their files stay: a re-fan-out makes them again). */
+void commit_drop_creates(struct sender *sd);
 
 /*
  * Hands every attempt finished since the last batch to the committer (one

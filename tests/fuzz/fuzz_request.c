@@ -1,9 +1,10 @@
 /*
  * libFuzzer target for what a request brings from outside: the path (the
- * router, as PATH_INFO and as REQUEST_URI) and the JSON body (webhook_input
- * in its three modes).
+ * router, as PATH_INFO and as REQUEST_URI), the query of a list of
+ * deliveries and the JSON body (webhook_input in its three modes).
  *
- * Invariants: a route the router accepts has a valid tenant id; a body that
+ * Invariants: a route the router accepts has a valid tenant id; a query
+ * that parses without errors has a status, a limit and a cursor in range; a body that
  * applies cleanly yields a webhook that is valid again (every pattern, the
  * endpoint, the description length) and survives the storage codec.
  * Built and run by tests/fuzz/run.sh.
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "api/router.h"
+#include "domain/delivery.h"
 #include "domain/webhook.h"
 #include "domain/webhook_input.h"
 #include "util/log.h"
@@ -33,6 +35,21 @@ fuzz_path(const char *text)
         abort();
     if (router_match("/api", "", text, &m) && (m.route == ROUTE_NONE || m.allowed == 0))
         abort();
+}
+
+static void
+fuzz_query(const char *text)
+{
+    struct delivery_query q;
+    json_object *errors = delivery_query_parse(text, &q);
+
+    if (errors == NULL &&
+        (q.status < -1 || q.status > DELIVERY_FAILED || q.limit < 1 ||
+         q.limit > DELIVERY_LIMIT_MAX || (q.cursor[0] != '\0' && !delivery_cursor_valid(q.cursor))))
+        abort();
+    if (errors != NULL && json_object_object_length(errors) == 0)
+        abort();                /* a refusal always names the parameter */
+    json_object_put(errors);
 }
 
 static void
@@ -99,6 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char *text = xstrndup((const char *)data, size);
     fuzz_path(text);
+    fuzz_query(text);
     fuzz_body((const char *)data, size);
     free(text);
     return 0;

@@ -209,15 +209,18 @@ for tmpl, item in raw["paths"].items():
         if op is None:
             continue
         op_ids.append(op.get("operationId"))
-        suite.check(op.get("responses") and "200" in op["responses"],
-                    "%s %s documents a 200" % (m.upper(), tmpl))
+        suite.check(op.get("responses") and ("200" in op["responses"] or "202" in op["responses"]),
+                    "%s %s documents a 200 (or a 202)" % (m.upper(), tmpl))
         for req in op.get("security", []):
             for name, scopes in req.items():
                 suite.check(name in schemes, "%s %s: security scheme %s exists" % (m, tmpl, name))
                 want = "Webhook.Read" if m in ("get", "head") else "Webhook.Write"
                 if schemes.get(name, {}).get("type") == "oauth2":
                     suite.eq(scopes, [want], "%s %s needs %s" % (m.upper(), tmpl, want))
-        if m in ("post", "put", "patch"):
+        if m in ("post", "put", "patch") and tmpl.endswith(("/redeliver", "/ping")):
+            # redeliver and ping take no body (one sent is ignored).
+            suite.check("requestBody" not in op, "%s %s documents no request body" % (m.upper(), tmpl))
+        elif m in ("post", "put", "patch"):
             # rotate-secret's body is optional (its overlapSeconds has a default).
             optional = tmpl.endswith("/rotate-secret")
             suite.check(op.get("requestBody", {}).get("required") is (not optional),
@@ -236,8 +239,9 @@ for tmpl, item in raw["paths"].items():
 suite.eq(len(op_ids), len(set(op_ids)), "operationIds are unique")
 suite.eq(sorted(op_ids), sorted(["listWebhooks", "headWebhooks", "createWebhook", "getWebhook",
                                  "headWebhook", "replaceWebhook", "patchWebhook", "deleteWebhook",
-                                 "rotateWebhookSecret"]),
-         "the nine operations (six of SPEC section 1, HEAD, rotate-secret) are documented")
+                                 "rotateWebhookSecret", "listDeliveries", "headDeliveries",
+                                 "getDelivery", "headDelivery", "redeliver", "pingWebhook"]),
+         "the operations of SPEC sections 1 and 1.1 (plus HEAD) are documented")
 # The router's table (src/api/router.c) is the list of what is implemented: a
 # route added there without a description here fails this check.
 with open(os.path.join(h.SRC, "src", "api", "router.c"), encoding="utf-8") as f:
@@ -548,14 +552,55 @@ try:
                                                            else "yyyyy"), srv, None, K, 404)
     call("GET on rotate-secret", "GET", ROT, srv, None, K, 405)
 
+    # --- Delivery operations (no sender runs here: a ping's delivery stays pending).
+    _, _, b = call("create for deliveries", "POST", "/api/acme/webhooks", srv, create, K, 200)
+    dw = (h.as_json(b) or {}).get("id", "zzzzz")
+    DL = "/api/acme/webhooks/%s/deliveries" % dw
+    PING = "/api/acme/webhooks/%s/ping" % dw
+    _, hd, b = call("ping", "POST", PING, srv, None, K, 202)
+    did = (h.as_json(b) or {}).get("deliveryId", "0" * 32)
+    call("ping again", "POST", PING, srv, None, K, 202)
+    call("list deliveries", "GET", DL, srv, None, K, 200)
+    call("list deliveries (read-only key)", "GET", DL + "?status=pending", srv, None, RO, 200)
+    _, hd, _ = call("list deliveries, one a page", "GET", DL + "?limit=1", srv, None, K, 200)
+    suite.check("link" in hd, "list deliveries, one a page: a Link to the next")
+    call("head deliveries", "HEAD", DL + "?limit=1", srv, None, K, 200)
+    call("get delivery", "GET", DL + "/" + did, srv, None, K, 200)
+    call("head delivery", "HEAD", DL + "/" + did, srv, None, K, 200)
+    call("redeliver", "POST", DL + "/" + did + "/redeliver", srv, None, K, 202)
+    for q in ("status=bogus", "limit=0", "cursor=zz"):
+        _, _, b = call("list deliveries ?" + q, "GET", DL + "?" + q, srv, None, K, 400)
+        suite.eq(sorted((h.as_json(b) or {}).get("errors", {})), [q.split("=")[0]],
+                 "list deliveries ?%s: errors names the parameter" % q)
+    call("head deliveries ?limit=0", "HEAD", DL + "?limit=0", srv, None, K, 400)
+    call("get another's delivery", "GET", "/api/acme/webhooks/%s/deliveries/%s" % (wid, did), srv,
+         None, K, 404)
+    call("redeliver an unknown delivery", "POST", DL + "/" + "0" * 32 + "/redeliver", srv, None,
+         K, 404)
+    call("ping an unknown webhook", "POST", "/api/acme/webhooks/zzzzz/ping", srv, None, K, 404)
+    call("list an unknown webhook's deliveries", "GET", "/api/acme/webhooks/zzzzz/deliveries", srv,
+         None, K, 404)
+    call("disable for deliveries", "PATCH", "/api/acme/webhooks/" + dw, srv, {"enabled": False},
+         MERGE, 200)
+    call("ping a disabled webhook", "POST", PING, srv, None, K, 409)
+    call("redeliver to a disabled webhook", "POST", DL + "/" + did + "/redeliver", srv, None, K,
+         409)
+    call("POST on deliveries", "POST", DL, srv, None, K, 405)
+    call("DELETE on a delivery", "DELETE", DL + "/" + did, srv, None, K, 405)
+    call("GET on redeliver", "GET", DL + "/" + did + "/redeliver", srv, None, K, 405)
+    call("GET on ping", "GET", PING, srv, None, K, 405)
+
     # --- 401, 403, 404 for every operation.
     ops = [("GET", "/api/acme/webhooks", None), ("HEAD", "/api/acme/webhooks", None),
            ("POST", "/api/acme/webhooks", create), ("GET", "/api/acme/webhooks/" + wid, None),
            ("HEAD", "/api/acme/webhooks/" + wid, None), ("PUT", "/api/acme/webhooks/" + wid, replace),
            ("PATCH", "/api/acme/webhooks/" + wid, patch), ("DELETE", "/api/acme/webhooks/" + wid, None),
-           ("POST", "/api/acme/webhooks/%s/rotate-secret" % wid, {"overlapSeconds": 60})]
+           ("POST", "/api/acme/webhooks/%s/rotate-secret" % wid, {"overlapSeconds": 60}),
+           ("GET", DL, None), ("HEAD", DL, None), ("GET", DL + "/" + did, None),
+           ("HEAD", DL + "/" + did, None), ("POST", DL + "/" + did + "/redeliver", None),
+           ("POST", PING, None)]
     for method, path, body in ops:
-        label = "%s %s" % (method, path.replace(wid, "{id}"))
+        label = "%s %s" % (method, path.replace(wid, "{id}").replace(dw, "{id}").replace(did, "{deliveryId}"))
         call(label + " without credentials", method, path, srv, body, None, 401)
         call(label + " with an unknown key", method, path, srv, body,
              {"X-API-KEY": "hs_nope_nope"}, 401)
@@ -582,6 +627,9 @@ try:
     _, _, b = call("create before the disk is full", "POST", "/api/acme/webhooks", full_srv,
                    create, FK, 200)
     fid = (h.as_json(b) or {}).get("id", "zzzzz")
+    _, _, b = call("ping before the disk is full", "POST", "/api/acme/webhooks/%s/ping" % fid,
+                   full_srv, None, FK, 202)
+    fdid = (h.as_json(b) or {}).get("deliveryId", "0" * 32)
     fill_disk(full)
     call("GET the list on a full disk", "GET", "/api/acme/webhooks", full_srv, None, FK, 200)
     for method, path, body in (("POST", "/api/acme/webhooks", create),
@@ -590,6 +638,9 @@ try:
                                ("POST", "/api/acme/webhooks/%s/rotate-secret" % fid, None),
                                ("DELETE", "/api/acme/webhooks/" + fid, None)):
         call("%s on a full disk" % method, method, path, full_srv, body, FK, 507)
+    call("ping on a full disk", "POST", "/api/acme/webhooks/%s/ping" % fid, full_srv, None, FK, 507)
+    call("redeliver on a full disk", "POST", "/api/acme/webhooks/%s/deliveries/%s/redeliver"
+         % (fid, fdid), full_srv, None, FK, 507)
 
     # --- 405 on both paths.
     call("POST on a webhook", "POST", "/api/acme/webhooks/" + wid, srv, create, K, 405)

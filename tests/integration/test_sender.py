@@ -1318,9 +1318,50 @@ def producer_flow(s):
     return env
 
 
+def quiet_flow(s):
+    """deferred/ is not listed again while nothing in it can be due (a parked backlog would
+    cost a stat per file every second): a retry due after deferred/ has been quiet for
+    seconds is still made on time, and a dead letter requeued into a quiet deferred/ is
+    tried within a couple of seconds."""
+    rcv = Receiver()
+    env = h.Env("sender-quiet", allow_private_targets="yes", retry_schedule="5s,5s",
+                log_level="info")
+    sender = None
+    try:
+        (hook,) = make_webhooks(env, [("quiet", rcv.url + "/fail/q", ["*"])])
+        sender = Sender(env)
+        emit(env, "quiet", "Pass:Created")
+        s.check(rcv.wait("/fail/q", 3, 30), "quiet: three attempts (retry_schedule 5s,5s)",
+                len(rcv.on("/fail/q")))
+        tries = rcv.on("/fail/q")
+        if len(tries) >= 3:
+            gaps = [tries[i + 1]["time"] - tries[i]["time"] for i in range(2)]
+            # 5 s, plus up to 10 % jitter rounded up to the second, checked every second.
+            s.check(all(4.9 <= g <= 7.9 for g in gaps),
+                    "quiet: retries due 5 s after a quiet deferred/ are made on time", gaps)
+        failed_dir = os.path.join(env.spool, "failed")
+        s.check(wait_for(lambda: any(n.startswith("dlv-") and not n.endswith(".reason")
+                                     for n in listdir(failed_dir)), 10),
+                "quiet: after the last attempt the delivery is in failed/", listdir(failed_dir))
+        time.sleep(3)           # deferred/ is empty and quiet: the sender stops listing it
+        t_requeue = time.time()
+        r = env.cli("requeue")
+        s.check(r.returncode == 0, "quiet: hookspool requeue", r.stderr)
+        s.check(rcv.wait("/fail/q", 4, 10), "quiet: the requeued delivery is tried again")
+        if len(rcv.on("/fail/q")) >= 4:
+            late = rcv.on("/fail/q")[3]["time"] - t_requeue
+            s.check(late < 3.0, "quiet: a record requeued into a quiet deferred/ is tried "
+                    "within 3 s", "%.1f s" % late)
+            s.eq(rcv.on("/fail/q")[3]["headers"]["x-neostore-webhook"], hook["id"],
+                 "quiet: the same webhook")
+    finally:
+        stop_all(sender, rcv)
+    return env
+
 def main():
     s = h.Suite("sender")
-    flows = [trust_flow, identity_flow, producer_flow, main_flow, flood_flow, isolation_flow, kill_flow, shared_flow, nolock_flow]
+    flows = [trust_flow, identity_flow, producer_flow, main_flow, flood_flow, isolation_flow, kill_flow, shared_flow, nolock_flow,
+             quiet_flow]
     # HOOKSPOOL_SENDER_FLOWS=trust,main runs only those flows (while working on one).
     only = [f for f in os.environ.get("HOOKSPOOL_SENDER_FLOWS", "").split(",") if f]
     envs = []

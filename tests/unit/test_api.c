@@ -34,7 +34,19 @@ test_routing(void)
         { "", "/api/acme/webhooks?x=1", ROUTE_WEBHOOKS, "acme", "" },
         { NULL, "/api/ac%6De/webhooks/aZ3k9", ROUTE_WEBHOOK, "acme", "aZ3k9" },
         { NULL, "/api/acme/webhooks/a%2Fb", ROUTE_WEBHOOK, "acme", "a/b" },
+        /* delivery operations */
+        { "/acme/webhooks/aZ3k9/deliveries", NULL, ROUTE_DELIVERIES, "acme", "aZ3k9" },
+        { "", "/api/acme/webhooks/aZ3k9/deliveries?status=failed&limit=5", ROUTE_DELIVERIES,
+          "acme", "aZ3k9" },
+        { "/api/acme/webhooks/aZ3k9/deliveries/0123456789abcdef0123456789abcdef", NULL,
+          ROUTE_DELIVERY, "acme", "aZ3k9" },
+        { NULL, "/api/acme/webhooks/aZ3k9/deliveries/0123456789abcdef0123456789abcdef/redeliver",
+          ROUTE_REDELIVER, "acme", "aZ3k9" },
+        { "/acme/webhooks/aZ3k9/ping", NULL, ROUTE_PING, "acme", "aZ3k9" },
         /* not routes */
+        { NULL, "/api/acme/webhooks/aZ3k9/deliveries/x/y", ROUTE_NONE, NULL, NULL },
+        { NULL, "/api/acme/webhooks/aZ3k9/pings", ROUTE_NONE, NULL, NULL },
+        { NULL, "/api/acme/webhooks/aZ3k9/ping/x", ROUTE_NONE, NULL, NULL },
         { NULL, "/acme/webhooks", ROUTE_NONE, NULL, NULL },
         { NULL, "/api/acme/webhooks/a/b", ROUTE_NONE, NULL, NULL },
         { NULL, "/api/acme/webhooks/aZ3k9/rotate", ROUTE_NONE, NULL, NULL },
@@ -78,6 +90,10 @@ test_routing(void)
     free(uri);
 
     CHECK(router_match("/hooks/v1", NULL, "/hooks/v1/acme/webhooks", &m), "deeper base path");
+    CHECK(router_match("/api", "/acme/webhooks/aZ3k9/deliveries/0123/redeliver", NULL, &m) &&
+              m.route == ROUTE_REDELIVER && strcmp(m.delivery_id, "0123") == 0 &&
+              (m.allowed & (METHOD_POST | METHOD_GET)) == METHOD_POST,
+          "the delivery id segment, POST only");
     CHECK(router_method("GET") == METHOD_GET && router_method("PATCH") == METHOD_PATCH &&
               router_method("get") == METHOD_OTHER && router_method("BREW") == METHOD_OTHER,
           "method names are exact");

@@ -457,6 +457,111 @@ test_store(void)
     config_free(&cfg);
 }
 
+/* The delivery record's stored form: a round trip, and every damaged copy refused. */
+static void
+test_delivery_codec(void)
+{
+    struct delivery d, back;
+    struct delivery_try tries[] = {
+        { 1, 1700000000123LL, 12, 500, "HTTP 500" },
+        { 2, 1700000005123LL, 30001, 0, "Operation timed out after 30001 milliseconds" },
+        { 3, 1700000305123LL, 3, 204, "" },
+    };
+
+    memset(&d, 0, sizeof d);
+    snprintf(d.event_id, sizeof d.event_id, "evt_%0120d", 7);
+    snprintf(d.event_type, sizeof d.event_type, "Pass:Created");
+    d.status = DELIVERY_SUCCEEDED;
+    d.created_ms = 1700000000000LL;
+    d.next_attempt_ms = 0;
+    for (size_t i = 0; i < 3; i++)
+        delivery_add_try(&d, &tries[i]);
+    size_t len;
+    char *data = delivery_encode(&d, &len);
+    CHECK(delivery_decode(&back, data, len) == 0 && back.status == DELIVERY_SUCCEEDED &&
+              back.created_ms == d.created_ms && strcmp(back.event_id, d.event_id) == 0 &&
+              back.n_tries == 3 && back.tries[1].duration_ms == 30001 &&
+              back.tries[1].status_code == 0 && strcmp(back.tries[1].error, tries[1].error) == 0 &&
+              back.tries[2].status_code == 204 && delivery_next_attempt(&back) == 4,
+          "delivery codec: round trip");
+    delivery_release(&back);
+    bool refused = true;
+    for (size_t cut = 0; cut < len; cut++) {
+        if (delivery_decode(&back, data, cut) == 0) {
+            refused = false;
+            delivery_release(&back);
+        }
+    }
+    CHECK(refused, "delivery codec: every truncated copy is refused");
+    char *longer = xmalloc(len + 1);
+    memcpy(longer, data, len);
+    longer[len] = 'x';
+    CHECK(delivery_decode(&back, longer, len + 1) != 0, "delivery codec: trailing bytes refused");
+    longer[0] = 2;
+    CHECK(delivery_decode(&back, longer, len) != 0, "delivery codec: another format refused");
+    free(longer);
+    free(data);
+    delivery_release(&d);
+}
+
+/* The list query of the delivery operations: defaults, values, and the member a 400 names. */
+static void
+test_delivery_query(void)
+{
+    static const char cur[] = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    static const struct {
+        const char *query;
+        const char *bad;        /* the members errors names, comma-separated; NULL: none */
+        int status;
+        long limit;
+        bool cursor;
+    } cases[] = {
+        { "", NULL, -1, 50, false },
+        { NULL, NULL, -1, 50, false },
+        { "status=failed", NULL, DELIVERY_FAILED, 50, false },
+        { "status=pending&limit=1", NULL, DELIVERY_PENDING, 1, false },
+        { "limit=250&status=succeeded", NULL, DELIVERY_SUCCEEDED, 250, false },
+        { "limit=%32%35%30", NULL, -1, 250, false },
+        { "cursor=0123456789abcdef0123456789abcdef0123456789abcdef", NULL, -1, 50, true },
+        { "other=1&&=&x", NULL, -1, 50, false },
+        { "status=Failed", "status", -1, 50, false },
+        { "status=", "status", -1, 50, false },
+        { "status", "status", -1, 50, false },
+        { "status=fail%00ed", "status", -1, 50, false },
+        { "limit=0", "limit", -1, 0, false },
+        { "limit=251", "limit", -1, 0, false },
+        { "limit=-1", "limit", -1, 0, false },
+        { "limit=+5", "limit", -1, 0, false },
+        { "limit=99999", "limit", -1, 0, false },
+        { "limit=5x", "limit", -1, 0, false },
+        { "cursor=abc", "cursor", -1, 50, false },
+        { "cursor=0123456789ABCDEF0123456789abcdef0123456789abcdef", "cursor", -1, 50, false },
+        { "status=x&limit=0&cursor=y", "cursor,limit,status", -1, 0, false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct delivery_query q;
+        json_object *errors = delivery_query_parse(cases[i].query, &q);
+        char names[64] = "";
+        if (errors != NULL) {
+            /* json-c keeps insertion order: sort the three names by hand. */
+            static const char *const all[] = { "cursor", "limit", "status" };
+            for (size_t k = 0; k < 3; k++)
+                if (json_object_object_get_ex(errors, all[k], NULL))
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                             names[0] ? "," : "", all[k]);
+        }
+        CHECK(cases[i].bad == NULL ? errors == NULL : strcmp(names, cases[i].bad) == 0,
+              "query %zu (%s): errors name \"%s\"", i, cases[i].query ? cases[i].query : "-",
+              names);
+        if (errors == NULL)
+            CHECK(q.status == cases[i].status && q.limit == cases[i].limit &&
+                      (q.cursor[0] != '\0') == cases[i].cursor &&
+                      (!cases[i].cursor || strcmp(q.cursor, cur) == 0),
+                  "query %zu: status %d limit %ld", i, q.status, q.limit);
+        json_object_put(errors);
+    }
+}
+
 /* overlapSeconds, the rotate answer, and the previous secret in the store. */
 static void
 test_rotation(void)
@@ -694,6 +799,8 @@ main(void)
     test_webhook_codec();
     test_apikey_and_scope();
     test_store();
+    test_delivery_query();
+    test_delivery_codec();
     test_store_zombie_holds_nothing();
     test_rotation();
     char *cmd = xasprintf("rm -rf '%s'", scratch);

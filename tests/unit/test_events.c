@@ -535,6 +535,14 @@ test_spool(void)
           "in deferred/ only, nothing in tmp/");
     CHECK(spool_list_due(spool, now, &names, &n) == 0 && n == 0, "not yet due: %zu", n);
     spool_names_free(names, n);
+    time_t next_due = 1;
+    CHECK(spool_list_due_next(spool, now, &names, &n, &next_due) == 0 && n == 0 &&
+              next_due == now + 3600, "nothing due: the earliest time to come is %lld",
+          (long long)next_due);
+    spool_names_free(names, n);
+    CHECK(spool_list_due_next(spool, now + 3600, &names, &n, &next_due) == 0 && n == 1 &&
+              next_due == 0, "something due: look again at once (%lld)", (long long)next_due);
+    spool_names_free(names, n);
     CHECK(spool_claim_due(spool, rec, now, NULL) == 1 && exists(deferred, rec),
           "a record not due is not claimed");
     CHECK(spool_list_due(spool, now + 3600, &names, &n) == 0 && n == 1, "due: %zu", n);
@@ -568,6 +576,10 @@ test_spool(void)
               count_entries(failed) == 0,
           "a requeued record goes to deferred/, due");
     CHECK(spool_remove(spool, SPOOL_DEFERRED, rec) == 0, "remove it");
+    CHECK(spool_list_due_next(spool, now, &names, &n, &next_due) == 0 && n == 0 &&
+              next_due == (time_t)-1, "deferred/ empty: no time to come (%lld)",
+          (long long)next_due);
+    spool_names_free(names, n);
 
     /* An event parked as it is: same name in deferred/, due at its mtime, claimed back. */
     {

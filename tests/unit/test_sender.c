@@ -137,6 +137,242 @@ test_delivery_log(void)
     config_free(&cfg);
 }
 
+/* A fanned-out delivery of webhook hook, event n, created at t. */
+static struct delivery_new
+new_of(const char *tenant, const char *hook, int n, long long t, const char *body)
+{
+    struct delivery_new nw;
+    char eid[32];
+
+    memset(&nw, 0, sizeof nw);
+    snprintf(eid, sizeof eid, "e-%d", n);
+    snprintf(nw.tenant, sizeof nw.tenant, "%s", tenant);
+    snprintf(nw.webhook_id, sizeof nw.webhook_id, "%s", hook);
+    snprintf(nw.event_id, sizeof nw.event_id, "%s", eid);
+    snprintf(nw.event_type, sizeof nw.event_type, "Pass:Created");
+    delivery_id_make(tenant, eid, hook, nw.delivery_id);
+    nw.created_ms = t;
+    nw.payload = body;
+    nw.payload_len = strlen(body);
+    return nw;
+}
+
+static struct delivery_outcome
+outcome_of(const struct delivery_new *nw, int attempt, long long t, int code,
+           enum delivery_status st, long long next)
+{
+    struct delivery_outcome o;
+
+    memset(&o, 0, sizeof o);
+    o.attempt = attempt_of(nw->tenant, nw->webhook_id, t, attempt);
+    snprintf(o.attempt.delivery_id, sizeof o.attempt.delivery_id, "%s", nw->delivery_id);
+    snprintf(o.attempt.event_id, sizeof o.attempt.event_id, "%s", nw->event_id);
+    o.attempt.attempt = attempt;
+    o.attempt.status = code;
+    snprintf(o.attempt.error, sizeof o.attempt.error, "%s", code == 200 ? "" : "HTTP 500");
+    o.status = st;
+    o.next_attempt_ms = next;
+    o.payload = nw->payload;
+    o.payload_len = nw->payload_len;
+    return o;
+}
+
+/* Pages through hook's deliveries (status st, limit per page) into ids; returns the count. */
+static size_t
+page_all(struct store *s, const char *hook, int st, size_t limit, char ids[][DELIVERY_ID_LEN + 1],
+         size_t cap, size_t *pages)
+{
+    char cursor[STORE_CURSOR_LEN + 1] = "", next[STORE_CURSOR_LEN + 1];
+    size_t got = 0;
+
+    *pages = 0;
+    for (;;) {
+        struct delivery *list;
+        size_t n;
+        if (store_delivery_page(s, "acme", hook, st, cursor[0] ? cursor : NULL, limit, &list, &n,
+                                next) != STORE_OK)
+            return 0;
+        (*pages)++;
+        for (size_t i = 0; i < n && got < cap; i++)
+            memcpy(ids[got++], list[i].delivery_id, DELIVERY_ID_LEN + 1);
+        store_delivery_list_free(list, n);
+        if (next[0] == '\0' || *pages > 100)
+            return got;
+        memcpy(cursor, next, sizeof cursor);
+    }
+}
+
+static void
+test_delivery_records(void)
+{
+    struct config cfg;
+    char err[512] = "";
+    static const char body[] = "{\"eventId\":\"e\",\"data\":{}}";
+
+    config_defaults(&cfg);
+    free(cfg.db_home);
+    cfg.db_home = xasprintf("%s/records", scratch);
+    cfg.durability = DURABILITY_NOSYNC;
+    struct store *s = store_open(&cfg, err, sizeof err);
+    CHECK(s != NULL, "records: store opens: %s", err);
+    if (s == NULL) {
+        config_free(&cfg);
+        return;
+    }
+    enum { N = 23 };
+    struct delivery_new nw[N];
+    for (int i = 0; i < N; i++)   /* creation times out of order, two the same */
+        nw[i] = new_of("acme", "AAAAA", i, 1000 + (i * 7) % N + (i == 5 ? 1 : 0), body);
+    struct delivery_new other = new_of("acme", "BBBBB", 0, 1000, body);
+    CHECK(store_delivery_commit(s, nw, N, NULL, 0) == STORE_OK, "records: create %d", N);
+    CHECK(store_delivery_commit(s, &other, 1, NULL, 0) == STORE_OK, "records: another webhook's");
+
+    struct delivery d;
+    struct buf payload;
+    buf_init(&payload);
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[3].delivery_id, &d, &payload) == STORE_OK &&
+              d.status == DELIVERY_PENDING && d.n_tries == 0 && d.created_ms == nw[3].created_ms &&
+              payload.len == strlen(body) && memcmp(payload.data, body, payload.len) == 0,
+          "records: a new record is pending, without attempts, with its payload");
+    delivery_release(&d);
+    CHECK(store_delivery_get(s, "acme", "BBBBB", nw[3].delivery_id, &d, NULL) == STORE_NOTFOUND,
+          "records: another webhook's id is not found");
+
+    /* Outcomes: 3 succeeded, 4 failed twice then gave up, 5 pending with a next time. */
+    struct delivery_outcome out[] = {
+        outcome_of(&nw[3], 1, 5000, 200, DELIVERY_SUCCEEDED, 0),
+        outcome_of(&nw[4], 1, 5000, 500, DELIVERY_PENDING, 6000),
+        outcome_of(&nw[4], 2, 6000, 500, DELIVERY_FAILED, 0),
+        outcome_of(&nw[5], 1, 5000, 0, DELIVERY_PENDING, 9000),
+    };
+    struct delivery_new again = nw[3];
+    again.created_ms = 99999;      /* a re-fan-out: the record stays as it was */
+    CHECK(store_delivery_commit(s, &again, 1, out, 4) == STORE_OK, "records: a batch of outcomes");
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[3].delivery_id, &d, NULL) == STORE_OK &&
+              d.status == DELIVERY_SUCCEEDED && d.n_tries == 1 && d.tries[0].status_code == 200 &&
+              d.created_ms == nw[3].created_ms,
+          "records: succeeded, one attempt; a second creation changed nothing");
+    delivery_release(&d);
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[4].delivery_id, &d, NULL) == STORE_OK &&
+              d.status == DELIVERY_FAILED && d.n_tries == 2 && d.tries[1].attempt == 2 &&
+              strcmp(d.tries[1].error, "HTTP 500") == 0 && delivery_next_attempt(&d) == 3,
+          "records: failed after two attempts, oldest first");
+    delivery_release(&d);
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[5].delivery_id, &d, NULL) == STORE_OK &&
+              d.status == DELIVERY_PENDING && d.next_attempt_ms == 9000,
+          "records: pending with its next attempt time");
+    delivery_release(&d);
+
+    /* Paging: every delivery once, newest first, with and without a status filter. */
+    char ids[N + 5][DELIVERY_ID_LEN + 1];
+    size_t pages, got = page_all(s, "AAAAA", -1, 5, ids, N + 5, &pages);
+    bool distinct = true;
+    for (size_t i = 0; i < got; i++)
+        for (size_t j = i + 1; j < got; j++)
+            distinct = distinct && strcmp(ids[i], ids[j]) != 0;
+    CHECK(got == N && distinct && pages == 5, "records: 5 pages of 5 give all %d once (%zu, %zu)",
+          N, got, pages);
+    got = page_all(s, "AAAAA", -1, N, ids, N + 5, &pages);
+    CHECK(got == N && pages == 1, "records: limit = count: one page, no next");
+    struct delivery *list;
+    size_t n;
+    char next[STORE_CURSOR_LEN + 1];
+    CHECK(store_delivery_page(s, "acme", "AAAAA", -1, NULL, N, &list, &n, next) == STORE_OK &&
+              n == N,
+          "records: the whole list");
+    bool ordered = true;
+    for (size_t i = 1; i < n; i++)
+        ordered = ordered && list[i - 1].created_ms >= list[i].created_ms;
+    CHECK(ordered, "records: newest first");
+    store_delivery_list_free(list, n);
+    got = page_all(s, "AAAAA", DELIVERY_PENDING, 4, ids, N + 5, &pages);
+    CHECK(got == N - 2 && pages == 6, "records: status pending pages too (%zu in %zu)", got, pages);
+    got = page_all(s, "AAAAA", DELIVERY_FAILED, 4, ids, N + 5, &pages);
+    CHECK(got == 1 && strcmp(ids[0], nw[4].delivery_id) == 0, "records: status failed: one");
+    CHECK(delivery_cursor_valid("0123456789abcdef0123456789abcdef0123456789abcdef") &&
+              !delivery_cursor_valid("0123") &&
+              !delivery_cursor_valid("0123456789abcdef0123456789abcdef0123456789abcdeF"),
+          "records: cursor validation");
+
+    /* Redeliver and ping leave requests; the sender's side reads and deletes them. */
+    CHECK(store_delivery_redeliver(s, "acme", "AAAAA", nw[4].delivery_id, 7777, &d) == STORE_OK &&
+              d.status == DELIVERY_PENDING && d.next_attempt_ms == 7777 && d.n_tries == 2,
+          "records: redeliver makes a failed delivery pending, attempts kept");
+    delivery_release(&d);
+    CHECK(store_delivery_redeliver(s, "acme", "BBBBB", nw[4].delivery_id, 7777, &d) ==
+              STORE_NOTFOUND,
+          "records: redeliver of another webhook's delivery is not found");
+    struct delivery_new ping;
+    char *ping_body = NULL;
+    CHECK(delivery_ping_new("acme", "BBBBB", &ping, &ping_body) == 0 &&
+              strcmp(ping.event_type, DELIVERY_PING_TYPE) == 0 &&
+              strstr(ping_body, "\"data\":{\"webhookId\":\"BBBBB\"}") != NULL,
+          "records: a ping event");
+    CHECK(store_delivery_ping(s, &ping, &d) == STORE_OK && d.status == DELIVERY_PENDING,
+          "records: ping creates a pending delivery");
+    delivery_release(&d);
+    struct store_request *req;
+    CHECK(store_requests_list(s, 10, &req, &n) == STORE_OK && n == 2 && req[0].valid &&
+              strcmp(req[0].delivery_id, nw[4].delivery_id) == 0 &&
+              strcmp(req[1].delivery_id, ping.delivery_id) == 0 &&
+              strcmp(req[1].webhook_id, "BBBBB") == 0,
+          "records: two requests, oldest first (%zu)", n);
+    for (size_t i = 0; i < n; i++)
+        CHECK(store_request_done(s, &req[i]) == STORE_OK, "records: request done");
+    free(req);
+    CHECK(store_requests_list(s, 10, &req, &n) == STORE_OK && n == 0, "records: none left");
+    free(req);
+    CHECK(store_delivery_find(s, NULL, NULL, ping.delivery_id, &d, &payload) == STORE_OK &&
+              strcmp(d.webhook_id, "BBBBB") == 0 && payload.len == strlen(ping_body),
+          "records: found by id alone, with its payload");
+    delivery_release(&d);
+    CHECK(store_delivery_find(s, "acme", "AAAAA", ping.delivery_id, &d, NULL) == STORE_NOTFOUND,
+          "records: not found under another webhook");
+    free(ping_body);
+
+    /* An attempt whose record is missing (its creation lost) makes it, listed in order. */
+    struct delivery_new lost = new_of("acme", "DDDDD", 88, 6000, body);
+    struct delivery_outcome late = outcome_of(&lost, 1, 6000, 500, DELIVERY_PENDING, 9000);
+    CHECK(store_delivery_commit(s, NULL, 0, &late, 1) == STORE_OK &&
+              store_delivery_page(s, "acme", "DDDDD", DELIVERY_PENDING, NULL, 10, &list, &n,
+                                  next) == STORE_OK &&
+              n == 1 && list[0].n_tries == 1 && strcmp(list[0].delivery_id, lost.delivery_id) == 0,
+          "records: an attempt without a record creates it, in the order, with its status");
+    store_delivery_list_free(list, n);
+
+    /* A payload larger than one item is kept in chunks and comes back whole. */
+    char *big = xmalloc(10001);
+    for (int i = 0; i < 10000; i++)
+        big[i] = (char)('a' + i % 26);
+    big[10000] = '\0';
+    struct delivery_new large = new_of("acme", "CCCCC", 77, 5000, big);
+    CHECK(store_delivery_commit(s, &large, 1, NULL, 0) == STORE_OK &&
+              store_delivery_get(s, "acme", "CCCCC", large.delivery_id, &d, &payload) ==
+                  STORE_OK &&
+              payload.len == 10000 && memcmp(payload.data, big, 10000) == 0,
+          "records: a 10,000-byte payload comes back whole (%zu)", payload.len);
+    delivery_release(&d);
+    free(big);
+
+    /* Pruning: what was created before the limit goes, records and payloads. */
+    size_t removed;
+    CHECK(store_delivery_prune(s, 1010, &removed) == STORE_OK, "records: prune");
+    got = page_all(s, "AAAAA", -1, 100, ids, N + 5, &pages);
+    bool newer = true;
+    for (size_t i = 0; i < got; i++) {
+        CHECK(store_delivery_get(s, "acme", "AAAAA", ids[i], &d, NULL) == STORE_OK,
+              "records: a listed record exists");
+        newer = newer && d.created_ms >= 1010;
+        delivery_release(&d);
+    }
+    CHECK(got > 0 && got < N && newer, "records: only the newer remain (%zu)", got);
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[0].delivery_id, &d, NULL) == STORE_NOTFOUND,
+          "records: an old one is gone");
+    buf_release(&payload);
+    store_close(s);
+    config_free(&cfg);
+}
+
 /* Formats r with one member replaced (NULL: as is) and says whether it parses back. */
 static bool
 record_variant_parses(const struct record *r, const char *member, const char *value)
@@ -548,7 +784,7 @@ test_fanout(void)
     };
     char out[FANOUT_ID_LEN + 1];
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        CHECK(fanout_delivery_id(ids[i].tenant, ids[i].event_id, ids[i].webhook_id, out) == 0 &&
+        CHECK(delivery_id_make(ids[i].tenant, ids[i].event_id, ids[i].webhook_id, out) == 0 &&
               strcmp(out, ids[i].want) == 0, "delivery id of %s/%s/%s: %s", ids[i].tenant,
               ids[i].event_id, ids[i].webhook_id, out);
 
@@ -594,6 +830,7 @@ main(void)
     if (mkdtemp(scratch) == NULL)
         return 1;
     test_delivery_log();
+    test_delivery_records();
     test_record();
     test_host_key();
     test_dest();

@@ -1,0 +1,289 @@
+/*
+ * hookspool deliveries show, redeliver, ping - the delivery operations of
+ * the API (SPEC 1.1) from the shell, on the store directly: the same
+ * records and the same requests to the sender.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli/cli.h"
+#include "domain/webhook.h"
+#include "util/clock.h"
+
+static const char show_usage[] =
+    "usage: hookspool deliveries show ID [--tenant T [--webhook W]] [--json]\n"
+    "Prints one delivery: its status, its attempts (oldest first) and the payload it\n"
+    "sends. --tenant (and --webhook) narrow the search for ID, which is otherwise a\n"
+    "scan of every delivery kept. --json prints the API's delivery object.\n"
+    "options: --config FILE\n";
+
+static const char redeliver_usage[] =
+    "usage: hookspool redeliver ID [--tenant T [--webhook W]]\n"
+    "Asks the sender for a new attempt of delivery ID as soon as it can: the same\n"
+    "body and delivery id, the attempt number going on counting, a full retry\n"
+    "schedule if it had failed. Prints the delivery id. Fails if the webhook is\n"
+    "disabled.\n"
+    "options: --config FILE\n";
+
+static const char ping_usage[] =
+    "usage: hookspool ping --tenant T --webhook ID\n"
+    "Publishes a Webhook:Ping event for webhook ID alone, whatever its patterns, and\n"
+    "prints the new delivery's id. Fails if the webhook is disabled.\n"
+    "options: --config FILE\n";
+
+/* The store and configuration a command works on. */
+struct ops {
+    struct config cfg;
+    struct store *store;
+};
+
+static int
+ops_open(struct ops *o, const char *config)
+{
+    if (cli_config(&o->cfg, config) != 0)
+        return -1;
+    o->store = cli_store(&o->cfg);
+    if (o->store == NULL) {
+        config_free(&o->cfg);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+ops_close(struct ops *o)
+{
+    store_close(o->store);
+    config_free(&o->cfg);
+}
+
+/* Checks ID, --tenant and --webhook; prints the error and returns false if one is bad. */
+static bool
+ids_valid(const char *cmd, const char *id, const char *tenant, const char *webhook)
+{
+    if (id != NULL && !delivery_id_valid(id)) {
+        fprintf(stderr, "hookspool %s: a delivery id is 32 lowercase hex digits\n", cmd);
+        return false;
+    }
+    if (tenant != NULL && !webhook_tenant_valid(tenant)) {
+        fprintf(stderr, "hookspool %s: --tenant must be 1 to 64 characters of A-Z, a-z, 0-9, "
+                        "'_' and '-'\n", cmd);
+        return false;
+    }
+    if (webhook != NULL && !webhook_id_valid(webhook)) {
+        fprintf(stderr, "hookspool %s: --webhook must be a 5-character webhook id\n", cmd);
+        return false;
+    }
+    return true;
+}
+
+/* Finds delivery id; prints why not and returns -1. */
+static int
+find(const char *cmd, struct ops *o, const char *tenant, const char *webhook, const char *id,
+     struct delivery *d, struct buf *payload)
+{
+    enum store_status st = store_delivery_find(o->store, tenant, webhook, id, d, payload);
+
+    if (st == STORE_OK)
+        return 0;
+    fprintf(stderr, "hookspool %s: %s: %s\n", cmd, id,
+            st == STORE_NOTFOUND ? "no such delivery" : "could not read the store");
+    return -1;
+}
+
+static void
+print_time(const char *label, long long ms)
+{
+    char when[40];
+
+    if (ms <= 0) {
+        printf("%-10s -\n", label);
+        return;
+    }
+    delivery_time_format(ms, when, sizeof when);
+    printf("%-10s %s\n", label, when);
+}
+
+static void
+print_delivery(const struct delivery *d, const struct buf *payload)
+{
+    printf("%-10s %s\n", "delivery", d->delivery_id);
+    printf("%-10s %s (tenant %s)\n", "webhook", d->webhook_id, d->tenant);
+    printf("%-10s %s %s\n", "event", d->event_type, d->event_id);
+    printf("%-10s %s, %zu attempts\n", "status", delivery_status_name(d->status), d->n_tries);
+    print_time("created", d->created_ms);
+    print_time("next", d->status == DELIVERY_PENDING ? d->next_attempt_ms : 0);
+    printf("\n%7s  %-24s  %6s  %8s  %s\n", "ATTEMPT", "TIME", "STATUS", "MS", "ERROR");
+    for (size_t i = 0; i < d->n_tries; i++) {
+        const struct delivery_try *t = &d->tries[i];
+        char when[40], status[16];
+        delivery_time_format(t->at_ms, when, sizeof when);
+        snprintf(status, sizeof status, t->status_code > 0 ? "%d" : "-", t->status_code);
+        printf("%7d  %-24s  %6s  %8ld  %s\n", t->attempt, when, status, t->duration_ms,
+               t->error);
+    }
+    printf("\npayload\n%.*s\n", (int)payload->len, payload->data != NULL ? payload->data : "");
+}
+
+static void
+print_json(const struct delivery *d, const struct buf *payload)
+{
+    json_object *o = delivery_to_json(d, true);
+    json_object *p = NULL;
+
+    if (payload->len > 0)
+        p = json_tokener_parse(payload->data);
+    json_object_object_add(o, "payload", p);
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+/* hookspool deliveries show ID */
+int
+cmd_deliveries_show(int argc, char **argv)
+{
+    const char *config = NULL, *tenant = NULL, *webhook = NULL, *json = NULL;
+    const struct cli_option opts[] = {
+        { "--config", true, &config }, { "--tenant", true, &tenant },
+        { "--webhook", true, &webhook }, { "--json", false, &json }, { NULL, false, NULL },
+    };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(argc, argv, show_usage, opts, pos, 1, &npos);
+
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (npos != 1)
+        return cli_usage_error(show_usage);
+    if (!ids_valid("deliveries show", pos[0], tenant, webhook))
+        return EXIT_USAGE;
+    struct ops o;
+    if (ops_open(&o, config) != 0)
+        return EXIT_FAILURE;
+    struct delivery d;
+    struct buf payload;
+    buf_init(&payload);
+    rc = EXIT_FAILURE;
+    if (find("deliveries show", &o, tenant, webhook, pos[0], &d, &payload) == 0) {
+        if (json != NULL)
+            print_json(&d, &payload);
+        else
+            print_delivery(&d, &payload);
+        rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        delivery_release(&d);
+    }
+    buf_release(&payload);
+    ops_close(&o);
+    return rc;
+}
+
+/* Loads the webhook; prints why it takes nothing (gone, disabled) and returns false. */
+static bool
+webhook_takes(const char *cmd, struct ops *o, const char *tenant, const char *id)
+{
+    struct webhook w;
+    enum store_status st = store_webhook_get(o->store, tenant, id, &w);
+
+    if (st != STORE_OK) {
+        fprintf(stderr, "hookspool %s: webhook %s of tenant %s: %s\n", cmd, id, tenant,
+                st == STORE_NOTFOUND ? "no such webhook" : "could not read the store");
+        return false;
+    }
+    bool enabled = w.enabled;
+    webhook_release(&w);
+    if (!enabled)
+        fprintf(stderr, "hookspool %s: webhook %s of tenant %s is disabled: it receives "
+                        "nothing\n", cmd, id, tenant);
+    return enabled;
+}
+
+int
+cmd_redeliver(int argc, char **argv)
+{
+    const char *config = NULL, *tenant = NULL, *webhook = NULL;
+    const struct cli_option opts[] = {
+        { "--config", true, &config }, { "--tenant", true, &tenant },
+        { "--webhook", true, &webhook }, { NULL, false, NULL },
+    };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(argc, argv, redeliver_usage, opts, pos, 1, &npos);
+
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (npos != 1)
+        return cli_usage_error(redeliver_usage);
+    if (!ids_valid("redeliver", pos[0], tenant, webhook))
+        return EXIT_USAGE;
+    struct ops o;
+    if (ops_open(&o, config) != 0)
+        return EXIT_FAILURE;
+    struct delivery d;
+    rc = EXIT_FAILURE;
+    if (find("redeliver", &o, tenant, webhook, pos[0], &d, NULL) == 0) {
+        char t[WEBHOOK_TENANT_MAX + 1], w[WEBHOOK_ID_LEN + 1];
+        snprintf(t, sizeof t, "%s", d.tenant);
+        snprintf(w, sizeof w, "%s", d.webhook_id);
+        delivery_release(&d);
+        if (webhook_takes("redeliver", &o, t, w)) {
+            enum store_status st = store_delivery_redeliver(o.store, t, w, pos[0],
+                                                            clock_ms(CLOCK_REALTIME), &d);
+            if (st == STORE_OK) {
+                printf("%s\n", d.delivery_id);
+                rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+                delivery_release(&d);
+            } else {
+                fprintf(stderr, "hookspool redeliver: %s: could not write the store\n", pos[0]);
+            }
+        }
+    }
+    ops_close(&o);
+    return rc;
+}
+
+int
+cmd_ping(int argc, char **argv)
+{
+    const char *config = NULL, *tenant = NULL, *webhook = NULL;
+    const struct cli_option opts[] = {
+        { "--config", true, &config }, { "--tenant", true, &tenant },
+        { "--webhook", true, &webhook }, { NULL, false, NULL },
+    };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(argc, argv, ping_usage, opts, pos, 0, &npos);
+
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (tenant == NULL || webhook == NULL)
+        return cli_usage_error(ping_usage);
+    if (!ids_valid("ping", NULL, tenant, webhook))
+        return EXIT_USAGE;
+    struct ops o;
+    if (ops_open(&o, config) != 0)
+        return EXIT_FAILURE;
+    rc = EXIT_FAILURE;
+    struct delivery_new nw;
+    struct delivery d;
+    char *body = NULL;
+    if (webhook_takes("ping", &o, tenant, webhook)) {
+        if (delivery_ping_new(tenant, webhook, &nw, &body) != 0) {
+            fprintf(stderr, "hookspool ping: cannot make the ping event\n");
+        } else if (store_delivery_ping(o.store, &nw, &d) != STORE_OK) {
+            fprintf(stderr, "hookspool ping: could not write the store\n");
+        } else {
+            printf("%s\n", d.delivery_id);
+            rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+            delivery_release(&d);
+        }
+    }
+    free(body);
+    ops_close(&o);
+    return rc;
+}

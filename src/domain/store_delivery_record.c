@@ -1,0 +1,867 @@
+/*
+ * store_delivery_record - delivery records (SPEC section 1.1), their order,
+ * their payloads, and the requests (redeliver, ping) the API leaves for the
+ * sender. Four databases:
+ *
+ *   delivery_records   tenant \0 webhook \0 deliveryId -> the stored form
+ *                      (binary: domain/delivery.h)
+ *   delivery_order     tenant \0 webhook \0 ~createdMs (8 bytes, big-endian,
+ *                      so newer sorts first) deliveryId -> status (1 byte).
+ *                      One webhook's deliveries newest first, and a status
+ *                      filter that reads no record it does not return.
+ *   delivery_payloads  tenant \0 eventId \0 chunk (2 bytes) -> createdMs (8
+ *                      bytes) and up to PAYLOAD_CHUNK bytes of the body: one
+ *                      copy per event, however many webhooks it went to.
+ *   requests           requestMs (8 bytes) deliveryId -> tenant \0 webhook
+ *                      \0 deliveryId: the sender turns each into a retry
+ *                      record due at once, then deletes it.
+ *
+ * createdMs never changes, so a page's position (the order key's tail) is
+ * stable: following the cursor gives no delivery twice and none skipped.
+ */
+#include "autoconfig.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/store_internal.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+enum {
+    ORDER_TAIL = 8 + DELIVERY_ID_LEN,   /* ~createdMs, deliveryId */
+    REQUEST_KEY = 8 + DELIVERY_ID_LEN,  /* requestMs, deliveryId */
+    TIME_BYTES = 8,
+    PAYLOAD_CHUNK = 3072,               /* body bytes per payload item: on-page on 16 KiB pages */
+};
+
+static const char status_bytes[] = "psf";   /* enum delivery_status, as stored in the order */
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t
+get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* "tenant \0 webhook \0" */
+static void
+hook_prefix(struct buf *k, const char *tenant, const char *webhook_id)
+{
+    buf_reset(k);
+    buf_append(k, tenant, strlen(tenant) + 1);
+    buf_append(k, webhook_id, strlen(webhook_id) + 1);
+}
+
+static void
+record_key(struct buf *k, const char *tenant, const char *webhook_id, const char *delivery_id)
+{
+    hook_prefix(k, tenant, webhook_id);
+    buf_puts(k, delivery_id);
+}
+
+static void
+order_key(struct buf *k, const struct delivery *d)
+{
+    unsigned char t[TIME_BYTES];
+
+    hook_prefix(k, d->tenant, d->webhook_id);
+    put_be64(t, ~(uint64_t)d->created_ms);
+    buf_append(k, t, sizeof t);
+    buf_append(k, d->delivery_id, DELIVERY_ID_LEN);
+}
+
+/* "tenant \0 eventId \0" and, if chunk >= 0, the chunk's number (2 bytes). */
+static void
+payload_key(struct buf *k, const char *tenant, const char *event_id, int chunk)
+{
+    buf_reset(k);
+    buf_append(k, tenant, strlen(tenant) + 1);
+    buf_append(k, event_id, strlen(event_id) + 1);
+    if (chunk >= 0) {
+        unsigned char n[2] = { (unsigned char)(chunk >> 8), (unsigned char)chunk };
+        buf_append(k, n, sizeof n);
+    }
+}
+
+/* ---- one-record operations, inside a transaction (or none, for reads) ---- */
+
+/* Loads the record of (tenant, webhook, delivery) into *d; rmw locks it for writing. */
+static int
+record_load(struct store *s, DB_TXN *txn, const char *tenant, const char *webhook_id,
+            const char *delivery_id, bool rmw, struct delivery *d)
+{
+    struct buf key;
+    DBT k, v;
+
+    buf_init(&key);
+    record_key(&key, tenant, webhook_id, delivery_id);
+    store_dbt(&k, key.data, key.len);
+    store_dbt(&v, NULL, 0);
+    v.flags = DB_DBT_MALLOC;
+    int rc = store_result(s, s->records->get(s->records, txn, &k, &v, rmw ? DB_RMW : 0),
+                          "delivery record get");
+    buf_release(&key);
+    if (rc != STORE_OK)
+        return rc;
+    if (delivery_decode(d, v.data, v.size) != 0) {
+        log_error("store: delivery %s: malformed record", delivery_id);
+        free(v.data);
+        return STORE_NOTFOUND;
+    }
+    free(v.data);
+    snprintf(d->tenant, sizeof d->tenant, "%s", tenant);
+    snprintf(d->webhook_id, sizeof d->webhook_id, "%s", webhook_id);
+    snprintf(d->delivery_id, sizeof d->delivery_id, "%s", delivery_id);
+    return STORE_OK;
+}
+
+/*
+ * Writes d's record and, with order, its place in the order (with its
+ * status). With create, an existing record is kept as it is (a re-fan-out
+ * after a crash or a requeue); *created says whether this one was written.
+ */
+static int
+record_save(struct store *s, DB_TXN *txn, const struct delivery *d, bool create, bool order,
+            bool *created)
+{
+    struct buf key;
+    DBT k, v;
+    size_t len;
+    char *data = delivery_encode(d, &len);
+
+    buf_init(&key);
+    record_key(&key, d->tenant, d->webhook_id, d->delivery_id);
+    store_dbt(&k, key.data, key.len);
+    store_dbt(&v, data, len);
+    int ret = s->records->put(s->records, txn, &k, &v, create ? DB_NOOVERWRITE : 0);
+    free(data);
+    if (created != NULL)
+        *created = ret == 0;
+    int rc = ret == DB_KEYEXIST ? STORE_OK : store_result(s, ret, "delivery record put");
+    if (rc == STORE_OK && ret == 0 && order) {
+        order_key(&key, d);
+        store_dbt(&k, key.data, key.len);
+        store_dbt(&v, &status_bytes[d->status], 1);
+        rc = store_result(s, s->order->put(s->order, txn, &k, &v, 0), "delivery order put");
+    }
+    buf_release(&key);
+    return rc;
+}
+
+/*
+ * Keeps the event's body, once per event (the first one stays), in chunks
+ * of at most PAYLOAD_CHUNK bytes: each stays on its page, where a larger
+ * item would take whole overflow pages of its own.
+ */
+static int
+payload_save(struct store *s, DB_TXN *txn, const char *tenant, const char *event_id,
+             long long created_ms, const char *body, size_t len)
+{
+    struct buf key, val;
+    DBT k, v;
+    unsigned char t[TIME_BYTES];
+    int rc = STORE_OK;
+
+    if (len > (size_t)PAYLOAD_CHUNK * 65535)
+        return STORE_OK;        /* beyond any event a producer may publish: not kept */
+    buf_init(&key);
+    buf_init(&val);
+    put_be64(t, (uint64_t)created_ms);
+    for (size_t off = 0, chunk = 0; rc == STORE_OK && (off < len || chunk == 0); chunk++) {
+        size_t n = len - off < PAYLOAD_CHUNK ? len - off : PAYLOAD_CHUNK;
+        payload_key(&key, tenant, event_id, (int)chunk);
+        buf_reset(&val);
+        buf_append(&val, t, sizeof t);
+        buf_append(&val, body + off, n);
+        store_dbt(&k, key.data, key.len);
+        store_dbt(&v, val.data, val.len);
+        int ret = s->payloads->put(s->payloads, txn, &k, &v, DB_NOOVERWRITE);
+        if (ret == DB_KEYEXIST && chunk == 0)
+            break;              /* kept already */
+        rc = store_result(s, ret, "delivery payload put");
+        off += n;
+    }
+    buf_release(&key);
+    buf_release(&val);
+    return rc;
+}
+
+/* Leaves a request for the sender: a new attempt of d as soon as it can. */
+static int
+request_save(struct store *s, DB_TXN *txn, const struct delivery *d, long long now_ms)
+{
+    unsigned char kb[REQUEST_KEY];
+    struct buf val;
+    DBT k, v;
+
+    put_be64(kb, (uint64_t)now_ms);
+    memcpy(kb + TIME_BYTES, d->delivery_id, DELIVERY_ID_LEN);
+    buf_init(&val);
+    record_key(&val, d->tenant, d->webhook_id, d->delivery_id);
+    store_dbt(&k, kb, sizeof kb);
+    store_dbt(&v, val.data, val.len);
+    int rc = store_result(s, s->requests->put(s->requests, txn, &k, &v, 0), "request put");
+    buf_release(&val);
+    return rc;
+}
+
+static void
+delivery_from_new(struct delivery *d, const struct delivery_new *nw)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->tenant, sizeof d->tenant, "%s", nw->tenant);
+    snprintf(d->webhook_id, sizeof d->webhook_id, "%s", nw->webhook_id);
+    snprintf(d->delivery_id, sizeof d->delivery_id, "%s", nw->delivery_id);
+    snprintf(d->event_id, sizeof d->event_id, "%s", nw->event_id);
+    snprintf(d->event_type, sizeof d->event_type, "%s", nw->event_type);
+    d->status = DELIVERY_PENDING;
+    d->created_ms = nw->created_ms;
+    d->next_attempt_ms = nw->created_ms;
+}
+
+/* Creates the record of a fanned-out delivery unless it exists, and keeps its payload. */
+static int
+create_one(struct store *s, DB_TXN *txn, const struct delivery_new *nw)
+{
+    struct delivery d;
+    bool created;
+
+    delivery_from_new(&d, nw);
+    int rc = record_save(s, txn, &d, true, true, &created);
+    if (rc == STORE_OK && created)
+        rc = payload_save(s, txn, nw->tenant, nw->event_id, nw->created_ms, nw->payload,
+                          nw->payload_len);
+    return rc;
+}
+
+/*
+ * Rewrites an existing record after a change of attempts or status; its
+ * order entry (same key) only if the status changed from was.
+ */
+static int
+record_update(struct store *s, DB_TXN *txn, const struct delivery *d, enum delivery_status was)
+{
+    return record_save(s, txn, d, false, d->status != was, NULL);
+}
+
+/*
+ * Adds an attempt's outcome to its record, creating the record if it is
+ * missing. Attempt number 0 is no attempt: only the status changes, of a
+ * record that exists.
+ */
+static int
+outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
+{
+    const struct delivery_attempt *a = &o->attempt;
+    struct delivery d;
+    int rc = record_load(s, txn, a->tenant, a->webhook_id, a->delivery_id, true, &d);
+
+    if (a->attempt == 0) {
+        if (rc != STORE_OK)
+            return rc == STORE_NOTFOUND ? STORE_OK : rc;
+        enum delivery_status was = d.status;
+        d.status = o->status;
+        d.next_attempt_ms = 0;
+        rc = record_update(s, txn, &d, was);
+        delivery_release(&d);
+        return rc;
+    }
+    bool fresh = rc == STORE_NOTFOUND;
+    if (fresh) {
+        /* Fanned out before records existed, or its creation was lost in a crash. */
+        struct delivery_new nw = { .created_ms = a->time_ms, .payload = o->payload,
+                                   .payload_len = o->payload_len };
+        snprintf(nw.tenant, sizeof nw.tenant, "%s", a->tenant);
+        snprintf(nw.webhook_id, sizeof nw.webhook_id, "%s", a->webhook_id);
+        snprintf(nw.delivery_id, sizeof nw.delivery_id, "%s", a->delivery_id);
+        snprintf(nw.event_id, sizeof nw.event_id, "%s", a->event_id);
+        snprintf(nw.event_type, sizeof nw.event_type, "%s", a->event_type);
+        delivery_from_new(&d, &nw);
+        if (o->payload != NULL)
+            rc = payload_save(s, txn, a->tenant, a->event_id, a->time_ms, o->payload,
+                              o->payload_len);
+        else
+            rc = STORE_OK;
+    }
+    if (rc != STORE_OK)
+        return rc;
+    struct delivery_try t = { .attempt = a->attempt, .at_ms = a->time_ms,
+                              .duration_ms = a->duration_ms, .status_code = a->status };
+    snprintf(t.error, sizeof t.error, "%s", a->error);
+    delivery_add_try(&d, &t);
+    enum delivery_status was = d.status;
+    d.status = o->status;
+    d.next_attempt_ms = o->status == DELIVERY_PENDING ? o->next_attempt_ms : 0;
+    rc = record_save(s, txn, &d, false, fresh || d.status != was, NULL);
+    delivery_release(&d);
+    return rc;
+}
+
+/* ---- the sender's batch ---- */
+
+struct commit_ctx {
+    const struct delivery_new *nw;
+    size_t n_new;
+    const struct delivery_outcome *out;
+    size_t n_out;
+};
+
+static int
+commit_body(struct store *s, DB_TXN *txn, void *arg)
+{
+    struct commit_ctx *c = arg;
+    int rc = STORE_OK;
+
+    for (size_t i = 0; i < c->n_new && rc == STORE_OK; i++)
+        rc = create_one(s, txn, &c->nw[i]);
+    for (size_t i = 0; i < c->n_out && rc == STORE_OK; i++) {
+        if (c->out[i].attempt.attempt > 0)
+            rc = store_delivery_log_put(s, txn, &c->out[i].attempt);
+        if (rc == STORE_OK)
+            rc = outcome_one(s, txn, &c->out[i]);
+    }
+    return rc;
+}
+
+enum store_status
+store_delivery_commit(struct store *s, const struct delivery_new *nw, size_t n_new,
+                      const struct delivery_outcome *out, size_t n_out)
+{
+    struct commit_ctx c = { nw, n_new, out, n_out };
+
+    if (n_new == 0 && n_out == 0)
+        return STORE_OK;
+    return store_run(s, "delivery commit", commit_body, &c);
+}
+
+/* ---- reads for the API and the CLI ---- */
+
+struct get_ctx {
+    const char *tenant, *webhook_id, *delivery_id;
+    struct delivery *d;
+    struct buf *payload;
+};
+
+static int
+payload_load(struct store *s, DB_TXN *txn, const char *tenant, const char *event_id,
+             struct buf *out)
+{
+    struct buf prefix;
+    DBC *cur;
+    DBT k, v;
+
+    buf_reset(out);
+    int ret = s->payloads->cursor(s->payloads, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "delivery payload cursor");
+    buf_init(&prefix);
+    payload_key(&prefix, tenant, event_id, -1);
+    store_dbt(&k, prefix.data, prefix.len);
+    k.flags = DB_DBT_MALLOC;
+    store_dbt(&v, NULL, 0);
+    v.flags = DB_DBT_MALLOC;
+    size_t chunks = 0;
+    for (ret = cur->get(cur, &k, &v, DB_SET_RANGE); ret == 0;
+         ret = cur->get(cur, &k, &v, DB_NEXT)) {
+        bool mine = k.size == prefix.len + 2 && memcmp(k.data, prefix.data, prefix.len) == 0 &&
+                    v.size >= TIME_BYTES;
+        if (mine) {
+            buf_append(out, (char *)v.data + TIME_BYTES, v.size - TIME_BYTES);
+            chunks++;
+        }
+        free(k.data);
+        free(v.data);
+        store_dbt(&k, NULL, 0);
+        k.flags = DB_DBT_MALLOC;
+        store_dbt(&v, NULL, 0);
+        v.flags = DB_DBT_MALLOC;
+        if (!mine)
+            break;
+    }
+    cur->close(cur);
+    buf_release(&prefix);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        return store_result(s, ret, "delivery payload get");
+    return chunks > 0 ? STORE_OK : STORE_NOTFOUND;
+}
+
+static int
+get_body(struct store *s, DB_TXN *txn, void *arg)
+{
+    struct get_ctx *c = arg;
+
+    delivery_release(c->d);
+    int rc = record_load(s, txn, c->tenant, c->webhook_id, c->delivery_id, false, c->d);
+    if (rc == STORE_OK && c->payload != NULL) {
+        rc = payload_load(s, txn, c->tenant, c->d->event_id, c->payload);
+        if (rc == STORE_NOTFOUND)
+            rc = STORE_OK;      /* pruned, or never kept: an empty payload */
+    }
+    return rc;
+}
+
+enum store_status
+store_delivery_get(struct store *s, const char *tenant, const char *webhook_id,
+                   const char *delivery_id, struct delivery *out, struct buf *payload)
+{
+    struct get_ctx c = { tenant, webhook_id, delivery_id, out, payload };
+
+    memset(out, 0, sizeof *out);
+    if (payload != NULL)
+        buf_reset(payload);
+    enum store_status st = store_read(s, "delivery get", get_body, &c);
+    if (st != STORE_OK)
+        delivery_release(out);
+    return st;
+}
+
+/* The order key tail (ORDER_TAIL bytes) a cursor stands for. */
+static void
+cursor_tail(const char *cursor, unsigned char tail[ORDER_TAIL])
+{
+    for (int i = 0; i < TIME_BYTES; i++)
+        tail[i] = (unsigned char)(hex_digit(cursor[2 * i]) * 16 + hex_digit(cursor[2 * i + 1]));
+    memcpy(tail + TIME_BYTES, cursor + 2 * TIME_BYTES, DELIVERY_ID_LEN);
+}
+
+static void
+cursor_of(const unsigned char *tail, char out[STORE_CURSOR_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int i = 0; i < TIME_BYTES; i++) {
+        out[2 * i] = hex[tail[i] >> 4];
+        out[2 * i + 1] = hex[tail[i] & 15];
+    }
+    memcpy(out + 2 * TIME_BYTES, tail + TIME_BYTES, DELIVERY_ID_LEN);
+    out[STORE_CURSOR_LEN] = '\0';
+}
+
+struct page_ctx {
+    const char *tenant, *webhook_id;
+    int status;                 /* -1: any */
+    const char *after;          /* a cursor, or NULL */
+    size_t limit;
+    struct delivery *items;
+    size_t n;
+    char *next;                 /* STORE_CURSOR_LEN + 1; "" when no page follows */
+};
+
+static void
+page_reset(struct page_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        delivery_release(&c->items[i]);
+    c->n = 0;
+    c->next[0] = '\0';
+}
+
+/* Takes the delivery an order entry (its key tail) stands for, if it still exists. */
+static int
+page_take(struct store *s, DB_TXN *txn, struct page_ctx *c, const unsigned char *tail)
+{
+    char id[DELIVERY_ID_LEN + 1];
+
+    memcpy(id, tail + TIME_BYTES, DELIVERY_ID_LEN);
+    id[DELIVERY_ID_LEN] = '\0';
+    int rc = record_load(s, txn, c->tenant, c->webhook_id, id, false, &c->items[c->n]);
+    if (rc == STORE_OK)
+        c->n++;
+    return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
+static int
+page_body(struct store *s, DB_TXN *txn, void *arg)
+{
+    struct page_ctx *c = arg;
+    struct buf seek;
+    DBC *cur;
+    DBT k, v;
+
+    page_reset(c);
+    int ret = s->order->cursor(s->order, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "delivery page cursor");
+    buf_init(&seek);
+    hook_prefix(&seek, c->tenant, c->webhook_id);
+    size_t plen = seek.len;
+    unsigned char after[ORDER_TAIL];
+    if (c->after != NULL) {
+        cursor_tail(c->after, after);
+        buf_append(&seek, after, sizeof after);
+    }
+    store_dbt(&k, seek.data, seek.len);
+    k.flags = DB_DBT_MALLOC;
+    store_dbt(&v, NULL, 0);
+    v.flags = DB_DBT_MALLOC;
+    int rc = STORE_OK;
+    unsigned char last[ORDER_TAIL];
+    for (ret = cur->get(cur, &k, &v, DB_SET_RANGE); ret == 0;
+         ret = cur->get(cur, &k, &v, DB_NEXT)) {
+        const unsigned char *key = k.data;
+        bool mine = k.size == plen + ORDER_TAIL && memcmp(key, seek.data, plen) == 0;
+        bool skip = mine && c->after != NULL && memcmp(key + plen, after, ORDER_TAIL) == 0;
+        bool wanted = mine && !skip && v.size == 1 &&
+                      (c->status < 0 || ((const char *)v.data)[0] == status_bytes[c->status]);
+        if (wanted && c->n == c->limit) {
+            /* One more exists: the page ends at the last one taken. */
+            cursor_of(last, c->next);
+            mine = false;
+        } else if (wanted) {
+            memcpy(last, key + plen, ORDER_TAIL);
+            rc = page_take(s, txn, c, key + plen);
+        }
+        free(k.data);
+        free(v.data);
+        store_dbt(&k, NULL, 0);
+        k.flags = DB_DBT_MALLOC;
+        store_dbt(&v, NULL, 0);
+        v.flags = DB_DBT_MALLOC;
+        if (!mine || rc != STORE_OK)
+            break;
+    }
+    if (ret != 0 && ret != DB_NOTFOUND && rc == STORE_OK)
+        rc = store_result(s, ret, "delivery page");
+    cur->close(cur);
+    buf_release(&seek);
+    return rc;
+}
+
+enum store_status
+store_delivery_page(struct store *s, const char *tenant, const char *webhook_id, int status,
+                    const char *cursor, size_t limit, struct delivery **out, size_t *n,
+                    char next[STORE_CURSOR_LEN + 1])
+{
+    struct page_ctx c = { tenant, webhook_id, status, cursor, limit, NULL, 0, next };
+
+    c.items = xcalloc(limit > 0 ? limit : 1, sizeof *c.items);
+    next[0] = '\0';
+    enum store_status st = store_read(s, "delivery page", page_body, &c);
+    if (st != STORE_OK)
+        page_reset(&c);
+    *out = c.items;
+    *n = c.n;
+    return st;
+}
+
+void
+store_delivery_list_free(struct delivery *list, size_t n)
+{
+    for (size_t i = 0; list != NULL && i < n; i++)
+        delivery_release(&list[i]);
+    free(list);
+}
+
+/* ---- the API's requests ---- */
+
+struct redeliver_ctx {
+    const char *tenant, *webhook_id, *delivery_id;
+    long long now_ms;
+    struct delivery *d;
+};
+
+static int
+redeliver_body(struct store *s, DB_TXN *txn, void *arg)
+{
+    struct redeliver_ctx *c = arg;
+
+    delivery_release(c->d);
+    int rc = record_load(s, txn, c->tenant, c->webhook_id, c->delivery_id, true, c->d);
+    if (rc != STORE_OK)
+        return rc;
+    enum delivery_status was = c->d->status;
+    c->d->status = DELIVERY_PENDING;
+    c->d->next_attempt_ms = c->now_ms;
+    rc = record_update(s, txn, c->d, was);
+    if (rc == STORE_OK)
+        rc = request_save(s, txn, c->d, c->now_ms);
+    return rc;
+}
+
+enum store_status
+store_delivery_redeliver(struct store *s, const char *tenant, const char *webhook_id,
+                         const char *delivery_id, long long now_ms, struct delivery *out)
+{
+    struct redeliver_ctx c = { tenant, webhook_id, delivery_id, now_ms, out };
+
+    memset(out, 0, sizeof *out);
+    enum store_status st = store_run(s, "delivery redeliver", redeliver_body, &c);
+    if (st != STORE_OK)
+        delivery_release(out);
+    return st;
+}
+
+struct ping_ctx {
+    const struct delivery_new *nw;
+    struct delivery *d;
+};
+
+static int
+ping_body(struct store *s, DB_TXN *txn, void *arg)
+{
+    struct ping_ctx *c = arg;
+    int rc = create_one(s, txn, c->nw);
+
+    if (rc == STORE_OK)
+        rc = request_save(s, txn, c->d, c->nw->created_ms);
+    return rc;
+}
+
+enum store_status
+store_delivery_ping(struct store *s, const struct delivery_new *nw, struct delivery *out)
+{
+    struct ping_ctx c = { nw, out };
+
+    delivery_from_new(out, nw);
+    return store_run(s, "delivery ping", ping_body, &c);
+}
+
+/* ---- the sender's side of the requests ---- */
+
+struct requests_ctx {
+    size_t max;
+    struct store_request *items;
+    size_t n;
+};
+
+/* Splits "tenant \0 webhook \0 deliveryId" into r; returns 0 or -1. */
+static int
+request_parse(struct store_request *r, const char *v, size_t len)
+{
+    const char *t_end = memchr(v, '\0', len);
+    const char *w_end = t_end != NULL ? memchr(t_end + 1, '\0', len - (size_t)(t_end + 1 - v))
+                                      : NULL;
+    if (w_end == NULL)
+        return -1;
+    size_t id_len = len - (size_t)(w_end + 1 - v);
+    if ((size_t)(t_end - v) > WEBHOOK_TENANT_MAX ||
+        (size_t)(w_end - t_end - 1) > WEBHOOK_ID_LEN || id_len != DELIVERY_ID_LEN)
+        return -1;
+    memcpy(r->tenant, v, (size_t)(t_end - v) + 1);
+    memcpy(r->webhook_id, t_end + 1, (size_t)(w_end - t_end));
+    memcpy(r->delivery_id, w_end + 1, id_len);
+    r->delivery_id[id_len] = '\0';
+    return 0;
+}
+
+static int
+requests_body(struct store *s, DB_TXN *txn, void *arg)
+{
+    struct requests_ctx *c = arg;
+    DBC *cur;
+    DBT k, v;
+
+    c->n = 0;
+    int ret = s->requests->cursor(s->requests, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "requests cursor");
+    store_dbt(&k, NULL, 0);
+    k.flags = DB_DBT_MALLOC;
+    store_dbt(&v, NULL, 0);
+    v.flags = DB_DBT_MALLOC;
+    while (c->n < c->max && (ret = cur->get(cur, &k, &v, DB_NEXT)) == 0) {
+        struct store_request *r = &c->items[c->n];
+        memset(r, 0, sizeof *r);
+        if (k.size == sizeof r->key) {
+            memcpy(r->key, k.data, sizeof r->key);
+            if (request_parse(r, v.data, v.size) == 0)
+                r->valid = true;
+            c->n++;             /* a malformed one is handed out too, to be deleted */
+        }
+        free(k.data);
+        free(v.data);
+        store_dbt(&k, NULL, 0);
+        k.flags = DB_DBT_MALLOC;
+        store_dbt(&v, NULL, 0);
+        v.flags = DB_DBT_MALLOC;
+    }
+    cur->close(cur);
+    return ret == 0 || ret == DB_NOTFOUND ? STORE_OK : store_result(s, ret, "requests");
+}
+
+enum store_status
+store_requests_list(struct store *s, size_t max, struct store_request **out, size_t *n)
+{
+    struct requests_ctx c = { max, xcalloc(max > 0 ? max : 1, sizeof *c.items), 0 };
+    enum store_status st = store_read(s, "requests list", requests_body, &c);
+
+    if (st != STORE_OK)
+        c.n = 0;
+    *out = c.items;
+    *n = c.n;
+    return st;
+}
+
+static int
+request_done_body(struct store *s, DB_TXN *txn, void *arg)
+{
+    const struct store_request *r = arg;
+    DBT k;
+
+    store_dbt(&k, r->key, sizeof r->key);
+    int ret = s->requests->del(s->requests, txn, &k, 0);
+    return ret == DB_NOTFOUND ? STORE_OK : store_result(s, ret, "request delete");
+}
+
+enum store_status
+store_request_done(struct store *s, const struct store_request *r)
+{
+    return store_run(s, "request done", request_done_body, (void *)r);
+}
+
+/* ---- pruning ---- */
+
+/* An order entry older than the limit: it goes, with its record. */
+static int
+prune_order(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *arg,
+            bool *expired)
+{
+    const long long *before = arg;
+    const unsigned char *k = key->data;
+    (void)val;
+
+    *expired = false;
+    if (key->size < ORDER_TAIL + 4)
+        return STORE_OK;
+    const unsigned char *tail = k + key->size - ORDER_TAIL;
+    long long created = (long long)~get_be64(tail);
+    if (created >= *before)
+        return STORE_OK;
+    *expired = true;
+    /* The record's key: the same prefix, then the delivery id. */
+    struct buf rk;
+    buf_init(&rk);
+    buf_append(&rk, k, key->size - ORDER_TAIL);
+    buf_append(&rk, tail + TIME_BYTES, DELIVERY_ID_LEN);
+    DBT r;
+    store_dbt(&r, rk.data, rk.len);
+    int ret = s->records->del(s->records, txn, &r, 0);
+    buf_release(&rk);
+    return ret == DB_NOTFOUND ? STORE_OK : store_result(s, ret, "delivery record prune");
+}
+
+/* A payload older than the limit (its first 8 bytes are its time). */
+static int
+prune_payload(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *arg,
+              bool *expired)
+{
+    const long long *before = arg;
+    (void)s;
+    (void)txn;
+    (void)key;
+
+    *expired = val->size >= TIME_BYTES && (long long)get_be64(val->data) < *before;
+    return STORE_OK;
+}
+
+enum store_status
+store_delivery_record_prune(struct store *s, long long before_ms, size_t *removed)
+{
+    size_t records = 0, payloads = 0;
+    enum store_status st = store_prune_scan(s, s->order, 1, prune_order, &before_ms, &records);
+
+    if (st == STORE_OK)
+        st = store_prune_scan(s, s->payloads, TIME_BYTES, prune_payload, &before_ms, &payloads);
+    if (removed != NULL)
+        *removed = records;
+    return st;
+}
+
+/* ---- lookup by id alone (the CLI) ---- */
+
+struct find_ctx {
+    const char *tenant, *webhook_id, *delivery_id;
+    char found_tenant[WEBHOOK_TENANT_MAX + 1];
+    char found_webhook[WEBHOOK_ID_LEN + 1];
+};
+
+/* Splits a record key into its tenant and webhook if it ends in delivery_id. */
+static bool
+find_match(struct find_ctx *c, const char *k, size_t len)
+{
+    size_t id_len = strlen(c->delivery_id);
+    const char *t_end = memchr(k, '\0', len);
+    const char *w_end = t_end != NULL ? memchr(t_end + 1, '\0', len - (size_t)(t_end + 1 - k))
+                                      : NULL;
+
+    if (w_end == NULL || len - (size_t)(w_end + 1 - k) != id_len ||
+        memcmp(w_end + 1, c->delivery_id, id_len) != 0 ||
+        (size_t)(t_end - k) > WEBHOOK_TENANT_MAX || (size_t)(w_end - t_end - 1) > WEBHOOK_ID_LEN)
+        return false;
+    memcpy(c->found_tenant, k, (size_t)(t_end - k) + 1);
+    memcpy(c->found_webhook, t_end + 1, (size_t)(w_end - t_end));
+    return true;
+}
+
+static int
+find_body(struct store *s, DB_TXN *txn, void *arg)
+{
+    struct find_ctx *c = arg;
+    struct buf prefix;
+    DBC *cur;
+    DBT k, v;
+
+    c->found_tenant[0] = '\0';
+    int ret = s->records->cursor(s->records, txn, &cur, 0);
+    if (ret != 0)
+        return store_result(s, ret, "delivery find cursor");
+    buf_init(&prefix);
+    if (c->tenant != NULL && c->webhook_id != NULL)
+        hook_prefix(&prefix, c->tenant, c->webhook_id);
+    else if (c->tenant != NULL)
+        buf_append(&prefix, c->tenant, strlen(c->tenant) + 1);
+    store_dbt(&k, prefix.data, prefix.len);
+    k.flags = DB_DBT_MALLOC;
+    store_dbt(&v, NULL, 0);
+    v.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;       /* keys only */
+    u_int32_t op = prefix.len > 0 ? DB_SET_RANGE : DB_FIRST;
+    bool found = false;
+    while (!found && (ret = cur->get(cur, &k, &v, op)) == 0) {
+        op = DB_NEXT;
+        bool in_range = k.size >= prefix.len && memcmp(k.data, prefix.data, prefix.len) == 0;
+        found = in_range && find_match(c, k.data, k.size);
+        free(k.data);
+        free(v.data);
+        store_dbt(&k, NULL, 0);
+        k.flags = DB_DBT_MALLOC;
+        store_dbt(&v, NULL, 0);
+        v.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;
+        if (!in_range)
+            break;
+    }
+    cur->close(cur);
+    buf_release(&prefix);
+    if (found)
+        return STORE_OK;
+    return ret == 0 || ret == DB_NOTFOUND ? STORE_NOTFOUND : store_result(s, ret, "delivery find");
+}
+
+enum store_status
+store_delivery_find(struct store *s, const char *tenant, const char *webhook_id,
+                    const char *delivery_id, struct delivery *out, struct buf *payload)
+{
+    struct find_ctx c = { .tenant = tenant, .webhook_id = webhook_id,
+                          .delivery_id = delivery_id };
+
+    memset(out, 0, sizeof *out);
+    enum store_status st = store_read(s, "delivery find", find_body, &c);
+    if (st != STORE_OK)
+        return st;
+    return store_delivery_get(s, c.found_tenant, c.found_webhook, delivery_id, out, payload);
+}

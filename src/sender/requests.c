@@ -1,0 +1,181 @@
+/* requests - the API's redeliver and ping requests into due retry records (see requests.h). */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sender/record.h"
+#include "sender/requests.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+struct requests {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stopping;              /* under lock */
+    struct store *store;        /* the thread's */
+    char *spool_dir;
+};
+
+/* A dead letter of the delivery is replaced by the new record: requeue must not send it again. */
+static void
+drop_dead_letter(const char *spool_dir, const char *name)
+{
+    char reason[SPOOL_REASON_NAME_MAX + 1];
+
+    spool_reason_name(name, reason);
+    const char *names[] = { name, reason };
+    for (size_t i = 0; i < 2; i++) {
+        char *path = spool_path(spool_dir, SPOOL_FAILED, names[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            log_warn("sender: %s: cannot remove: %s", path, strerror(errno));
+        free(path);
+    }
+}
+
+/*
+ * Writes the retry record of one request's delivery. Returns 1 if written,
+ * 0 if there is nothing to send (the delivery or its payload is gone), -1
+ * if it should be tried again later.
+ */
+static int
+request_act(struct store *s, const char *spool_dir, const struct store_request *q)
+{
+    struct delivery d;
+    struct buf payload;
+    int rc = 0;
+
+    buf_init(&payload);
+    enum store_status st = store_delivery_get(s, q->tenant, q->webhook_id, q->delivery_id, &d,
+                                              &payload);
+    if (st == STORE_NOTFOUND || (st == STORE_OK && payload.len == 0)) {
+        log_warn("sender: request for delivery %s (webhook %s, tenant %s): %s; dropped",
+                 q->delivery_id, q->webhook_id, q->tenant,
+                 st == STORE_NOTFOUND ? "no such delivery" : "its payload was not kept");
+    } else if (st != STORE_OK) {
+        rc = -1;
+    } else {
+        struct record r = { .attempt = delivery_next_attempt(&d), .tries = 0 };
+        snprintf(r.delivery_id, sizeof r.delivery_id, "%s", d.delivery_id);
+        snprintf(r.webhook_id, sizeof r.webhook_id, "%s", d.webhook_id);
+        snprintf(r.tenant, sizeof r.tenant, "%s", d.tenant);
+        snprintf(r.event_id, sizeof r.event_id, "%s", d.event_id);
+        snprintf(r.event_type, sizeof r.event_type, "%s", d.event_type);
+        r.body = payload.data;
+        r.body_len = payload.len;
+        char *data = record_format(&r);
+        char *name = xasprintf(RECORD_PREFIX "%s", d.delivery_id);
+        if (spool_store_deferred(spool_dir, name, data, strlen(data), time(NULL)) != 0) {
+            log_error("sender: request for delivery %s: cannot write %s: %s", d.delivery_id,
+                      name, strerror(errno));
+            rc = -1;
+        } else {
+            log_info("sender: delivery %s (webhook %s, tenant %s): attempt %d requested",
+                     d.delivery_id, d.webhook_id, d.tenant, r.attempt);
+            drop_dead_letter(spool_dir, name);
+            rc = 1;
+        }
+        free(name);
+        free(data);
+        delivery_release(&d);
+    }
+    buf_release(&payload);
+    return rc;
+}
+
+int
+requests_poll(struct store *s, const char *spool_dir)
+{
+    struct store_request *list;
+    size_t n;
+    int written = 0;
+
+    if (store_requests_list(s, REQUESTS_BATCH, &list, &n) != STORE_OK) {
+        free(list);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = list[i].valid ? request_act(s, spool_dir, &list[i]) : 0;
+        if (rc < 0)
+            continue;           /* the request stays: next round */
+        if (rc > 0)
+            written++;
+        if (store_request_done(s, &list[i]) != STORE_OK)
+            log_error("sender: cannot delete a request it acted on: it will be acted on again");
+    }
+    free(list);
+    return written;
+}
+
+static void *
+requests_main(void *arg)
+{
+    struct requests *r = arg;
+
+    pthread_mutex_lock(&r->lock);
+    while (!r->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)REQUESTS_POLL_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&r->wake, &r->lock, &until);
+        if (r->stopping)
+            break;
+        pthread_mutex_unlock(&r->lock);
+        requests_poll(r->store, r->spool_dir);
+        pthread_mutex_lock(&r->lock);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+struct requests *
+requests_start(const struct config *cfg, char *err, size_t errlen)
+{
+    struct requests *r = xcalloc(1, sizeof *r);
+
+    r->store = store_open(cfg, err, errlen);
+    if (r->store == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->spool_dir = xstrdup(cfg->spool_dir);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->wake, NULL);
+    int rc = pthread_create(&r->thread, NULL, requests_main, r);
+    if (rc != 0) {
+        snprintf(err, errlen, "pthread_create: %s", strerror(rc));
+        pthread_cond_destroy(&r->wake);
+        pthread_mutex_destroy(&r->lock);
+        store_close(r->store);
+        free(r->spool_dir);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void
+requests_stop(struct requests *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = true;
+    pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
+    store_close(r->store);
+    free(r->spool_dir);
+    free(r);
+}
