@@ -842,8 +842,8 @@
   }
 
   // The failures behind a sender's decision: the recent deliveries whose last
-  // attempt failed, whatever their status (a delivery answered 410 may be
-  // failed or still pending when the webhook stops).
+  // attempt failed, whatever their status (one may still be pending, waiting
+  // for its next attempt, when the webhook stops).
   async function loadFailures() {
     const hook = current;
     const list = $("failures");
