@@ -12,14 +12,12 @@
 
 #include "sender/record.h"
 #include "sender/requests.h"
+#include "sender/worker.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 struct requests {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stopping;              /* under lock */
+    struct worker w;            /* thread, lock, wake, stopping */
     struct store *store;        /* the thread's */
     char *spool_dir;
 };
@@ -119,21 +117,21 @@ requests_main(void *arg)
 {
     struct requests *r = arg;
 
-    pthread_mutex_lock(&r->lock);
-    while (!r->stopping) {
+    pthread_mutex_lock(&r->w.lock);
+    while (!r->w.stopping) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += (long)REQUESTS_POLL_MS * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&r->wake, &r->lock, &until);
-        if (r->stopping)
+        pthread_cond_timedwait(&r->w.wake, &r->w.lock, &until);
+        if (r->w.stopping)
             break;
-        pthread_mutex_unlock(&r->lock);
+        pthread_mutex_unlock(&r->w.lock);
         requests_poll(r->store, r->spool_dir);
-        pthread_mutex_lock(&r->lock);
+        pthread_mutex_lock(&r->w.lock);
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->w.lock);
     return NULL;
 }
 
@@ -148,13 +146,9 @@ requests_start(const struct config *cfg, char *err, size_t errlen)
         return NULL;
     }
     r->spool_dir = xstrdup(cfg->spool_dir);
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->wake, NULL);
-    int rc = pthread_create(&r->thread, NULL, requests_main, r);
+    int rc = worker_start(&r->w, requests_main, r);
     if (rc != 0) {
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
-        pthread_cond_destroy(&r->wake);
-        pthread_mutex_destroy(&r->lock);
         store_close(r->store);
         free(r->spool_dir);
         free(r);
@@ -168,13 +162,7 @@ requests_stop(struct requests *r)
 {
     if (r == NULL)
         return;
-    pthread_mutex_lock(&r->lock);
-    r->stopping = true;
-    pthread_cond_broadcast(&r->wake);
-    pthread_mutex_unlock(&r->lock);
-    pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->wake);
-    pthread_mutex_destroy(&r->lock);
+    worker_stop(&r->w);
     store_close(r->store);
     free(r->spool_dir);
     free(r);
