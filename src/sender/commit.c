@@ -6,23 +6,13 @@
  */
 #include "autoconfig.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "sender/state.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 struct body_ref *
 body_ref_new(const char *data, size_t len)

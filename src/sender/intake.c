@@ -6,22 +6,14 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "sender/state.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 /* Fans a parsed event out to the tenant's matching webhooks. Returns 0, or -1 to retry later. */
 static int

@@ -8,23 +8,16 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sender/state.h"
 #include "util/digest.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 void
 item_free(struct item *it)
