@@ -439,6 +439,6 @@ main(int argc, char **argv)
     bearer_free(ctx.bearer);
     watched_store = NULL;
     store_close(ctx.store);
-    config_free(&cfg);
+    config_release(&cfg);
     return 0;
 }

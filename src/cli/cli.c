@@ -118,7 +118,7 @@ cli_config(struct config *cfg, const char *path)
 
     if (config_load(cfg, cli_config_path(path), err, sizeof err) != 0) {
         fprintf(stderr, "hookspool: %s\n", err);
-        config_free(cfg);
+        config_release(cfg);
         return -1;
     }
     log_set_level(cfg->log_level);

@@ -129,6 +129,6 @@ cmd_apikey(int argc, char **argv)
     else
         rc = apikey_revoke(s, pos[1]);
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
     return rc;
 }

@@ -121,7 +121,7 @@ cmd_deliveries(int argc, char **argv)
         return EXIT_FAILURE;
     struct store *s = cli_store(&cfg);
     if (s == NULL) {
-        config_free(&cfg);
+        config_release(&cfg);
         return EXIT_FAILURE;
     }
     struct delivery_attempt *list;
@@ -145,6 +145,6 @@ cmd_deliveries(int argc, char **argv)
             rc = EXIT_FAILURE;
     }
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
     return rc;
 }

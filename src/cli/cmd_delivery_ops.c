@@ -49,7 +49,7 @@ ops_open(struct ops *o, const char *config)
         return -1;
     o->store = cli_store(&o->cfg);
     if (o->store == NULL) {
-        config_free(&o->cfg);
+        config_release(&o->cfg);
         return -1;
     }
     return 0;
@@ -59,7 +59,7 @@ static void
 ops_close(struct ops *o)
 {
     store_close(o->store);
-    config_free(&o->cfg);
+    config_release(&o->cfg);
 }
 
 /* Checks ID, --tenant and --webhook; prints the error and returns false if one is bad. */

@@ -80,7 +80,7 @@ cmd_rotate_secret(int argc, char **argv)
         return EXIT_FAILURE;
     struct store *s = cli_store(&cfg);
     if (s == NULL) {
-        config_free(&cfg);
+        config_release(&cfg);
         return EXIT_FAILURE;
     }
     struct webhook w;
@@ -102,6 +102,6 @@ cmd_rotate_secret(int argc, char **argv)
         rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     }
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
     return rc;
 }

@@ -127,7 +127,7 @@ spool_mkdir(const char *path, bool own)
 }
 
 int
-spool_init(const char *spool_dir)
+spool_create_dirs(const char *spool_dir)
 {
     char *path = xstrdup(spool_dir);
     int rc = 0;
@@ -144,13 +144,13 @@ spool_init(const char *spool_dir)
         rc = spool_mkdir(path, false);
     int saved = errno;
     if (rc != 0)
-        log_error("spool_init: %s: cannot create: %s", path, strerror(saved));
+        log_error("spool_create_dirs: %s: cannot create: %s", path, strerror(saved));
     for (size_t i = 0; rc == 0 && i < sizeof spool_dirs / sizeof spool_dirs[0]; i++) {
         char *sub = spool_path(spool_dir, (enum spool_state)i, NULL);
         rc = spool_mkdir(sub, true);
         saved = errno;
         if (rc != 0)
-            log_error("spool_init: %s: cannot create: %s", sub, strerror(saved));
+            log_error("spool_create_dirs: %s: cannot create: %s", sub, strerror(saved));
         free(sub);
     }
     free(path);

@@ -116,7 +116,7 @@ reload(struct sender *sd)
 
     if (config_load(&cfg, sd->config_path, err, sizeof err) != 0) {
         log_error("sender: reload: %s; keeping the old settings", err);
-        config_free(&cfg);
+        config_release(&cfg);
         return;
     }
     /* The environment, the spool and the inotify watch stay: those need a restart. */
@@ -128,7 +128,7 @@ reload(struct sender *sd)
     free(cfg.spool_dir);
     cfg.db_home = db_home;
     cfg.spool_dir = spool_dir;
-    config_free(&sd->cfg);
+    config_release(&sd->cfg);
     sd->cfg = cfg;
     log_set_level(sd->cfg.log_level);
     delivery_engine_configure(sd->engine, &sd->cfg);
@@ -436,13 +436,13 @@ main(int argc, char **argv)
     char err[1024] = "";
     if (config_load(&sd.cfg, sd.config_path, err, sizeof err) != 0) {
         log_error("sender: %s", err);
-        config_free(&sd.cfg);
+        config_release(&sd.cfg);
         return EXIT_FAILURE;
     }
     log_set_level(sd.cfg.log_level);
     srandom((unsigned)(time(NULL) ^ getpid()));
     int rc = EXIT_FAILURE;
-    if (spool_init(sd.cfg.spool_dir) != 0)
+    if (spool_create_dirs(sd.cfg.spool_dir) != 0)
         goto out;
     /* Producers write tmp/ and new/ only; what cannot be fixed is logged, and the sender runs. */
     if (spool_secure(sd.cfg.spool_dir) != 0)
@@ -533,7 +533,7 @@ out:
     if (sd.signal_fd >= 0)
         close(sd.signal_fd);
     store_close(sd.store);
-    config_free(&sd.cfg);
+    config_release(&sd.cfg);
     if (sd.rejoin && !sd.once)
         restart_self(argv);
     return rc;
