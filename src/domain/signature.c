@@ -108,7 +108,7 @@ signature_mac_parts(const char *secret, const void *const *parts, const size_t *
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(alg);
     if (!ok)
-        log_error("signature_standard: HMAC-SHA256 failed");
+        log_error("signature_mac_parts: HMAC-SHA256 failed");
     return ok ? 0 : -1;
 }
 

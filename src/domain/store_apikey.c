@@ -89,7 +89,7 @@ apikey_read(struct store *s, DB_TXN *txn, const char *id, struct apikey *out, u_
     int rc = store_result(s, s->apikeys->get(s->apikeys, txn, &key, &val, flags), "apikey get");
     if (rc == STORE_OK) {
         if (apikey_parse_memo(s, val.data, val.size, out) != 0) {
-            log_error("store: apikey get: %s: malformed record", id);
+            log_error("apikey_read: apikey %s: malformed record", id);
             rc = STORE_UNAVAILABLE;
         }
         free(val.data);

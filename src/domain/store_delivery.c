@@ -225,7 +225,7 @@ list_push(struct list_ctx *c, const DBT *val)
     if (delivery_decode_attempt(&c->items[c->n], val->data, val->size) == 0)
         c->n++;
     else
-        log_error("store: delivery list: tenant %s: skipping a malformed record", c->tenant);
+        log_error("list_push: delivery list: tenant %s: skipping a malformed record", c->tenant);
 }
 
 /*

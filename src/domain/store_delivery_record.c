@@ -120,7 +120,7 @@ record_load(struct store *s, DB_TXN *txn, const char *tenant, const char *webhoo
     if (rc != STORE_OK)
         return rc;
     if (delivery_decode(d, v.data, v.size) != 0) {
-        log_error("store: delivery %s: malformed record", delivery_id);
+        log_error("record_load: delivery %s: malformed record", delivery_id);
         free(v.data);
         return STORE_NOTFOUND;
     }

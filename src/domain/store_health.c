@@ -76,7 +76,7 @@ streak_get(struct store *s, DB_TXN *txn, const struct buf *key, struct streak *k
                           "health get");
     if (rc == STORE_OK) {
         if (!streak_parse(k, dv.data, dv.size)) {
-            log_error("store: health: a malformed record: starting its streak again");
+            log_error("streak_get: a malformed health record: starting its streak again");
             rc = STORE_NOTFOUND;
         }
         free(dv.data);
@@ -308,7 +308,8 @@ store_health_forget(struct store *s, const char *tenant, const char *id)
     enum store_status st = store_run(s, "health forget", forget_body, &c);
 
     if (st != STORE_OK)
-        log_warn("store: health: tenant %s webhook %s: cannot forget its failures (status %d); "
+        log_warn("store_health_forget: tenant %s webhook %s: cannot forget its failures (status "
+                 "%d); "
                  "they count towards its next auto-disable", tenant, id, (int)st);
 }
 

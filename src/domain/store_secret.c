@@ -98,7 +98,9 @@ store_secret_get(struct store *s, DB_TXN *txn, const char *tenant, struct webhoo
         return STORE_OK;
     if (rc == STORE_OK) {
         if (secret_decode(val.data, val.size, w) != 0)
-            log_error("store: previous secret: tenant %s id %s: malformed record; ignored",
+            log_error("store_secret_get: previous secret of tenant %s webhook %s: malformed "
+                      "record; "
+                      "ignored",
                       tenant, w->id);
         wipe(val.data, val.size);
         free(val.data);
@@ -147,7 +149,9 @@ store_secret_fill(struct store *s, DB_TXN *txn, const char *tenant, struct webho
         struct webhook *w = in_range ? find_hook(items, n, (char *)key.data + prefix.len,
                                                  key.size - prefix.len) : NULL;
         if (w != NULL && secret_decode(val.data, val.size, w) != 0)
-            log_error("store: previous secret: tenant %s id %s: malformed record; ignored",
+            log_error("store_secret_fill: previous secret of tenant %s webhook %s: malformed "
+                      "record; "
+                      "ignored",
                       tenant, w->id);
         free(key.data);
         wipe(val.data, val.size);

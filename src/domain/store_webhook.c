@@ -89,7 +89,7 @@ list_body(struct store *s, DB_TXN *txn, void *ctx)
             if (webhook_from_string(&c->items[c->n], val.data, val.size) == 0)
                 c->n++;
             else
-                log_error("store: webhook list: tenant %s: skipping a malformed record",
+                log_error("list_body: webhook list: tenant %s: skipping a malformed record",
                           c->tenant);
         } else if (in_range) {
             c->n++;
@@ -149,7 +149,8 @@ append_bulk(struct list_json_ctx *c, DBT *data, const struct buf *prefix, size_t
         if (klen < prefix->len || memcmp(k, prefix->data, prefix->len) != 0)
             return false;
         if (!record_plausible((char *)k + prefix->len, klen - prefix->len, v, vlen)) {
-            log_error("store: webhook list: tenant %s: skipping a malformed record", c->tenant);
+            log_error("append_bulk: webhook list: tenant %s: skipping a malformed record",
+                      c->tenant);
             continue;
         }
         if ((*n)++ > 0)
@@ -266,7 +267,7 @@ read_one(struct store *s, DB_TXN *txn, struct one_ctx *c, u_int32_t flags)
         if (webhook_from_string(c->w, val.data, val.size) == 0) {
             c->loaded = true;
         } else {
-            log_error("store: webhook get: tenant %s id %s: malformed record", c->tenant, c->id);
+            log_error("read_one: tenant %s webhook %s: malformed record", c->tenant, c->id);
             rc = STORE_UNAVAILABLE;
         }
         free(val.data);
@@ -332,7 +333,7 @@ get_json_body(struct store *s, DB_TXN *txn, void *ctx)
             buf_reset(c->out);
             buf_append(c->out, val.data, val.size);
         } else {
-            log_error("store: webhook get: tenant %s id %s: malformed record", c->tenant, c->id);
+            log_error("get_json_body: tenant %s webhook %s: malformed record", c->tenant, c->id);
             rc = STORE_UNAVAILABLE;
         }
         free(val.data);
@@ -363,14 +364,14 @@ create_body(struct store *s, DB_TXN *txn, void *ctx)
         return STORE_LIMIT;
     for (int i = 0; i < 16; i++) {
         if (webhook_new_id(c->w) != 0) {
-            log_error("store: webhook create: random id: CSPRNG failure");
+            log_error("create_body: random webhook id: CSPRNG failure");
             return STORE_UNAVAILABLE;
         }
         rc = write_one(s, txn, c->tenant, c->w, DB_NOOVERWRITE);
         if (rc != DB_KEYEXIST)
             return rc;
     }
-    log_error("store: webhook create: tenant %s: no free id after 16 draws", c->tenant);
+    log_error("create_body: tenant %s: no free webhook id after 16 draws", c->tenant);
     return STORE_UNAVAILABLE;
 }
 
@@ -466,7 +467,7 @@ rotate_body(struct store *s, DB_TXN *txn, void *ctx)
     memcpy(w->previous_secret, w->secret, sizeof w->previous_secret);
     w->previous_until = c->overlap > 0 ? c->now + c->overlap : 0;
     if (webhook_new_secret(w) != 0) {
-        log_error("store: webhook rotate: tenant %s id %s: CSPRNG failure", c->one.tenant,
+        log_error("rotate_body: tenant %s webhook %s: CSPRNG failure", c->one.tenant,
                   c->one.id);
         return STORE_UNAVAILABLE;
     }

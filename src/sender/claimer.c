@@ -154,7 +154,7 @@ claimer_list_due(struct claimer *c, struct listing *due)
     if (deferred_unchanged(c, now, &mtime))
         return;
     if (spool_list_due_next(c->spool_dir, now, &due->names, &due->n, &c->next_due) != 0) {
-        log_error("claimer_list: deferred/: cannot list: %s", strerror(errno));
+        log_error("claimer_list_due: deferred/: cannot list: %s", strerror(errno));
         c->next_due = 0;
     }
     c->deferred_mtime = mtime;
@@ -237,7 +237,7 @@ claimer_main(void *arg)
             c->n++;
             uint64_t one = 1;
             if (write(c->fd, &one, sizeof one) != (ssize_t)sizeof one)
-                log_error("claimer: eventfd write: %s", strerror(errno));
+                log_error("claimer_main: eventfd write: %s", strerror(errno));
         }
     }
     pthread_mutex_unlock(&c->w.lock);

@@ -85,7 +85,7 @@ committer_main(void *arg)
         c->done = true;
         uint64_t one = 1;
         if (write(c->fd, &one, sizeof one) != (ssize_t)sizeof one)
-            log_error("committer: eventfd write: %s", strerror(errno));
+            log_error("committer_main: eventfd write: %s", strerror(errno));
         pthread_cond_broadcast(&c->w.wake);
     }
     pthread_mutex_unlock(&c->w.lock);

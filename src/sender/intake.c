@@ -100,9 +100,10 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     char err[256];
 
     if (record_parse(&r, data->data, data->len, err, sizeof err) != 0) {
-        log_warn("sender: %s: malformed delivery record: %s", it->name, err);
+        log_warn("item_from_record: %s: malformed delivery record: %s", it->name, err);
         if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
-            log_error("sender: %s: cannot move to failed/: %s", it->name, strerror(errno));
+            log_error("item_from_record: %s: cannot move to failed/: %s",
+                      it->name, strerror(errno));
         return 1;
     }
     /* The id must be the one the sender makes for this event and webhook, as in fan-out. */
@@ -136,7 +137,7 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     /* Re-read before every attempt: deleted, disabled or unsubscribed means no more requests. */
     const char *why = fanout_retry_refusal(st == STORE_NOTFOUND ? NULL : &w, r.event_type);
     if (why != NULL) {
-        log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
+        log_info("item_from_record: delivery %s: webhook %s (tenant %s) %s: no more attempts",
                  r.delivery_id, r.webhook_id, r.tenant, why);
         sd->hstats.dropped++;
         commit_stop(sd, r.tenant, r.webhook_id, r.delivery_id);
@@ -183,7 +184,7 @@ claim(struct sender *sd, struct claimed *f)
     if (rc == 1)
         it->moved = true;       /* dead-lettered */
     else if (it->pending == 1 && !it->is_record)
-        log_debug("sender: event %s (%s, tenant %s): no matching webhook", it->event_id,
+        log_debug("claim: event %s (%s, tenant %s): no matching webhook", it->event_id,
                   it->event_type, it->tenant);
     item_park(sd, it);
     if (--it->pending == 0)

@@ -160,7 +160,7 @@ add_spool(struct metrics *m, struct buf *b, long long now)
     long long oldest = 0;
 
     if (spool_scan(m->spool_dir, &sc, NULL, NULL) != 0)
-        log_warn("metrics: %s: cannot list the spool: %s", m->spool_dir, strerror(errno));
+        log_warn("add_spool: %s: cannot list the spool: %s", m->spool_dir, strerror(errno));
     help(b, "hookspool_queue_files", "gauge", "Files in the spool, by state.");
     for (int s = 0; s < SCAN_STATES; s++)
         buf_printf(b, "hookspool_queue_files{state=\"%s\"} %zu\n", spool_scan_state_name(s),
@@ -216,11 +216,11 @@ metrics_write(struct metrics *m, const char *text)
         ok = false;
     if (!ok) {
         if (!m->write_failed)
-            log_error("metrics: %s: cannot write: %s", m->path, strerror(errno));
+            log_error("metrics_write: %s: cannot write: %s", m->path, strerror(errno));
         if (fd >= 0)
             unlink(m->tmp);
     } else if (m->write_failed) {
-        log_info("metrics: %s: written again", m->path);
+        log_info("metrics_write: %s: written again", m->path);
     }
     m->write_failed = !ok;
     buf_release(&b);
@@ -261,7 +261,7 @@ metrics_start(const struct config *cfg)
     m->db_home = xstrdup(cfg->db_home);
     int rc = worker_start(&m->w, metrics_main, m);
     if (rc != 0) {
-        log_error("metrics: pthread_create: %s: no metrics file", strerror(rc));
+        log_error("metrics_start: pthread_create: %s: no metrics file", strerror(rc));
         free(m->path);
         free(m->tmp);
         free(m->spool_dir);

@@ -33,7 +33,7 @@ drop_dead_letter(const char *spool_dir, const char *name)
     for (size_t i = 0; i < 2; i++) {
         char *path = spool_path(spool_dir, SPOOL_FAILED, names[i]);
         if (unlink(path) != 0 && errno != ENOENT)
-            log_warn("sender: %s: cannot remove: %s", path, strerror(errno));
+            log_warn("drop_dead_letter: %s: cannot remove: %s", path, strerror(errno));
         free(path);
     }
 }
@@ -54,7 +54,7 @@ request_act(struct store *s, const char *spool_dir, const struct store_request *
     enum store_status st = store_delivery_get(s, q->tenant, q->webhook_id, q->delivery_id, &d,
                                               &payload);
     if (st == STORE_NOTFOUND || (st == STORE_OK && payload.len == 0)) {
-        log_warn("sender: request for delivery %s (webhook %s, tenant %s): %s; dropped",
+        log_warn("request_act: request for delivery %s (webhook %s, tenant %s): %s; dropped",
                  q->delivery_id, q->webhook_id, q->tenant,
                  st == STORE_NOTFOUND ? "no such delivery" : "its payload was not kept");
     } else if (st != STORE_OK) {
@@ -71,11 +71,11 @@ request_act(struct store *s, const char *spool_dir, const struct store_request *
         char *data = record_format(&r);
         char *name = xasprintf(RECORD_PREFIX "%s", d.delivery_id);
         if (spool_store_deferred(spool_dir, name, data, strlen(data), time(NULL)) != 0) {
-            log_error("sender: request for delivery %s: cannot write %s: %s", d.delivery_id,
+            log_error("request_act: request for delivery %s: cannot write %s: %s", d.delivery_id,
                       name, strerror(errno));
             rc = -1;
         } else {
-            log_info("sender: delivery %s (webhook %s, tenant %s): attempt %d requested",
+            log_info("request_act: delivery %s (webhook %s, tenant %s): attempt %d requested",
                      d.delivery_id, d.webhook_id, d.tenant, r.attempt);
             drop_dead_letter(spool_dir, name);
             rc = 1;
@@ -106,7 +106,8 @@ requests_poll(struct store *s, const char *spool_dir)
         if (rc > 0)
             written++;
         if (store_request_done(s, &list[i]) != STORE_OK)
-            log_error("sender: cannot delete a request it acted on: it will be acted on again");
+            log_error("requests_poll: cannot delete a request it acted on: it will be acted on "
+                      "again");
     }
     free(list);
     return written;

@@ -31,7 +31,7 @@ static void
 unlink_one(char *path, int fd)
 {
     if (unlink(path) != 0 && errno != ENOENT)
-        log_error("unlinker: %s: cannot remove: %s", path, strerror(errno));
+        log_error("unlink_one: %s: cannot remove: %s", path, strerror(errno));
     if (fd >= 0)
         close(fd);
     free(path);
