@@ -308,9 +308,8 @@ store_health_forget(struct store *s, const char *tenant, const char *id)
     enum store_status st = store_run(s, "health forget", forget_body, &c);
 
     if (st != STORE_OK)
-        log_warn("store_health_forget: tenant %s webhook %s: cannot forget its failures (status "
-                 "%d); "
-                 "they count towards its next auto-disable", tenant, id, (int)st);
+        log_warn("store_health_forget: tenant %s webhook %s: cannot forget its failures "
+                 "(status %d); they count towards its next auto-disable", tenant, id, (int)st);
 }
 
 struct pending_ctx {

@@ -116,46 +116,42 @@ find_hook(struct webhook *items, size_t n, const char *id, size_t len)
     return NULL;
 }
 
+struct fill_ctx {
+    const char *tenant;
+    size_t prefix_len;
+    struct webhook *items;
+    size_t n;
+};
+
+/* Puts one previous secret into its webhook among the items, if it is there. */
+static int
+fill_one(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *arg, bool *stop)
+{
+    struct fill_ctx *c = arg;
+    struct webhook *w = find_hook(c->items, c->n, (char *)key->data + c->prefix_len,
+                                  key->size - c->prefix_len);
+
+    (void)s;
+    (void)txn;
+    (void)stop;
+    if (w != NULL && secret_decode(val->data, val->size, w) != 0)
+        log_error("fill_one: previous secret of tenant %s webhook %s: malformed record; ignored",
+                  c->tenant, w->id);
+    return STORE_OK;            /* store_scan wipes the value */
+}
+
 int
 store_secret_fill(struct store *s, DB_TXN *txn, const char *tenant, struct webhook *items,
                   size_t n)
 {
     struct buf prefix;
-    DBC *cur;
-    DBT key, val;
-    int rc = STORE_OK;
 
-    int ret = s->previous_secrets->cursor(s->previous_secrets, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "previous secret cursor");
     buf_init(&prefix);
     store_webhook_key(&prefix, tenant, "");
-    store_dbt(&key, prefix.data, prefix.len);
-    key.flags = DB_DBT_MALLOC;
-    store_dbt(&val, NULL, 0);
-    val.flags = DB_DBT_MALLOC;
+    struct fill_ctx c = { .tenant = tenant, .prefix_len = prefix.len, .items = items, .n = n };
     /* Usually the tenant has no record at all: one cursor call that lands past its range. */
-    for (u_int32_t op = DB_SET_RANGE;; op = DB_NEXT) {
-        ret = cur->get(cur, &key, &val, op);
-        if (ret == DB_NOTFOUND)
-            break;
-        if (ret != 0) {
-            rc = store_result(s, ret, "previous secret list");
-            break;
-        }
-        bool in_range = key.size >= prefix.len && memcmp(key.data, prefix.data, prefix.len) == 0;
-        struct webhook *w = in_range ? find_hook(items, n, (char *)key.data + prefix.len,
-                                                 key.size - prefix.len) : NULL;
-        if (w != NULL && secret_decode(val.data, val.size, w) != 0)
-            log_error("store_secret_fill: previous secret of tenant %s webhook %s: malformed "
-                      "record; ignored", tenant, w->id);
-        free(key.data);
-        wipe(val.data, val.size);
-        free(val.data);
-        if (!in_range)
-            break;
-    }
-    cur->close(cur);
+    int rc = store_scan(s, txn, s->previous_secrets, prefix.data, prefix.len, prefix.len, 0,
+                        fill_one, &c, "previous secret list");
     buf_release(&prefix);
     return rc;
 }
