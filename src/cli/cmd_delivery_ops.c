@@ -75,6 +75,21 @@ ops_args_parse(int argc, char **argv, const char *cmd, const char *usage, bool w
     return CLI_CONTINUE;
 }
 
+/*
+ * ops_args_parse, then the session: returns CLI_CONTINUE with o open (close
+ * it with cli_session_close), or the exit status.
+ */
+static int
+ops_start(int argc, char **argv, const char *cmd, const char *usage, bool with_id,
+          bool with_json, struct ops_args *a, struct cli_session *o)
+{
+    int rc = ops_args_parse(argc, argv, cmd, usage, with_id, with_json, a);
+
+    if (rc != CLI_CONTINUE)
+        return rc;
+    return cli_session_open(o, a->config) == 0 ? CLI_CONTINUE : EXIT_FAILURE;
+}
+
 /* Finds delivery id; prints why not and returns -1. */
 static int
 find(const char *cmd, struct cli_session *o, const char *tenant, const char *webhook, const char *id,
@@ -142,13 +157,11 @@ int
 cmd_deliveries_show(int argc, char **argv)
 {
     struct ops_args a;
-    int rc = ops_args_parse(argc, argv, "deliveries show", show_usage, true, true, &a);
+    struct cli_session o;
+    int rc = ops_start(argc, argv, "deliveries show", show_usage, true, true, &a, &o);
 
     if (rc != CLI_CONTINUE)
         return rc;
-    struct cli_session o;
-    if (cli_session_open(&o, a.config) != 0)
-        return EXIT_FAILURE;
     struct delivery d;
     struct buf payload;
     buf_init(&payload);
@@ -190,13 +203,11 @@ int
 cmd_redeliver(int argc, char **argv)
 {
     struct ops_args a;
-    int rc = ops_args_parse(argc, argv, "redeliver", redeliver_usage, true, false, &a);
+    struct cli_session o;
+    int rc = ops_start(argc, argv, "redeliver", redeliver_usage, true, false, &a, &o);
 
     if (rc != CLI_CONTINUE)
         return rc;
-    struct cli_session o;
-    if (cli_session_open(&o, a.config) != 0)
-        return EXIT_FAILURE;
     struct delivery d;
     rc = EXIT_FAILURE;
     if (find("redeliver", &o, a.tenant, a.webhook, a.id, &d, NULL) == 0) {
@@ -224,13 +235,11 @@ int
 cmd_ping(int argc, char **argv)
 {
     struct ops_args a;
-    int rc = ops_args_parse(argc, argv, "ping", ping_usage, false, false, &a);
+    struct cli_session o;
+    int rc = ops_start(argc, argv, "ping", ping_usage, false, false, &a, &o);
 
     if (rc != CLI_CONTINUE)
         return rc;
-    struct cli_session o;
-    if (cli_session_open(&o, a.config) != 0)
-        return EXIT_FAILURE;
     rc = EXIT_FAILURE;
     struct delivery_new nw;
     struct delivery d;
