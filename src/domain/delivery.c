@@ -240,13 +240,10 @@ delivery_decode(struct delivery *d, const char *data, size_t len)
 void
 delivery_time_format(long long ms, char *out, size_t cap)
 {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    char whole[32];
+    char text[CLOCK_RFC3339_MAX];
 
-    gmtime_r(&secs, &tm);
-    strftime(whole, sizeof whole, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, cap, "%s.%03dZ", whole, (int)(ms % 1000));
+    clock_rfc3339(ms, text);
+    snprintf(out, cap, "%s", text);
 }
 
 /* A time member: RFC 3339, or null for 0. */
