@@ -331,7 +331,7 @@ test_handlers(void)
     free(uri);
     json_object_put(array);
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
     char *cmd = xasprintf("rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);

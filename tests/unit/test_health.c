@@ -183,7 +183,7 @@ test_streaks(void)
     struct store *s = store_open(&cfg, err, sizeof err);
     CHECK(s != NULL, "store opens: %s", err);
     if (s == NULL) {
-        config_free(&cfg);
+        config_release(&cfg);
         return;
     }
     char a[6], b[6];
@@ -243,7 +243,7 @@ test_streaks(void)
     CHECK(store_webhook_disable(s, "acme", b, "the endpoint answered 410 Gone", 1000) ==
               STORE_OK, "410: disabled");
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
 }
 
 static void
