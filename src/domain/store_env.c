@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,6 +76,30 @@ process_ended(pid_t pid)
     /* "pid (comm) S ...": the state follows the last ')', comm may hold anything. */
     const char *end = strrchr(stat, ')');
     return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/*
+ * In a join probe (probe_join): the pid of the process that forked it, 0
+ * elsewhere. The probe registers in the environment's thread table under
+ * that pid: Berkeley DB's DB_ENV->close leaves the closing thread's slot
+ * marked "in the library" (it does not leave after detaching), and once the
+ * probe had exited, the next failchk could read that slot as a thread that
+ * died inside the library and ask for a recovery nobody needed (seen: about
+ * one probe in a few hundred, behind concurrent CGI requests and restarted
+ * workers). Under its parent's pid the slot belongs to a live process, which
+ * takes the same slot over when it joins next.
+ */
+static pid_t probe_parent;
+
+/* DB_ENV->set_thread_id: getpid() and pthread_self(), as by default, but see probe_parent. */
+static void
+store_thread_id(DB_ENV *env, pid_t *pid, db_threadid_t *tid)
+{
+    (void)env;
+    if (pid != NULL)
+        *pid = probe_parent != 0 ? probe_parent : getpid();
+    if (tid != NULL)
+        *tid = pthread_self();
 }
 
 /*
@@ -210,6 +235,7 @@ open_env(DB_ENV **out, const struct config *cfg, u_int32_t extra_flags, char *er
     env->set_msgcall(env, store_msgcall);
     if ((ret = env->set_thread_count(env, THREAD_COUNT)) != 0 ||
         (ret = env->set_isalive(env, store_is_alive)) != 0 ||
+        (ret = env->set_thread_id(env, store_thread_id)) != 0 ||
         (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
         (ret = env->set_timeout(env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
         (ret = env->set_cachesize(env, 0, CACHE_BYTES, 1)) != 0 ||
@@ -374,6 +400,7 @@ probe_join(const struct config *cfg, int lock_fd)
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(PROBE_FAILED);
         close_all_but(lock_fd, STDERR_FILENO);
+        probe_parent = parent;
         DB_ENV *env = NULL;
         char child_err[256];
         int ret = join_env(&env, cfg, child_err, sizeof child_err);
