@@ -143,6 +143,7 @@ read_with(json_tokener *tok, const char *data, size_t len, bool at_end,
     return v;
 }
 
+/* read_with for the public readers; e is never NULL here. */
 static json_object *
 read_json(const char *data, size_t len, int depth, unsigned flags, bool bare_ok,
           struct json_read_error *e)
@@ -158,10 +159,7 @@ read_json(const char *data, size_t len, int depth, unsigned flags, bool bare_ok,
         return fail(e, JSON_READ_NOMEM, 0, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
                                 ((flags & JSON_READ_UTF8) ? JSON_TOKENER_VALIDATE_UTF8 : 0));
-    struct json_read_error ok = { JSON_READ_OK, 0, "success" };
-    if (e == NULL)
-        e = &ok;
-    *e = ok;
+    fail(e, JSON_READ_OK, 0, "success");
     json_object *v = read_with(tok, data, len, bare_ok, e);
     json_tokener_free(tok);
     if (e->status == JSON_READ_OK && !numbers_valid(v)) {
@@ -176,7 +174,9 @@ json_object *
 json_read_value(const char *data, size_t len, int depth, unsigned flags,
                 struct json_read_error *e)
 {
-    return read_json(data, len, depth, flags, true, e);
+    struct json_read_error mine;
+
+    return read_json(data, len, depth, flags, true, e != NULL ? e : &mine);
 }
 
 json_object *
@@ -184,10 +184,12 @@ json_read_object(const char *data, size_t len, int depth, unsigned flags,
                  struct json_read_error *e)
 {
     struct json_read_error mine;
-    json_object *v = read_json(data, len, depth, flags, false, e != NULL ? e : &mine);
 
+    if (e == NULL)
+        e = &mine;
+    json_object *v = read_json(data, len, depth, flags, false, e);
     /* JSON null reads as NULL with OK: not an object either. */
-    if ((e != NULL ? e : &mine)->status == JSON_READ_OK && !json_object_is_type(v, json_type_object)) {
+    if (e->status == JSON_READ_OK && !json_object_is_type(v, json_type_object)) {
         json_object_put(v);
         return fail(e, JSON_READ_NOT_OBJECT, 0, "not a JSON object");
     }
