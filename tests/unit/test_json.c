@@ -1,12 +1,16 @@
-/* Unit tests for src/util/json: the strict reader and the member readers. */
+/* Unit tests for src/util/json (the strict reader, the member readers) and the decoders on it. */
 #include "autoconfig.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "domain/apikey.h"
+#include "domain/jwks.h"
+#include "domain/webhook.h"
 #include "unit.h"
 #include "util/json.h"
+#include "util/xalloc.h"
 
 static void
 test_read_object(void)
@@ -148,11 +152,100 @@ test_members(void)
     json_object_put(o);
 }
 
+/* text with suffix appended, in a new string */
+static char *
+with(const char *text, const char *suffix)
+{
+    char *s = xmalloc(strlen(text) + strlen(suffix) + 1);
+
+    strcpy(s, text);
+    strcat(s, suffix);
+    return s;
+}
+
+/*
+ * The stored-record decoders read what their writer writes, and now refuse
+ * what they once let through: trailing bytes and json-c's lax syntax.
+ */
+static void
+test_stored_records(void)
+{
+    static const char *const bad_tails[] = { " x", "{}", "\0" };
+    struct webhook w, back;
+    struct apikey rec, kback;
+    char key[APIKEY_LEN + 1];
+
+    webhook_init(&w);
+    memset(w.id, 'a', WEBHOOK_ID_LEN);
+    memset(w.secret, 's', WEBHOOK_SECRET_LEN);
+    w.endpoint = xstrdup("https://e.example/hook");
+    w.events = xcalloc(1, sizeof *w.events);
+    w.events[w.n_events++] = xstrdup("A:B");
+    w.description = xstrdup("caf\xc3\xa9 'quoted'");
+    char *text = webhook_to_string(&w);
+    CHECK(webhook_from_string(&back, text, strlen(text)) == 0 &&
+              strcmp(back.description, w.description) == 0 && back.n_events == 1,
+          "webhook: reads what it writes: %s", text);
+    webhook_release(&back);
+    for (size_t i = 0; i < sizeof bad_tails / sizeof bad_tails[0]; i++) {
+        char *t = with(text, bad_tails[i]);
+        size_t len = strlen(t) + (strcmp(bad_tails[i], "\0") == 0 ? 1 : 0);
+        CHECK(webhook_from_string(&back, t, len) == -1, "webhook: trailing %zu refused", i);
+        free(t);
+    }
+    CHECK(webhook_from_string(&back, text, strlen(text) - 1) == -1, "webhook: truncated refused");
+    free(text);
+    webhook_release(&w);
+
+    CHECK(apikey_generate(&rec, key, "acme", 3, "l\xe9gacy") == 0, "apikey generated");
+    text = apikey_to_string(&rec);
+    CHECK(apikey_from_string(&kback, text, strlen(text)) == 0 && kback.scopes == 3 &&
+              strcmp(kback.label, rec.label) == 0,
+          "apikey: reads what it writes, a label that is not UTF-8 too");
+    char *t = with(text, " x");
+    CHECK(apikey_from_string(&kback, t, strlen(t)) == -1, "apikey: trailing bytes refused");
+    free(t);
+    CHECK(apikey_from_string(&kback, text, strlen(text) - 1) == -1, "apikey: truncated refused");
+    t = with(text, "");
+    t[strlen(t) - 1] = ',';     /* json-c's lax mode takes a trailing comma */
+    char *lax = with(t, "}");
+    CHECK(apikey_from_string(&kback, lax, strlen(lax)) == -1, "apikey: trailing comma refused");
+    free(lax);
+    free(t);
+    free(text);
+}
+
+/* JWK Sets from an identity provider: lax syntax json-c would take is refused. */
+static void
+test_jwks_strict(void)
+{
+    static const char *const bad[] = {
+        "{\"keys\":[],}", "{'keys':[]}", "{\"keys\":[]} x", "{\"keys\":[NaN]}",
+        "{\"keys\":[\"\xff\"]}",
+    };
+    char err[128];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct jwks *set = jwks_new();
+        err[0] = '\0';
+        CHECK(jwks_parse(set, bad[i], strlen(bad[i]), 0, err, sizeof err) == -1 &&
+                  strcmp(err, "not valid JSON") == 0,
+              "jwks: %s refused (%s)", bad[i], err);
+        jwks_free(set);
+    }
+    struct jwks *set = jwks_new();
+    CHECK(jwks_parse(set, "[]", 2, 0, err, sizeof err) == -1 && strcmp(err, "not a JSON object") == 0,
+          "jwks: an array is not an object (%s)", err);
+    jwks_free(set);
+}
+
 int
 main(void)
 {
     test_read_object();
     test_read_value();
     test_members();
+    test_stored_records();
+    test_jwks_strict();
     return unit_summary("unit json");
 }
