@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "domain/webhook.h"
 #include "util/clock.h"
+#include "util/json.h"
 
 static const char show_usage[] =
     "usage: hookspool deliveries show ID [--tenant T [--webhook W]] [--json]\n"
@@ -144,8 +145,9 @@ print_json(const struct delivery *d, const struct buf *payload)
     json_object *o = delivery_to_json(d, true);
     json_object *p = NULL;
 
+    /* A payload that does not read as JSON (or is empty) shows as null. */
     if (payload->len > 0)
-        p = json_tokener_parse(payload->data);
+        p = json_read_value(payload->data, payload->len, JSON_READ_DEPTH, 0, NULL);
     json_object_object_add(o, "payload", p);
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                          JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -13,6 +14,7 @@
 #include "domain/apikey.h"
 #include "util/digest.h"
 #include "util/hex.h"
+#include "util/json.h"
 #include "util/random.h"
 #include "util/xalloc.h"
 
@@ -90,48 +92,32 @@ apikey_to_string(const struct apikey *rec)
     return s;
 }
 
-/* Copies string member key of o into dst (cap bytes); returns 0 or -1. */
-static int
-get_string(json_object *o, const char *key, char *dst, size_t cap)
-{
-    json_object *v;
-
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string) ||
-        (size_t)json_object_get_string_len(v) >= cap)
-        return -1;
-    memcpy(dst, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
-    return 0;
-}
-
 int
 apikey_from_string(struct apikey *rec, const char *data, size_t len)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, data, (int)len);
-    json_object *v;
+    json_object *o = json_read_object(data, len, JSON_READ_DEPTH, 0, NULL);
     char hex[65];
+    int64_t scopes, created;
     int rc = -1;
 
     memset(rec, 0, sizeof *rec);
-    if (o == NULL || !json_object_is_type(o, json_type_object))
+    if (o == NULL)
         goto out;
-    if (get_string(o, "id", rec->id, sizeof rec->id) != 0 ||
-        get_string(o, "tenant", rec->tenant, sizeof rec->tenant) != 0 ||
-        get_string(o, "label", rec->label, sizeof rec->label) != 0 ||
-        get_string(o, "sha256", hex, sizeof hex) != 0 || strlen(hex) != 64)
+    if (json_member_copy(o, "id", rec->id, sizeof rec->id) != 0 ||
+        json_member_copy(o, "tenant", rec->tenant, sizeof rec->tenant) != 0 ||
+        json_member_copy(o, "label", rec->label, sizeof rec->label) != 0 ||
+        json_member_copy(o, "sha256", hex, sizeof hex) != 0 || strlen(hex) != 64)
         goto out;
     if (hex_decode(hex, rec->hash, sizeof rec->hash) != 0)
         goto out;
-    if (!json_object_object_get_ex(o, "scopes", &v))
+    if (json_member_int(o, "scopes", 0, INT32_MAX, &scopes) != 0)
         goto out;
-    rec->scopes = (unsigned)json_object_get_int(v);
-    if (json_object_object_get_ex(o, "created", &v))
-        rec->created = (time_t)json_object_get_int64(v);
-    if (json_object_object_get_ex(o, "revoked", &v))
-        rec->revoked = json_object_get_boolean(v);
+    rec->scopes = (unsigned)scopes;
+    if (json_member_int(o, "created", INT64_MIN + 1, INT64_MAX, &created) == 0)
+        rec->created = (time_t)created;
+    (void)json_member_bool(o, "revoked", &rec->revoked);
     rc = 0;
 out:
     json_object_put(o);
-    json_tokener_free(tok);
     return rc;
 }

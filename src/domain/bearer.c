@@ -21,6 +21,7 @@
 #include "util/buf.h"
 #include "util/digest.h"
 #include "util/fileio.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -210,16 +211,16 @@ cache_adopt(struct bearer *b)
     buf_init(&text);
     json_object *doc = NULL, *v;
     if (fileio_read(b->cache_path, JWKS_FETCH_MAX_BYTES * 2, &text) == 0)
-        doc = json_tokener_parse(text.data);
+        doc = json_read_object(text.data, text.len, JSON_READ_DEPTH, 0, NULL);
     buf_release(&text);
-    if (doc == NULL || !json_object_is_type(doc, json_type_object) ||
-        !json_object_object_get_ex(doc, "url", &v) || !json_object_is_type(v, json_type_string) ||
-        strcmp(json_object_get_string(v), b->cfg->jwt_jwks_url) != 0 ||
-        !json_object_object_get_ex(doc, "fetched", &v) || !json_object_is_type(v, json_type_int)) {
+    const char *url = doc != NULL ? json_member_string(doc, "url", NULL) : NULL;
+    int64_t fetched_at;
+    if (url == NULL || strcmp(url, b->cfg->jwt_jwks_url) != 0 ||
+        json_member_int(doc, "fetched", INT64_MIN + 1, INT64_MAX, &fetched_at) != 0) {
         json_object_put(doc);
         return;                 /* another URL's cache, or not ours: ignore it */
     }
-    time_t fetched = (time_t)json_object_get_int64(v);
+    time_t fetched = (time_t)fetched_at;
     if (b->url_keys != NULL && fetched <= b->url_fetched) {
         json_object_put(doc);
         return;
@@ -244,7 +245,7 @@ cache_adopt(struct bearer *b)
 static void
 cache_write(struct bearer *b, const struct buf *body, time_t now)
 {
-    json_object *jwks = json_tokener_parse(body->data);
+    json_object *jwks = json_read_object(body->data, body->len, JSON_READ_DEPTH, JSON_READ_UTF8, NULL);
     json_object *doc = json_object_new_object();
 
     if (jwks == NULL || doc == NULL) {

@@ -13,6 +13,7 @@
 #include "domain/event.h"
 #include "domain/webhook.h"
 #include "util/digest.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/random.h"
 #include "util/xalloc.h"
@@ -169,114 +170,35 @@ event_member_string(json_object *obj, const char *name, const char **out)
     return 1;
 }
 
-/* True if s is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool
-event_number_valid(const char *s)
-{
-    const char *p = s + (*s == '-');
-
-    if (*p == '0')
-        p++;
-    else if (*p >= '1' && *p <= '9')
-        p += strspn(p, "0123456789");
-    else
-        return false;
-    if (*p == '.') {
-        size_t n = strspn(++p, "0123456789");
-        if (n == 0)
-            return false;
-        p += n;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        p += *p == '+' || *p == '-';
-        size_t n = strspn(p, "0123456789");
-        if (n == 0)
-            return false;
-        p += n;
-    }
-    return *p == '\0';
-}
-
-/*
- * True if every number in v will be written back as valid JSON, and as the
- * same number. json-c accepts NaN, Infinity and "1." even in strict mode and
- * writes a parsed number back as it was spelt (receivers would get a body
- * they cannot parse), and clamps integers beyond 64 bits.
- */
-static bool
-event_numbers_valid(json_object *v)
-{
-    switch (json_object_get_type(v)) {
-    case json_type_double:
-        return event_number_valid(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-    case json_type_int:
-        /* json-c clamps an integer out of range to these: the value would change. */
-        return json_object_get_int64(v) != INT64_MIN && json_object_get_uint64(v) != UINT64_MAX;
-    case json_type_array:
-        for (size_t i = 0; i < json_object_array_length(v); i++)
-            if (!event_numbers_valid(json_object_array_get_idx(v, i)))
-                return false;
-        return true;
-    case json_type_object: {
-        json_object_object_foreach(v, key, member) {
-            (void)key;
-            if (!event_numbers_valid(member))
-                return false;
-        }
-        return true;
-    }
-    default:
-        return true;
-    }
-}
-
 /* Parses len bytes as exactly one JSON value (UTF-8 checked); NULL with err on failure. */
 static json_object *
 event_json(const char *data, size_t len, bool *ok, char *err, size_t errlen)
 {
-    json_tokener *tok = json_tokener_new_ex(EVENT_JSON_DEPTH);
-    json_object *root;
+    struct json_read_error e;
+    json_object *root = json_read_value(data, len, EVENT_JSON_DEPTH, JSON_READ_UTF8, &e);
 
-    *ok = false;
-    if (len > (size_t)INT32_MAX) {
+    *ok = e.status == JSON_READ_OK;
+    switch (e.status) {
+    case JSON_READ_OK:
+        break;
+    case JSON_READ_TOO_LARGE:
         snprintf(err, errlen, "the event is too large");
-        json_tokener_free(tok);
-        return NULL;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    root = json_tokener_parse_ex(tok, data, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    bool consumed = jerr == json_tokener_continue;
-    if (consumed) {
-        /* A bare number or literal ends at the end of input: a NUL says so. */
-        root = json_tokener_parse_ex(tok, "", 1);
-        jerr = json_tokener_get_error(tok);
-    }
-    if (jerr == json_tokener_continue || (consumed && jerr != json_tokener_success)) {
+        break;
+    case JSON_READ_NOMEM:
+        snprintf(err, errlen, "out of memory");
+        break;
+    case JSON_READ_TRUNCATED:
         snprintf(err, errlen, "the JSON ends too early");
-    } else if (jerr != json_tokener_success) {
-        snprintf(err, errlen, "not valid JSON: %s at byte %zu", json_tokener_error_desc(jerr),
-                 json_tokener_get_parse_end(tok));
-    } else if (consumed) {
-        *ok = true;             /* every byte was read into the value */
-    } else {
-        size_t end = json_tokener_get_parse_end(tok);
-        while (end < len && strchr(" \t\r\n", data[end]) != NULL && data[end] != '\0')
-            end++;
-        if (end < len)
-            snprintf(err, errlen, "unexpected bytes after the JSON value at byte %zu", end);
-        else
-            *ok = true;
-    }
-    json_tokener_free(tok);
-    if (*ok && !event_numbers_valid(root)) {
-        snprintf(err, errlen, "not valid JSON: a number is NaN, Infinity, malformed or an integer beyond 64 bits");
-        *ok = false;
-    }
-    if (!*ok) {
-        json_object_put(root);
-        return NULL;
+        break;
+    case JSON_READ_TRAILING:
+        snprintf(err, errlen, "unexpected bytes after the JSON value at byte %zu", e.at);
+        break;
+    case JSON_READ_NUMBER:
+        snprintf(err, errlen, "not valid JSON: %s", e.desc);
+        break;
+    default:
+        snprintf(err, errlen, "not valid JSON: %s at byte %zu", e.desc, e.at);
+        break;
     }
     return root;
 }

@@ -20,6 +20,7 @@
 #include "util/base64url.h"
 #include "util/buf.h"
 #include "util/digest.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -93,24 +94,12 @@ jwks_push(struct jwks *set, struct jwk *k)
     memset(k, 0, sizeof *k);
 }
 
-/* The string member name of obj, its length in *len; NULL if absent or not a string. */
-static const char *
-member_string(json_object *obj, const char *name, size_t *len)
-{
-    json_object *v;
-
-    if (!json_object_object_get_ex(obj, name, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    *len = (size_t)json_object_get_string_len(v);
-    return json_object_get_string(v);
-}
-
 /* True if member name of obj is a string equal to want. */
 static bool
 member_is(json_object *obj, const char *name, const char *want)
 {
     size_t len;
-    const char *s = member_string(obj, name, &len);
+    const char *s = json_member_string(obj, name, &len);
     return s != NULL && len == strlen(want) && memcmp(s, want, len) == 0;
 }
 
@@ -119,7 +108,7 @@ static int
 member_bytes(json_object *obj, const char *name, size_t max, struct buf *out)
 {
     size_t len;
-    const char *s = member_string(obj, name, &len);
+    const char *s = json_member_string(obj, name, &len);
 
     buf_reset(out);
     if (s == NULL || len == 0 || base64url_decoded_len(len) > max)
@@ -271,13 +260,13 @@ jwk_load(json_object *obj, unsigned flags, struct jwk *k)
     if (json_object_object_get_ex(obj, "use", &v) && !member_is(obj, "use", "sig"))
         return "\"use\" is not \"sig\"";
     if (json_object_object_get_ex(obj, "kid", &v)) {
-        kid = member_string(obj, "kid", &kid_len);
+        kid = json_member_string(obj, "kid", &kid_len);
         if (kid == NULL || kid_len == 0 || kid_len > 256 || strlen(kid) != kid_len)
             return "\"kid\" is not a non-empty string";
     }
     enum jws_alg want = JWS_NONE;
     if (json_object_object_get_ex(obj, "alg", &v)) {
-        const char *alg = member_string(obj, "alg", &len);
+        const char *alg = json_member_string(obj, "alg", &len);
         want = alg != NULL ? jwks_alg_from_name(alg, len) : JWS_NONE;
         if (want == JWS_NONE)
             return "\"alg\" is not RS256, ES256 or HS256";
@@ -305,30 +294,15 @@ int
 jwks_parse(struct jwks *set, const char *json, size_t len, unsigned flags, char *err,
            size_t errlen)
 {
-    json_tokener *tok = json_tokener_new_ex(JWKS_MAX_DEPTH);
-    json_object *doc, *keys;
+    struct json_read_error e;
+    json_object *doc = json_read_object(json, len, JWKS_MAX_DEPTH, JSON_READ_UTF8, &e), *keys;
     int added = 0;
 
-    if (tok == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (len > (size_t)INT32_MAX) {
-        snprintf(err, errlen, "too large");
-        json_tokener_free(tok);
-        return -1;
-    }
-    doc = json_tokener_parse_ex(tok, json, (int)len);
-    if (doc == NULL || json_tokener_get_parse_end(tok) != len) {
-        snprintf(err, errlen, "not valid JSON");
-        json_object_put(doc);
-        json_tokener_free(tok);
-        return -1;
-    }
-    json_tokener_free(tok);
-    if (!json_object_is_type(doc, json_type_object)) {
-        snprintf(err, errlen, "not a JSON object");
-        json_object_put(doc);
+    if (doc == NULL) {
+        snprintf(err, errlen, "%s", e.status == JSON_READ_NOT_OBJECT ? "not a JSON object"
+                                    : e.status == JSON_READ_TOO_LARGE ? "too large"
+                                    : e.status == JSON_READ_NOMEM     ? "out of memory"
+                                                                      : "not valid JSON");
         return -1;
     }
 

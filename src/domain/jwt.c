@@ -23,6 +23,7 @@
 #include "domain/webhook.h"
 #include "util/base64url.h"
 #include "util/digest.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -33,26 +34,6 @@
 #define ES256_HALF 32
 #define HS256_LEN 32
 
-/* Parses exactly len bytes as one JSON object; NULL if they are anything else. */
-static json_object *
-parse_object(const char *text, size_t len)
-{
-    json_tokener *tok = json_tokener_new_ex(JWT_MAX_DEPTH);
-    json_object *obj;
-
-    if (tok == NULL)
-        return NULL;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    obj = json_tokener_parse_ex(tok, text, (int)len);
-    if (obj != NULL && (json_tokener_get_parse_end(tok) != len ||
-                        !json_object_is_type(obj, json_type_object))) {
-        json_object_put(obj);
-        obj = NULL;
-    }
-    json_tokener_free(tok);
-    return obj;
-}
-
 /* Decodes one base64url part and parses it as a JSON object. */
 static json_object *
 decode_object(const char *part, size_t len)
@@ -62,7 +43,7 @@ decode_object(const char *part, size_t len)
 
     buf_init(&raw);
     if (base64url_decode(part, len, &raw) == 0)
-        obj = parse_object(raw.data, raw.len);
+        obj = json_read_object(raw.data, raw.len, JWT_MAX_DEPTH, JSON_READ_UTF8, NULL);
     buf_release(&raw);
     return obj;
 }

@@ -19,6 +19,7 @@
 
 #include "domain/store_internal.h"
 #include "util/buf.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -113,37 +114,31 @@ delivery_encode_attempt(const struct delivery_attempt *a)
     return s;
 }
 
+/* A stored string member into out; "" if absent or not a string that fits. */
 static void
 copy_member(json_object *o, const char *name, char *out, size_t cap)
 {
-    json_object *v;
-    const char *s = json_object_object_get_ex(o, name, &v) ? json_object_get_string(v) : NULL;
-
-    snprintf(out, cap, "%s", s != NULL ? s : "");
+    (void)json_member_copy(o, name, out, cap);
 }
 
+/* A stored integer member; 0 if absent. */
 static long long
 int_member(json_object *o, const char *name)
 {
-    json_object *v;
+    int64_t n = 0;
 
-    return json_object_object_get_ex(o, name, &v) ? (long long)json_object_get_int64(v) : 0;
+    (void)json_member_int(o, name, INT64_MIN + 1, INT64_MAX, &n);
+    return (long long)n;
 }
 
 /* Decodes a stored record; returns 0 or -1. */
 static int
 delivery_decode_attempt(struct delivery_attempt *a, const char *data, size_t len)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, data, (int)len);
-    bool ok = o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-              json_object_is_type(o, json_type_object);
+    json_object *o = json_read_object(data, len, JSON_READ_DEPTH, 0, NULL);
 
-    json_tokener_free(tok);
-    if (!ok) {
-        json_object_put(o);
+    if (o == NULL)
         return -1;
-    }
     memset(a, 0, sizeof *a);
     a->time_ms = int_member(o, "time");
     copy_member(o, "tenantId", a->tenant, sizeof a->tenant);

@@ -14,6 +14,8 @@
  */
 #include "autoconfig.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "domain/store_internal.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -45,22 +48,22 @@ health_key(struct buf *key, const char *tenant, const char *id)
 static bool
 streak_parse(struct streak *k, const void *data, size_t len)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, data, (int)len), *v;
-    bool ok = o != NULL && json_object_is_type(o, json_type_object);
+    json_object *o = json_read_object(data, len, JSON_READ_DEPTH, 0, NULL);
+    int64_t n;
 
     memset(k, 0, sizeof *k);
-    if (ok && json_object_object_get_ex(o, "failingSince", &v))
-        k->since_ms = json_object_get_int64(v);
-    if (ok && json_object_object_get_ex(o, "lastFailure", &v))
-        k->last_ms = json_object_get_int64(v);
-    if (ok && json_object_object_get_ex(o, "failures", &v))
-        k->failures = (long)json_object_get_int64(v);
-    if (ok && json_object_object_get_ex(o, "disabled", &v))
-        k->disabled = json_object_get_boolean(v);
+    if (o == NULL)
+        return false;
+    /* An absent member stays 0 or false. */
+    if (json_member_int(o, "failingSince", INT64_MIN + 1, INT64_MAX, &n) == 0)
+        k->since_ms = n;
+    if (json_member_int(o, "lastFailure", INT64_MIN + 1, INT64_MAX, &n) == 0)
+        k->last_ms = n;
+    if (json_member_int(o, "failures", 0, LONG_MAX, &n) == 0)
+        k->failures = (long)n;
+    (void)json_member_bool(o, "disabled", &k->disabled);
     json_object_put(o);
-    json_tokener_free(tok);
-    return ok && k->since_ms > 0;
+    return k->since_ms > 0;
 }
 
 /* Reads the streak of (tenant, id) for update; STORE_NOTFOUND if it has none. */

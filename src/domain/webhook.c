@@ -12,6 +12,7 @@
 #include "domain/webhook.h"
 #include "util/digest.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "util/random.h"
 #include "util/xalloc.h"
 
@@ -172,46 +173,38 @@ webhook_to_string(const struct webhook *w)
     return s;
 }
 
-/* Copies member key of o, which must be a string, into dst (cap bytes incl. NUL). */
+/* Copies string member key of o, exactly want_len bytes long, into dst (want_len + 1 bytes). */
 static int
 copy_fixed(json_object *o, const char *key, char *dst, size_t want_len)
 {
-    json_object *v;
-
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string) ||
-        (size_t)json_object_get_string_len(v) != want_len)
-        return -1;
-    memcpy(dst, json_object_get_string(v), want_len + 1);
-    return 0;
+    return json_member_copy(o, key, dst, want_len + 1) == 0 && strlen(dst) == want_len ? 0 : -1;
 }
 
 int
 webhook_from_string(struct webhook *w, const char *data, size_t len)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, data, (int)len);
-    json_object *v, *events;
+    json_object *o = json_read_object(data, len, JSON_READ_DEPTH, 0, NULL);
+    json_object *events;
+    const char *s;
     int rc = -1;
 
     webhook_init(w);
-    if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-        !json_object_is_type(o, json_type_object))
+    if (o == NULL)
         goto out;
     if (copy_fixed(o, "id", w->id, WEBHOOK_ID_LEN) != 0 ||
         copy_fixed(o, "signatureSecret", w->secret, WEBHOOK_SECRET_LEN) != 0)
         goto out;
-    if (json_object_object_get_ex(o, "description", &v) && v != NULL)
-        w->description = xstrdup(json_object_get_string(v));
-    if (!json_object_object_get_ex(o, "endpoint", &v) || !json_object_is_type(v, json_type_string))
+    if ((s = json_member_string(o, "description", NULL)) != NULL)
+        w->description = xstrdup(s);
+    if ((s = json_member_string(o, "endpoint", NULL)) == NULL)
         goto out;
-    w->endpoint = xstrdup(json_object_get_string(v));
-    if (!json_object_object_get_ex(o, "enabled", &v) || !json_object_is_type(v, json_type_boolean))
+    w->endpoint = xstrdup(s);
+    if (json_member_bool(o, "enabled", &w->enabled) != 0)
         goto out;
-    w->enabled = json_object_get_boolean(v);
-    if (json_object_object_get_ex(o, "disabledReason", &v) && json_object_is_type(v, json_type_string))
-        w->disabled_reason = xstrdup(json_object_get_string(v));
-    if (json_object_object_get_ex(o, "disabledAt", &v) && json_object_is_type(v, json_type_string))
-        w->disabled_at = xstrdup(json_object_get_string(v));
+    if ((s = json_member_string(o, "disabledReason", NULL)) != NULL)
+        w->disabled_reason = xstrdup(s);
+    if ((s = json_member_string(o, "disabledAt", NULL)) != NULL)
+        w->disabled_at = xstrdup(s);
     if (!json_object_object_get_ex(o, "events", &events) ||
         !json_object_is_type(events, json_type_array))
         goto out;
@@ -226,7 +219,6 @@ webhook_from_string(struct webhook *w, const char *data, size_t len)
     rc = 0;
 out:
     json_object_put(o);
-    json_tokener_free(tok);
     if (rc != 0)
         webhook_release(w);
     return rc;

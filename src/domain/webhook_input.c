@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "domain/webhook_input.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 static void
@@ -26,70 +27,25 @@ add_error(json_object **errors, const char *member, const char *message)
     json_object_array_add(list, json_object_new_string(message));
 }
 
-/* True if only JSON whitespace follows offset. */
-static bool
-only_whitespace(const char *s, size_t from, size_t len)
-{
-    for (size_t i = from; i < len; i++)
-        if (strchr(" \t\r\n", s[i]) == NULL)
-            return false;
-    return true;
-}
-
-/*
- * json-c 0.16 accepts single-quoted object keys even in strict mode. In
- * JSON a quote character can only appear inside a string, so look for one
- * outside.
- */
-static bool
-has_single_quote_outside_strings(const char *s, size_t len)
-{
-    bool in_string = false;
-
-    for (size_t i = 0; i < len; i++) {
-        if (in_string) {
-            if (s[i] == '\\')
-                i++;
-            else if (s[i] == '"')
-                in_string = false;
-        } else if (s[i] == '"') {
-            in_string = true;
-        } else if (s[i] == '\'') {
-            return true;
-        }
-    }
-    return false;
-}
-
 json_object *
 webhook_input_parse(const char *body, size_t len, json_object **errors)
 {
-    json_tokener *tok = json_tokener_new_ex(64);
-    json_object *o = NULL;
+    struct json_read_error e;
+    json_object *o = json_read_object(body, len, 64, JSON_READ_UTF8, &e);
 
     *errors = NULL;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    if (len > 0 && !has_single_quote_outside_strings(body, len))
-        o = json_tokener_parse_ex(tok, body, (int)len);
-    /* Trailing bytes after the value are as malformed as a truncated value. */
-    if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-        !only_whitespace(body, json_tokener_get_parse_end(tok), len)) {
-        enum json_tokener_error e = json_tokener_get_error(tok);
-        const char *why = len == 0                      ? "the body is empty"
-                          : e == json_tokener_continue  ? "the body ends before the value does"
-                          : e == json_tokener_success   ? "unexpected character"
-                                                        : json_tokener_error_desc(e);
+    if (e.status == JSON_READ_NOT_OBJECT) {
+        add_error(errors, "$", "The request body must be a JSON object.");
+    } else if (o == NULL) {
+        /* Trailing bytes after the value are as malformed as a truncated value. */
+        const char *why = len == 0                            ? "the body is empty"
+                          : e.status == JSON_READ_TRUNCATED   ? "the body ends before the value does"
+                          : e.status == JSON_READ_TRAILING    ? "unexpected character"
+                                                              : e.desc;
         char msg[160];
         snprintf(msg, sizeof msg, "The request body is not valid JSON: %s.", why);
-        json_object_put(o);
-        o = NULL;
         add_error(errors, "$", msg);
-    } else if (!json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        o = NULL;
-        add_error(errors, "$", "The request body must be a JSON object.");
     }
-    json_tokener_free(tok);
     return o;
 }
 

@@ -13,6 +13,7 @@
 #include "domain/event.h"
 #include "domain/webhook.h"
 #include "sender/record.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 /* True if id is a delivery id as the sender makes them: 32 lowercase hex digits. */
@@ -49,31 +50,12 @@ record_body_valid(const struct record *r, const char *body, size_t len)
     return ok;
 }
 
-/* Copies string member name into out; returns 0, or -1 if absent, not a string or too long. */
-static int
-record_string(json_object *o, const char *name, char *out, size_t cap)
-{
-    json_object *v;
-
-    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
-        return -1;
-    const char *s = json_object_get_string(v);
-    size_t n = (size_t)json_object_get_string_len(v);
-    if (n >= cap || memchr(s, '\0', n) != NULL)
-        return -1;
-    memcpy(out, s, n + 1);
-    return 0;
-}
-
 static int
 record_int(json_object *o, const char *name, int min, int *out)
 {
-    json_object *v;
+    int64_t n;
 
-    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int))
-        return -1;
-    int64_t n = json_object_get_int64(v);
-    if (n < min || n > 1000000)
+    if (json_member_int(o, name, min, 1000000, &n) != 0)
         return -1;
     *out = (int)n;
     return 0;
@@ -82,51 +64,41 @@ record_int(json_object *o, const char *name, int min, int *out)
 int
 record_parse(struct record *r, const char *data, size_t len, char *err, size_t errlen)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = NULL, *body;
+    json_object *o = json_read_object(data, len, JSON_READ_DEPTH, 0, NULL);
+    const char *body;
+    size_t body_len;
 
     memset(r, 0, sizeof *r);
-    if (tok == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    o = json_tokener_parse_ex(tok, data, (int)len);
-    bool whole = o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-                 (size_t)json_tokener_get_parse_end(tok) == len;
-    json_tokener_free(tok);
-    if (!whole || !json_object_is_type(o, json_type_object)) {
+    if (o == NULL) {
         snprintf(err, errlen, "the delivery record is not one JSON object");
-        json_object_put(o);
         return -1;
     }
-    if (record_string(o, "deliveryId", r->delivery_id, sizeof r->delivery_id) != 0 ||
+    if (json_member_copy(o, "deliveryId", r->delivery_id, sizeof r->delivery_id) != 0 ||
         !record_delivery_id_valid(r->delivery_id) ||
-        record_string(o, "webhookId", r->webhook_id, sizeof r->webhook_id) != 0 ||
+        json_member_copy(o, "webhookId", r->webhook_id, sizeof r->webhook_id) != 0 ||
         !webhook_id_valid(r->webhook_id) ||
-        record_string(o, "tenantId", r->tenant, sizeof r->tenant) != 0 ||
+        json_member_copy(o, "tenantId", r->tenant, sizeof r->tenant) != 0 ||
         !webhook_tenant_valid(r->tenant) ||
-        record_string(o, "eventId", r->event_id, sizeof r->event_id) != 0 ||
+        json_member_copy(o, "eventId", r->event_id, sizeof r->event_id) != 0 ||
         !event_id_valid(r->event_id) ||
-        record_string(o, "eventType", r->event_type, sizeof r->event_type) != 0 ||
+        json_member_copy(o, "eventType", r->event_type, sizeof r->event_type) != 0 ||
         !event_type_valid(r->event_type) ||
         record_int(o, "attempt", 1, &r->attempt) != 0 ||
         record_int(o, "tries", 0, &r->tries) != 0 ||
-        record_string(o, "lastError", r->last_error, sizeof r->last_error) != 0 ||
-        !json_object_object_get_ex(o, "body", &body) ||
-        !json_object_is_type(body, json_type_string)) {
+        json_member_copy(o, "lastError", r->last_error, sizeof r->last_error) != 0 ||
+        (body = json_member_string(o, "body", &body_len)) == NULL) {
         snprintf(err, errlen, "the delivery record lacks a member or has a bad one");
         json_object_put(o);
         return -1;
     }
-    size_t body_len = (size_t)json_object_get_string_len(body);
-    if (!record_body_valid(r, json_object_get_string(body), body_len)) {
+    if (!record_body_valid(r, body, body_len)) {
         snprintf(err, errlen, "the delivery record's body is not its event's delivery body");
         json_object_put(o);
         return -1;
     }
     r->body_len = body_len;
     r->body = xmalloc(r->body_len + 1);
-    memcpy(r->body, json_object_get_string(body), r->body_len + 1);
+    memcpy(r->body, body, r->body_len + 1);
     json_object_put(o);
     return 0;
 }
