@@ -5,8 +5,8 @@
  */
 #include "autoconfig.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,30 +76,6 @@ process_ended(pid_t pid)
     /* "pid (comm) S ...": the state follows the last ')', comm may hold anything. */
     const char *end = strrchr(stat, ')');
     return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
-}
-
-/*
- * In a join probe (probe_join): the pid of the process that forked it, 0
- * elsewhere. The probe registers in the environment's thread table under
- * that pid: Berkeley DB's DB_ENV->close leaves the closing thread's slot
- * marked "in the library" (it does not leave after detaching), and once the
- * probe had exited, the next failchk could read that slot as a thread that
- * died inside the library and ask for a recovery nobody needed (seen: about
- * one probe in a few hundred, behind concurrent CGI requests and restarted
- * workers). Under its parent's pid the slot belongs to a live process, which
- * takes the same slot over when it joins next.
- */
-static pid_t probe_parent;
-
-/* DB_ENV->set_thread_id: getpid() and pthread_self(), as by default, but see probe_parent. */
-static void
-store_thread_id(DB_ENV *env, pid_t *pid, db_threadid_t *tid)
-{
-    (void)env;
-    if (pid != NULL)
-        *pid = probe_parent != 0 ? probe_parent : getpid();
-    if (tid != NULL)
-        *tid = pthread_self();
 }
 
 /*
@@ -235,7 +211,6 @@ open_env(DB_ENV **out, const struct config *cfg, u_int32_t extra_flags, char *er
     env->set_msgcall(env, store_msgcall);
     if ((ret = env->set_thread_count(env, THREAD_COUNT)) != 0 ||
         (ret = env->set_isalive(env, store_is_alive)) != 0 ||
-        (ret = env->set_thread_id(env, store_thread_id)) != 0 ||
         (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
         (ret = env->set_timeout(env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
         (ret = env->set_cachesize(env, 0, CACHE_BYTES, 1)) != 0 ||
@@ -400,7 +375,6 @@ probe_join(const struct config *cfg, int lock_fd)
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(PROBE_FAILED);
         close_all_but(lock_fd, STDERR_FILENO);
-        probe_parent = parent;
         DB_ENV *env = NULL;
         char child_err[256];
         int ret = join_env(&env, cfg, child_err, sizeof child_err);
@@ -432,6 +406,36 @@ probe_join(const struct config *cfg, int lock_fd)
     bool sound = WIFEXITED(status) &&
                  (WEXITSTATUS(status) == PROBE_HEALTHY || WEXITSTATUS(status) == PROBE_FAILED);
     return sound ? 0 : DB_RUNRECOVERY;
+}
+
+/*
+ * Removes the environment's region files (__db.001 and the rest) before a
+ * recovery. Nothing is attached then (the caller holds ATTACHED
+ * exclusively), and recovery rebuilds the regions from the log, as after a
+ * reboot. Left in place, DB_RECOVER first attaches to the old regions to
+ * tear them down, and was seen spinning there for good on a mutex that a
+ * killed process held (the store check of test_crash, in __env_detach
+ * under __env_remove_env): every recovery after it met the same regions.
+ */
+static void
+remove_regions(const struct config *cfg)
+{
+    DIR *dir = opendir(cfg->db_home);
+    struct dirent *de;
+
+    if (dir == NULL) {
+        log_warn("remove_regions: %s: %s", cfg->db_home, strerror(errno));
+        return;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        const char *n = de->d_name;
+        /* __db.001 ... __db.0NN; not __db.register or the databases themselves */
+        if (strncmp(n, "__db.0", 6) != 0 || strspn(n + 6, "0123456789") != strlen(n + 6))
+            continue;
+        if (unlinkat(dirfd(dir), n, 0) != 0 && errno != ENOENT)
+            log_warn("remove_regions: %s/%s: %s", cfg->db_home, n, strerror(errno));
+    }
+    closedir(dir);
 }
 
 /*
@@ -474,6 +478,7 @@ recover_env(const struct config *cfg, int lock_fd, char *err, size_t errlen)
             if (store_lock_mark(lock_fd, true) != 0)
                 log_warn("recover_env: %s/store.lock: cannot mark the recovery: %s", cfg->db_home,
                          strerror(errno));
+            remove_regions(cfg);
             ret = open_env(&env, cfg, DB_RECOVER, err, errlen);
             if (ret == 0) {
                 env->close(env, 0);
@@ -626,7 +631,15 @@ store_open(const struct config *cfg, char *err, size_t errlen)
     }
     s->home = xstrdup(cfg->db_home);
     s->last_failchk = time(NULL);
-    if (open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
+    /*
+     * Opening the databases can block on a mutex a killed process held, as
+     * the join can (seen: a healthy probe, then __db_open blocked in the
+     * lock region while a recovery waited for it to detach): watched the
+     * same way, by store_join_blocks_recovery.
+     */
+    joining_fd = s->lock_fd;
+    bool failed =
+        open_db(s->env, &s->webhooks, "webhooks", err, errlen) != 0 ||
         open_db(s->env, &s->apikeys, "apikeys", err, errlen) != 0 ||
         open_db(s->env, &s->deliveries, "deliveries", err, errlen) != 0 ||
         open_db(s->env, &s->previous_secrets, "previous_secrets", err, errlen) != 0 ||
@@ -640,7 +653,9 @@ store_open(const struct config *cfg, char *err, size_t errlen)
          */
         open_db_paged(s->env, &s->payloads, "delivery_payloads", PAYLOAD_PAGE_BYTES, err,
                       errlen) != 0 ||
-        open_db(s->env, &s->requests, "requests", err, errlen) != 0) {
+        open_db(s->env, &s->requests, "requests", err, errlen) != 0;
+    joining_fd = -1;
+    if (failed) {
         store_close(s);
         return NULL;
     }
