@@ -19,44 +19,9 @@ suite = h.Suite("api")
 ID_RE = re.compile(r"^[A-Za-z0-9]{5}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9]{64}$")
 MEMBERS = {"id", "description", "events", "endpoint", "enabled", "signatureSecret"}
-FCGI = os.path.join(h.BUILD, "cgi-bin", "webhooks.fcgi")
 
 
-class Api:
-    """Requests to one server for one tenant with one API key."""
-
-    def __init__(self, url, tenant, key):
-        self.url, self.tenant, self.key = url, tenant, key
-
-    def path(self, suffix=""):
-        return "/api/%s/webhooks%s" % (self.tenant, suffix)
-
-    def call(self, method, path, body=None, headers=None, key=True, timeout=30):
-        hdrs = {}
-        if key is True:
-            key = self.key
-        if key:
-            hdrs["X-API-KEY"] = key
-        hdrs.update(headers or {})
-        return h.request(method, self.url + path, body, hdrs, timeout=timeout)
-
-    def list(self):
-        st, _, data = self.call("GET", self.path())
-        if st != 200:
-            raise RuntimeError("list %s: %d %r" % (self.tenant, st, data[:300]))
-        return json.loads(data)
-
-    def create(self, body=None, **fields):
-        body = body or dict({"events": ["Pass:Created"], "endpoint": "https://example.com/h"},
-                            **fields)
-        st, hdrs, data = self.call("POST", self.path(), body)
-        if st != 200:
-            raise RuntimeError("create %s: %d %r" % (self.tenant, st, data[:300]))
-        return json.loads(data), hdrs
-
-    def get(self, wid):
-        st, _, data = self.call("GET", self.path("/" + wid))
-        return st, h.as_json(data)
+Api = h.Api
 
 
 def problem(what, st, hdrs, data, want_status, member=None):
@@ -648,47 +613,7 @@ def fcgi_children(parent):
 
 # ---------------------------------------------------------------- CGI mode
 
-def cgi(env_conf, method, uri, body=b"", headers=None, path_info=None, keep_open=False,
-        timeout=30):
-    """Runs webhooks.fcgi as a CGI program with REQUEST_URI (and PATH_INFO if given)."""
-    e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOOKSPOOL_CONF": env_conf,
-         "REQUEST_METHOD": method, "REQUEST_URI": uri, "GATEWAY_INTERFACE": "CGI/1.1",
-         "SCRIPT_NAME": "/cgi-bin/webhooks.fcgi", "SERVER_PROTOCOL": "HTTP/1.1"}
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        if k in os.environ:
-            e[k] = os.environ[k]
-    if path_info is not None:
-        e["PATH_INFO"] = path_info
-    if body or method in ("POST", "PUT", "PATCH"):
-        e["CONTENT_LENGTH"] = str(len(body))
-        e["CONTENT_TYPE"] = "application/json"
-    e.update(headers or {})
-    p = subprocess.Popen([FCGI], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=e)
-    if keep_open:
-        p.stdin.write(body)
-        p.stdin.flush()
-        t0 = time.time()
-        try:
-            out = p.stdout.read()
-            p.wait(timeout)
-        finally:
-            p.stdin.close()
-            if p.poll() is None:
-                p.kill()
-        err = p.stderr.read()
-        elapsed = time.time() - t0
-    else:
-        out, err = p.communicate(body, timeout=timeout)
-        elapsed = 0
-    head, _, payload = out.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    hdrs = {}
-    for line in lines:
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    status = int(hdrs.get("status", "0").split()[0] or 0)
-    return status, hdrs, payload, p.returncode, err, elapsed
+cgi = h.cgi
 
 
 def cgi_mode(env, key, tenant):

@@ -10,7 +10,6 @@ import base64
 import calendar
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import re
@@ -18,72 +17,33 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 s = h.Suite("rotation")
-SENDER = os.path.join(h.BUILD, "hookspool-sender")
 STANDARD_JS = os.path.join(h.SRC, "tests", "receivers", "standard.js")
 WEBHOOK_KEYS = ["id", "description", "events", "endpoint", "enabled", "signatureSecret"]
 
 
-class Receiver:
-    """Records every POST (path, headers, raw body, arrival time) and answers 200, after
-    a pause of `delay` seconds for paths under /slow/."""
+class Receiver(h.Receiver):
+    """Records every POST (harness.Receiver) once answered, and answers 200, after a pause
+    of `delay` seconds for paths under /slow/."""
+
+    record_answered = True
 
     def __init__(self, delay=0.3):
-        self.requests = []
-        self.lock = threading.Lock()
-        rec = self
+        self.delay = delay
+        super().__init__()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.path.startswith("/slow/"):
-                    time.sleep(delay)
-                with rec.lock:
-                    rec.requests.append({"path": self.path, "body": body, "time": time.time(),
-                                         "headers": {k.lower(): v for k, v in self.headers.items()}})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass
-
-        self.port = h.free_port()
-        self.server = Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def on(self, path):
-        with self.lock:
-            return [r for r in self.requests if r["path"] == path]
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, entry, seen):
+        if entry["path"].startswith("/slow/"):
+            time.sleep(self.delay)
+        return 200, {}, b""
 
 
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+wait_for = h.wait_for
 
 
 def hmac_valid(secret, body, presented):
@@ -122,28 +82,17 @@ def rfc3339_seconds(text):
     return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
 
 
-class Api:
+class Api(h.Api):
+    """harness.Api for tenant acme: webhooks made for Rot:* unless told, and rotate-secret."""
+
     def __init__(self, url, key, tenant="acme"):
-        self.base = "%s/api/%s/webhooks" % (url, tenant)
-        self.key = key
+        super().__init__(url, tenant, key)
 
-    def call(self, method, path="", body=None, ctype="application/json", key=None):
-        hdrs = {}
-        if key is not False:
-            hdrs["X-API-KEY"] = key or self.key
-        if body is not None:
-            hdrs["Content-Type"] = ctype
-        st, headers, data = h.request(method, self.base + path, body, hdrs)
-        return st, headers, h.as_json(data)
-
-    def create(self, endpoint, events=("Rot:*",)):
-        st, _, doc = self.call("POST", "", {"endpoint": endpoint, "events": list(events)})
-        if st != 200:
-            raise RuntimeError("create: %d %r" % (st, doc))
-        return doc
+    def create_webhook(self, endpoint, events=("Rot:*",)):
+        return super().create_webhook(endpoint, events)
 
     def rotate(self, wid, body=None, **kw):
-        return self.call("POST", "/%s/rotate-secret" % wid, body, **kw)
+        return self.webhooks("POST", "/%s/rotate-secret" % wid, body, **kw)
 
 
 def emit(env, etype, n=1):
@@ -170,7 +119,7 @@ def delivered(rcv, path, event_ids, timeout=20):
 # ---- the API ----
 
 def api_flow(api, ro_key, other_key, rcv):
-    hook = api.create(rcv.url + "/api-flow", events=("Api:*",))     # gets no delivery
+    hook = api.create_webhook(rcv.url + "/api-flow", events=("Api:*",))     # gets no delivery
     wid, old = hook["id"], hook["signatureSecret"]
 
     t0 = time.time()
@@ -190,10 +139,10 @@ def api_flow(api, ro_key, other_key, rcv):
     s.check(t0 + 86400 - 2 <= until <= time.time() + 86400 + 2,
             "default overlap: the previous secret signs for 86400 s",
             doc.get("previousSecretExpiresAt"))
-    st, _, got = api.call("GET", "/" + wid)
+    st, _, got = api.webhooks("GET", "/" + wid)
     s.eq((st, got), (200, {k: doc.get(k) for k in WEBHOOK_KEYS}),
          "GET shows the new secret, exactly the WebHookWithId members")
-    st, _, lst = api.call("GET")
+    st, _, lst = api.webhooks("GET")
     s.check(st == 200 and {k: doc.get(k) for k in WEBHOOK_KEYS} in lst,
             "the list shows the new secret", lst)
 
@@ -229,7 +178,7 @@ def api_flow(api, ro_key, other_key, rcv):
     s.eq(st, 404, "unknown webhook id: 404")
     st, _, _ = api.rotate("bad!")
     s.eq(st, 404, "malformed webhook id: 404")
-    st, hd, _ = api.call("GET", "/%s/rotate-secret" % wid)
+    st, hd, _ = api.webhooks("GET", "/%s/rotate-secret" % wid)
     s.check(st == 405 and hd.get("allow") == "POST", "GET on rotate-secret: 405, Allow: POST",
             (st, hd.get("allow")))
     st, hd, _ = api.rotate(wid, key=ro_key)
@@ -239,18 +188,18 @@ def api_flow(api, ro_key, other_key, rcv):
     s.eq(st, 403, "another tenant's key: 403")
     st, hd, _ = api.rotate(wid, key=False)
     s.eq(st, 401, "no credentials: 401")
-    st, _, got = api.call("GET", "/" + wid)
+    st, _, got = api.webhooks("GET", "/" + wid)
     before = (got or {}).get("signatureSecret")
     api.rotate(wid, key=ro_key)
     api.rotate(wid, {"overlapSeconds": -5})
-    st, _, got = api.call("GET", "/" + wid)
+    st, _, got = api.webhooks("GET", "/" + wid)
     s.eq(got.get("signatureSecret"), before, "a refused rotation changes nothing")
 
 
 # ---- the CLI ----
 
 def cli_flow(env, api, rcv):
-    hook = api.create(rcv.url + "/cli-flow", events=("Api:*",))
+    hook = api.create_webhook(rcv.url + "/cli-flow", events=("Api:*",))
     t0 = time.time()
     r = env.cli("rotate-secret", "--tenant", "acme", "--webhook", hook["id"], "--overlap", "120")
     s.eq(r.returncode, 0, "hookspool rotate-secret exits 0 (%s)" % r.stderr)
@@ -260,7 +209,7 @@ def cli_flow(env, api, rcv):
     until = rfc3339_seconds(doc.get("previousSecretExpiresAt") or "1970-01-01T00:00:00Z")
     s.check(t0 + 118 <= until <= time.time() + 122, "--overlap 120: expires in two minutes",
             doc.get("previousSecretExpiresAt"))
-    st, _, got = api.call("GET", "/" + hook["id"])
+    st, _, got = api.webhooks("GET", "/" + hook["id"])
     s.check(doc.get("signatureSecret") not in (None, hook["signatureSecret"]) and
             got.get("signatureSecret") == doc.get("signatureSecret"),
             "the API serves the secret the CLI printed")
@@ -321,7 +270,7 @@ def check_signed(env, reqs, good, bad, what, previous_expected):
 
 
 def overlap_flow(env, api, rcv):
-    hook = api.create(rcv.url + "/overlap")
+    hook = api.create_webhook(rcv.url + "/overlap")
     wid, old = hook["id"], hook["signatureSecret"]
     path = "/overlap"
 
@@ -357,7 +306,7 @@ def overlap_flow(env, api, rcv):
 
 
 def zero_and_second_flow(env, api, rcv):
-    hook = api.create(rcv.url + "/zero")
+    hook = api.create_webhook(rcv.url + "/zero")
     st, _, doc = api.rotate(hook["id"], {"overlapSeconds": 0})
     new = (doc or {}).get("signatureSecret", "")
     reqs = delivered(rcv, "/zero", emit(env, "Rot:Zero", 2))
@@ -365,7 +314,7 @@ def zero_and_second_flow(env, api, rcv):
     check_signed(env, reqs, [(new, "new")], [(hook["signatureSecret"], "old")],
                  "overlapSeconds 0", False)
 
-    hook = api.create(rcv.url + "/twice")
+    hook = api.create_webhook(rcv.url + "/twice")
     s1 = hook["signatureSecret"]
     _, _, d2 = api.rotate(hook["id"], {"overlapSeconds": 3600})
     _, _, d3 = api.rotate(hook["id"], {"overlapSeconds": 3600})
@@ -381,7 +330,7 @@ def zero_and_second_flow(env, api, rcv):
 def queued_flow(env, api, rcv):
     """Deliveries that wait in their destination's queue when the secret is rotated are
     signed with the new secret once they start, not with the one read at fan-out."""
-    hook = api.create(rcv.url + "/slow/queued")
+    hook = api.create_webhook(rcv.url + "/slow/queued")
     ids = emit(env, "Rot:Queued", 24)      # one connection, 0.3 s each: about 7 s of work
     wait_for(lambda: len(rcv.on("/slow/queued")) >= 3, 20)
     st, _, doc = api.rotate(hook["id"], {"overlapSeconds": 0})
@@ -399,7 +348,7 @@ def queued_flow(env, api, rcv):
 
 
 def standard_off_flow(env, api, rcv, sender):
-    hook = api.create(rcv.url + "/off")
+    hook = api.create_webhook(rcv.url + "/off")
     env.write_conf(standard_webhooks="no")
     log_before = sender.text().count("reloaded")
     sender.proc.send_signal(signal.SIGHUP)
@@ -414,28 +363,6 @@ def standard_off_flow(env, api, rcv, sender):
             "standard_webhooks = no: X-NEOSTORE-SIGNATURE as ever")
     env.write_conf(standard_webhooks="yes")
     sender.proc.send_signal(signal.SIGHUP)
-
-
-class Sender:
-    def __init__(self, env):
-        self.log_path = os.path.join(env.dir, "sender.log")
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([SENDER, "--foreground", "--config", env.conf],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 have_node = s.check(shutil.which("node") is not None and
@@ -455,7 +382,7 @@ try:
     api_flow(api, ro_key, other_key, rcv)
     cli_flow(env, api, rcv)
     if have_node:
-        sender = Sender(env)
+        sender = h.Sender(env)
         overlap_flow(env, api, rcv)
         zero_and_second_flow(env, api, rcv)
         queued_flow(env, api, rcv)

@@ -7,7 +7,6 @@ verify.js, independently of the C code."""
 import base64
 import hashlib
 import hmac
-import http.server
 import tempfile
 import atexit
 import json
@@ -27,97 +26,30 @@ SENDER = os.path.join(h.BUILD, "hookspool-sender")
 RECEIVERS = os.path.join(h.SRC, "tests", "receivers")
 
 
-class Receiver:
-    """A recording HTTP/1.1 server; what it answers depends on the path:
+class Receiver(h.Receiver):
+    """A recording receiver (harness.Receiver); what it answers depends on the path:
     /ok/* 200, /fail/* 500, /flaky/* 500 twice then 200, /slow/* sleeps
     past delivery_timeout, /redirect/* 302 to /ok/redirected, /big/* 200
-    with a 1 MiB body. With tls (an ssl.SSLContext) it speaks HTTPS; each
-    request records the client's port ("peer"), one per connection."""
+    with a 1 MiB body. With tls (an ssl.SSLContext) it speaks HTTPS."""
 
     def __init__(self, slow_seconds=4.0, tls=None):
-        self.requests = []
-        self.lock = threading.Lock()
-        self.hits = {}
         self.slow_seconds = slow_seconds
-        rec = self
+        super().__init__(tls)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(n)
-                entry = {"method": self.command, "path": self.path, "body": body,
-                         "headers": {k.lower(): v for k, v in self.headers.items()},
-                         "header_names": [k.lower() for k in self.headers.keys()],
-                         "time": time.time(), "peer": self.client_address[1]}
-                with rec.lock:
-                    rec.requests.append(entry)
-                    rec.hits[self.path] = rec.hits.get(self.path, 0) + 1
-                    count = rec.hits[self.path]
-                kind = self.path.split("/")[1]
-                status, extra, payload = 200, {}, b"ok"
-                if kind == "fail":
-                    status = 500
-                elif kind == "flaky":
-                    status = 500 if count <= 2 else 200
-                elif kind == "slow":
-                    time.sleep(rec.slow_seconds)
-                elif kind == "redirect":
-                    status, extra = 302, {"Location": "/ok/redirected"}
-                elif kind == "big":
-                    payload = b"x" * (1 << 20)
-                try:
-                    self.send_response(status)
-                    for k, v in extra.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass
-
-        self.port = h.free_port()
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass            # a SIGKILLed sender resets its connections: expected
-
-        self.server = Server(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        if tls is not None:
-            # The handshake happens in the connection's own thread, at its first read, so
-            # a client that fails it (or never finishes it) holds up no other connection.
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True,
-                                                 do_handshake_on_connect=False)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = "%s://127.0.0.1:%d" % ("https" if tls is not None else "http", self.port)
-
-    def on(self, path):
-        with self.lock:
-            return [r for r in self.requests if r["path"] == path]
-
-    def all(self):
-        with self.lock:
-            return list(self.requests)
-
-    def wait(self, path, count, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if len(self.on(path)) >= count:
-                return True
-            time.sleep(0.05)
-        return len(self.on(path)) >= count
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, entry, seen):
+        kind = entry["path"].split("/")[1]
+        status, extra, payload = 200, {}, b"ok"
+        if kind == "fail":
+            status = 500
+        elif kind == "flaky":
+            status = 500 if seen < 2 else 200
+        elif kind == "slow":
+            time.sleep(self.slow_seconds)
+        elif kind == "redirect":
+            status, extra = 302, {"Location": "/ok/redirected"}
+        elif kind == "big":
+            payload = b"x" * (1 << 20)
+        return status, extra, payload
 
 
 class Blackhole:
@@ -202,57 +134,12 @@ class Blackhole:
         self.sock.close()
 
 
-class Sender:
-    """hookspool-sender --foreground with its log in a file."""
-
-    def __init__(self, env, conf=None, once=False, environ=None):
-        self.log_path = os.path.join(env.dir, "sender-%d.log" % time.monotonic_ns())
-        self.log = open(self.log_path, "ab")
-        argv = [SENDER, "--foreground", "--config", conf or env.conf]
-        if once:
-            argv.append("--once")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=environ)
-
-    def text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
+Sender = h.Sender
 
 
-class Api:
-    def __init__(self, srv, env, tenant):
-        self.srv = srv
-        self.tenant = tenant
-        self.key = env.apikey(tenant)
-
-    def call(self, method, path, body=None, ctype="application/json"):
-        hdrs = {"X-API-KEY": self.key}
-        if body is not None:
-            hdrs["Content-Type"] = ctype
-        st, _, data = h.request(method, "%s/api/%s/webhooks%s" % (self.srv.url, self.tenant, path),
-                                body, hdrs)
-        return st, h.as_json(data)
-
-    def create(self, endpoint, events, enabled=True):
-        st, doc = self.call("POST", "", {"endpoint": endpoint, "events": events,
-                                         "enabled": enabled})
-        if st != 200:
-            raise RuntimeError("create webhook: %d %r" % (st, doc))
-        return doc
-
-    def patch(self, wid, changes):
-        return self.call("PATCH", "/" + wid, changes, "application/merge-patch+json")[0]
+def Api(srv, env, tenant):
+    """harness.Api for tenant on srv, with a new key of its own."""
+    return h.Api(srv.url, tenant, env.apikey(tenant))
 
 
 def make_webhooks(env, hooks, dirs=("tmp", "new")):
@@ -261,7 +148,7 @@ def make_webhooks(env, hooks, dirs=("tmp", "new")):
     Returns the created webhooks, in order."""
     srv = h.lighttpd(env, procs=1)
     try:
-        made = [Api(srv, env, tenant).create(url, events) for tenant, url, events in hooks]
+        made = [Api(srv, env, tenant).create_webhook(url, events) for tenant, url, events in hooks]
     finally:
         srv.stop()
     for d in dirs:
@@ -269,11 +156,7 @@ def make_webhooks(env, hooks, dirs=("tmp", "new")):
     return made
 
 
-def stop_all(*things):
-    """Stops every sender, server and receiver given that is not None."""
-    for thing in things:
-        if thing is not None:
-            thing.stop()
+stop_all = h.stop_all
 
 
 def drop_file(env, name, data):
@@ -321,13 +204,7 @@ def listdir(path):
         return []
 
 
-def wait_for(cond, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return bool(cond())
+wait_for = h.wait_for
 
 
 def check_request_shape(s, req, hook, what):
@@ -391,14 +268,14 @@ def main_flow(s):
     try:
         srv = h.lighttpd(env, procs=2)
         acme = Api(srv, env, "acme")
-        hook_pass = acme.create(rcv.url + "/ok/pass", ["Pass:*"])
-        hook_cust = acme.create(rcv.url + "/ok/customer", ["customer.*"])
-        hook_all = acme.create(rcv.url + "/ok/all", ["*"])
-        hook_off = acme.create(rcv.url + "/ok/disabled", ["*"], enabled=False)
-        hook_gone = acme.create(rcv.url + "/ok/deleted", ["*"])
-        s.eq(acme.call("DELETE", "/" + hook_gone["id"])[0], 200, "delete a webhook")
+        hook_pass = acme.create_webhook(rcv.url + "/ok/pass", ["Pass:*"])
+        hook_cust = acme.create_webhook(rcv.url + "/ok/customer", ["customer.*"])
+        hook_all = acme.create_webhook(rcv.url + "/ok/all", ["*"])
+        hook_off = acme.create_webhook(rcv.url + "/ok/disabled", ["*"], enabled=False)
+        hook_gone = acme.create_webhook(rcv.url + "/ok/deleted", ["*"])
+        s.eq(acme.webhooks("DELETE", "/" + hook_gone["id"])[0], 200, "delete a webhook")
         other = Api(srv, env, "other")
-        hook_other = other.create(rcv.url + "/ok/other", ["*"])
+        hook_other = other.create_webhook(rcv.url + "/ok/other", ["*"])
 
         sender = Sender(env)
         ids = {
@@ -433,17 +310,17 @@ def main_flow(s):
 
         # 500, 500, 200: three attempts, one delivery id.
         flaky = Api(srv, env, "flaky")
-        hook_flaky = flaky.create(rcv.url + "/flaky/f", ["*"])
+        hook_flaky = flaky.create_webhook(rcv.url + "/flaky/f", ["*"])
         emit(env, "flaky", "Pass:Created")
         # A dead receiver: 1 + 3 attempts, then a dead letter.
         dead = Api(srv, env, "dead")
-        hook_dead = dead.create(rcv.url + "/fail/dead", ["*"])
+        hook_dead = dead.create_webhook(rcv.url + "/fail/dead", ["*"])
         dead_event = emit(env, "dead", "Pass:Created")
         # A slow receiver (timeout) must not hold up a fast one of another tenant.
         slow = Api(srv, env, "slow")
-        hook_slow = slow.create(rcv.url + "/slow/s", ["*"])
+        hook_slow = slow.create_webhook(rcv.url + "/slow/s", ["*"])
         redir = Api(srv, env, "redir")
-        hook_redir = redir.create(rcv.url + "/redirect/r", ["*"])
+        hook_redir = redir.create_webhook(rcv.url + "/redirect/r", ["*"])
         emit(env, "slow", "Pass:Created")
         emit(env, "redir", "Pass:Created")
         s.check(rcv.wait("/slow/s", 1, 5), "the slow receiver gets its request")
@@ -454,8 +331,8 @@ def main_flow(s):
                 "%.2f s" % (time.time() - t0))
         # Endpoint change and disable between attempts.
         moving = Api(srv, env, "moving")
-        hook_move = moving.create(rcv.url + "/fail/old", ["*"])
-        hook_stop = moving.create(rcv.url + "/fail/stopping", ["*"])
+        hook_move = moving.create_webhook(rcv.url + "/fail/old", ["*"])
+        hook_stop = moving.create_webhook(rcv.url + "/fail/stopping", ["*"])
         emit(env, "moving", "Pass:Created")
         s.check(rcv.wait("/fail/old", 1, 5) and rcv.wait("/fail/stopping", 1, 5),
                 "first attempts reach the original endpoints")
@@ -586,7 +463,7 @@ def main_flow(s):
 
         # Large responses are cut at 64 KiB and still count as success.
         big = Api(srv, env, "big")
-        big.create(rcv.url + "/big/b", ["*"])
+        big.create_webhook(rcv.url + "/big/b", ["*"])
         emit(env, "big", "Pass:Created")
         s.check(wait_for(lambda: len(deliveries(env, "big")) >= 1, 5), "big response logged")
         lb = deliveries(env, "big")
@@ -640,8 +517,8 @@ def main_flow(s):
         # SSRF: the same receiver, reached by name and by literal address, refused
         # when allow_private_targets = no (the API accepted them while it was yes).
         ssrf = Api(srv, env, "ssrf")
-        ssrf.create("http://localhost:%d/ok/ssrf-name" % rcv.port, ["*"])
-        ssrf.create(rcv.url + "/ok/ssrf-literal", ["*"])
+        ssrf.create_webhook("http://localhost:%d/ok/ssrf-name" % rcv.port, ["*"])
+        ssrf.create_webhook(rcv.url + "/ok/ssrf-literal", ["*"])
         strict_conf = os.path.join(env.dir, "strict.conf")
         with open(env.conf) as f, open(strict_conf, "w") as g:
             g.write(f.read().replace("allow_private_targets = yes", "allow_private_targets = no"))
@@ -1359,20 +1236,11 @@ def quiet_flow(s):
     return env
 
 def main():
-    s = h.Suite("sender")
-    flows = [trust_flow, identity_flow, producer_flow, main_flow, flood_flow, isolation_flow, kill_flow, shared_flow, nolock_flow,
-             quiet_flow]
     # HOOKSPOOL_SENDER_FLOWS=trust,main runs only those flows (while working on one).
-    only = [f for f in os.environ.get("HOOKSPOOL_SENDER_FLOWS", "").split(",") if f]
-    envs = []
-    try:
-        for flow in flows:
-            if not only or flow.__name__[:-len("_flow")] in only:
-                envs.append(flow(s))
-    finally:
-        for e in envs:
-            e.cleanup()
-    s.done()
+    h.run_flows(h.Suite("sender"),
+                [trust_flow, identity_flow, producer_flow, main_flow, flood_flow,
+                 isolation_flow, kill_flow, shared_flow, nolock_flow, quiet_flow],
+                "HOOKSPOOL_SENDER_FLOWS")
 
 
 if __name__ == "__main__":
