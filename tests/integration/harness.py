@@ -163,6 +163,11 @@ class Env:
             raise RuntimeError("apikey create failed: " + r.stderr)
         return r.stdout.strip()
 
+    def spool_dirs(self, names=("tmp", "new")):
+        """Makes the spool's state directories named (a producer needs tmp/ and new/)."""
+        for d in names:
+            os.makedirs(os.path.join(self.spool, d), exist_ok=True)
+
     def cleanup(self):
         if os.environ.get("HOOKSPOOL_KEEP_TMP") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)

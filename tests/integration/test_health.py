@@ -220,8 +220,7 @@ def gone_flow(s):
         api = Api(srv, env, "acme")
         gone = api.create_webhook(rcv.url + "/gone/a", ["Pass:*"])
         ok = api.create_webhook(rcv.url + "/ok/b", ["Pass:*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         # Five events claimed together: one destination, one connection at a time.
         for i in range(5):
             emit(env, "acme", "Pass:Created", {"n": i})
@@ -308,8 +307,7 @@ def retry_after_flow(s):
         api.create_webhook(rcv.url + "/ra-secs/x", ["Secs:*"])
         api.create_webhook(rcv.url + "/ra-date/x", ["Date:*"])
         long_hook = api.create_webhook(rcv.url + "/ra-long/x", ["Long:*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         sender = Sender(env)
         emit(env, "acme", "Secs:Created")
         emit(env, "acme", "Date:Created")
@@ -386,8 +384,7 @@ def concurrency_flow(s):
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
         api.create_webhook(rcv.url + "/busy/x", ["Pass:*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         sender = Sender(env)
         emit(env, "acme", "Pass:Created", {"first": True})
         s.check(wait_for(lambda: len(rcv.on("/busy/x")) >= 1, 10), "concurrency: a first 429")
@@ -437,8 +434,7 @@ def autodisable_flow(s):
         bad = api.create_webhook(rcv.url + "/fail/x", ["Pass:*"])
         watcher = api.create_webhook(rcv.url + "/ok/watch", ["Webhook:*"])
         other = Api(srv, env, "other").create_webhook(rcv.url + "/ok/other", ["*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         for i in range(10):
             emit(env, "acme", "Pass:Created", {"n": i})
         sender = Sender(env)
@@ -548,8 +544,7 @@ def queue_flow(s):
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
         api.create_webhook(rcv.url + "/fail/q", ["Pass:*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         for i in range(3):
             emit(env, "acme", "Pass:Created", {"n": i})
         with open(os.path.join(env.spool, "new", "broken.json"), "w") as f:
@@ -619,8 +614,7 @@ def fulldisk_flow(s):
     try:
         env.write_conf(db_home=os.path.join(fs, "db"))
         os.makedirs(os.path.join(fs, "db"))
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         sender = Sender(env)
         metrics = Metrics(os.path.join(env.spool, "metrics.prom"))
         m = metrics.wait(lambda m: Metrics.get(m, "hookspool_store_writes_refused") == 0)
@@ -653,8 +647,7 @@ def atomic_flow(s):
     path = os.path.join(env.dir, "custom", "sender.prom")
     os.makedirs(os.path.dirname(path))
     env.write_conf(metrics_file=path)
-    for d in ("tmp", "new"):
-        os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+    env.spool_dirs()
     sender = None
     try:
         sender = Sender(env)

@@ -151,8 +151,7 @@ def make_webhooks(env, hooks, dirs=("tmp", "new")):
         made = [Api(srv, env, tenant).create_webhook(url, events) for tenant, url, events in hooks]
     finally:
         srv.stop()
-    for d in dirs:
-        os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+    env.spool_dirs(dirs)
     return made
 
 
