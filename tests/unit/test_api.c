@@ -202,14 +202,13 @@ test_handlers(void)
 
     if (dir == NULL)
         return;
-    unit_store_config(&cfg, dir, "db");
-    cfg.max_body_bytes = 2048;
-    cfg.max_webhooks_per_tenant = 2;
-    struct store *s = unit_store_open(&cfg, "store");
+    struct store *s = unit_store_open(&cfg, dir, "db", "store");
     if (s == NULL) {
         unit_scratch_remove(dir);
         return;
     }
+    cfg.max_body_bytes = 2048;          /* read by the handlers, not by the store */
+    cfg.max_webhooks_per_tenant = 2;
     struct api_context ctx = { .cfg = &cfg, .store = s };
 
     struct apikey rw, ro;

@@ -400,8 +400,7 @@ test_store(void)
 {
     struct config cfg;
 
-    unit_store_config(&cfg, scratch, "db");
-    struct store *s = unit_store_open(&cfg, "store opens");
+    struct store *s = unit_store_open(&cfg, scratch, "db", "store opens");
     if (s == NULL)
         return;
     const char *ev[] = { "*" };
@@ -584,8 +583,7 @@ test_rotation(void)
     }
 
     struct config cfg;
-    unit_store_config(&cfg, scratch, "db-rotation");
-    struct store *s = unit_store_open(&cfg, "store opens");
+    struct store *s = unit_store_open(&cfg, scratch, "db-rotation", "store opens");
     if (s == NULL)
         return;
     const char *ev[] = { "*" };
@@ -713,8 +711,7 @@ test_store_zombie_holds_nothing(void)
     char err[512] = "";
     int ready[2];
 
-    unit_store_config(&cfg, scratch, "db-zombie");
-    struct store *s = unit_store_open(&cfg, "zombie: store opens");
+    struct store *s = unit_store_open(&cfg, scratch, "db-zombie", "zombie: store opens");
     if (s == NULL)
         return;
     if (pipe(ready) != 0) {

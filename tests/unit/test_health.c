@@ -175,8 +175,7 @@ test_streaks(void)
 {
     struct config cfg;
 
-    unit_store_config(&cfg, scratch, "db");
-    struct store *s = unit_store_open(&cfg, "store opens");
+    struct store *s = unit_store_open(&cfg, scratch, "db", "store opens");
     if (s == NULL)
         return;
     char a[6], b[6];

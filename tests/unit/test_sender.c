@@ -53,8 +53,7 @@ test_delivery_log(void)
 {
     struct config cfg;
 
-    unit_store_config(&cfg, scratch, "db");
-    struct store *s = unit_store_open(&cfg, "store opens");
+    struct store *s = unit_store_open(&cfg, scratch, "db", "store opens");
     if (s == NULL)
         return;
     /* Out of time order on purpose, over two webhooks, two tenants (one a prefix of the other). */
@@ -201,8 +200,7 @@ test_delivery_records(void)
     struct config cfg;
     static const char body[] = "{\"eventId\":\"e\",\"data\":{}}";
 
-    unit_store_config(&cfg, scratch, "records");
-    struct store *s = unit_store_open(&cfg, "records: store opens");
+    struct store *s = unit_store_open(&cfg, scratch, "records", "records: store opens");
     if (s == NULL)
         return;
     enum { N = 23 };

@@ -53,40 +53,37 @@ unit_scratch_new(const char *name)
     return dir;
 }
 
-/* Removes a scratch directory and all in it, and frees its name. */
-static inline void
+/*
+ * Removes a scratch directory and all in it, and frees its name: 0, or -1
+ * (said on stderr) when it could not be removed.
+ */
+static inline int
 unit_scratch_remove(char *dir)
 {
     if (dir == NULL)
-        return;
+        return 0;
     char *cmd = xasprintf("rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    int rc = system(cmd) == 0 ? 0 : -1;
+    if (rc != 0)
         fprintf(stderr, "unit_scratch_remove: %s: could not remove\n", dir);
     free(cmd);
     free(dir);
+    return rc;
 }
 
 /*
- * The defaults with db_home DIR/NAME and no fsync at commit: a test store.
- * Set what else the test needs, then unit_store_open.
+ * A test store: the defaults in cfg with db_home DIR/NAME and no fsync at
+ * commit, and store_open on them as a check named what ("store opens"). When
+ * it fails, cfg is freed and NULL returned, for the test to return at once.
  */
-static inline void
-unit_store_config(struct config *cfg, const char *dir, const char *name)
+static inline struct store *
+unit_store_open(struct config *cfg, const char *dir, const char *name, const char *what)
 {
+    char err[512] = "";
     config_defaults(cfg);
     free(cfg->db_home);
     cfg->db_home = xasprintf("%s/%s", dir, name);
     cfg->durability = DURABILITY_NOSYNC;
-}
-
-/*
- * store_open(cfg) as a check named what ("store opens"); when it fails, cfg
- * is freed and NULL returned, for the test to return at once.
- */
-static inline struct store *
-unit_store_open(struct config *cfg, const char *what)
-{
-    char err[512] = "";
     struct store *s = store_open(cfg, err, sizeof err);
     CHECK(s != NULL, "%s: %s", what, err);
     if (s == NULL)
