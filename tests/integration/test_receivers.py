@@ -29,9 +29,6 @@ def php_snippet():
     return m.group(1) if m else None
 
 
-wait_for = h.wait_for
-
-
 def deliveries(env, tenant):
     r = env.cli("deliveries", "--tenant", tenant, "--json")
     return [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
@@ -111,7 +108,7 @@ try:
                         "--data", '{"passId":"p-%s","name":"caf\u00e9"}' % encoding)
             s.eq(r.returncode, 0, "emit (%s)" % r.stderr)
             n = 1 if encoding == "hex" else 2
-            done = wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= n and
+            done = h.wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= n and
                             len(statuses(env, "acme", other["id"])) >= n, 15)
             s.check(done, "%s: both deliveries were attempted" % encoding, deliveries(env, "acme"))
             s.eq(statuses(env, "acme", mine["id"])[n - 1:n], [204],
@@ -130,7 +127,7 @@ try:
                                   stdout=open(os.path.join(env.dir, "sender.log"), "ab"),
                                   stderr=subprocess.STDOUT)
         env.cli("emit", "--tenant", "acme", "--type", "Php:Rotated", "--data", "{}")
-        s.check(wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= 3, 15),
+        s.check(h.wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= 3, 15),
                 "rotated: the delivery was attempted", deliveries(env, "acme"))
         s.eq(statuses(env, "acme", mine["id"])[2:3], [204],
              "during the overlap the PHP receiver, holding only the old secret, accepts a real "

@@ -43,9 +43,6 @@ class Receiver(h.Receiver):
         return 200, {}, b""
 
 
-wait_for = h.wait_for
-
-
 def hmac_valid(secret, body, presented):
     """docs/receivers.md's check of one header value: hex (64 characters) or base64."""
     mac = hmac.new(secret.encode("ascii"), body, hashlib.sha256).digest()
@@ -112,7 +109,7 @@ def events_of(reqs):
 def delivered(rcv, path, event_ids, timeout=20):
     """Waits until every event of event_ids reached path; returns those requests."""
     want = set(event_ids)
-    wait_for(lambda: want <= events_of(rcv.on(path)), timeout)
+    h.wait_for(lambda: want <= events_of(rcv.on(path)), timeout)
     return [r for r in rcv.on(path) if json.loads(r["body"])["eventId"] in want]
 
 
@@ -299,7 +296,7 @@ def overlap_flow(env, api, rcv):
          "during the overlap: X-NEOSTORE-SIGNATURE is the new secret's, -PREVIOUS the old one's")
 
     # After the overlap: wait until previousSecretExpiresAt has passed, then deliver.
-    wait_for(lambda: time.time() >= until + 0.2, 30)
+    h.wait_for(lambda: time.time() >= until + 0.2, 30)
     reqs = delivered(rcv, path, emit(env, "Rot:After", 2))
     s.eq(len(reqs), 2, "after the overlap: the events were delivered")
     check_signed(env, reqs, [(new, "new")], [(old, "old")], "after the overlap", False)
@@ -332,7 +329,7 @@ def queued_flow(env, api, rcv):
     signed with the new secret once they start, not with the one read at fan-out."""
     hook = api.create_webhook(rcv.url + "/slow/queued")
     ids = emit(env, "Rot:Queued", 24)      # one connection, 0.3 s each: about 7 s of work
-    wait_for(lambda: len(rcv.on("/slow/queued")) >= 3, 20)
+    h.wait_for(lambda: len(rcv.on("/slow/queued")) >= 3, 20)
     st, _, doc = api.rotate(hook["id"], {"overlapSeconds": 0})
     rotated_at = time.time()
     new = (doc or {}).get("signatureSecret", "")
@@ -352,7 +349,7 @@ def standard_off_flow(env, api, rcv, sender):
     env.write_conf(standard_webhooks="no")
     log_before = sender.text().count("reloaded")
     sender.proc.send_signal(signal.SIGHUP)
-    s.check(wait_for(lambda: sender.text().count("reloaded") > log_before, 10),
+    s.check(h.wait_for(lambda: sender.text().count("reloaded") > log_before, 10),
             "the sender reloads its configuration on SIGHUP")
     reqs = delivered(rcv, "/off", emit(env, "Rot:Off"))
     s.eq(len(reqs), 1, "standard_webhooks = no: the event was delivered")
