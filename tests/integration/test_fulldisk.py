@@ -65,7 +65,7 @@ def main():
         srv = h.lighttpd(env, procs=2)
         api = ts.Api(srv, env, "full")
         hook = api.create_webhook(receiver.url + "/ok/full", ["Full:*"])
-        sender = ts.Sender(env)
+        sender = h.Sender(env)
         launcher = ts_children_pids(srv)
 
         # Events before the disk is full are delivered.
@@ -158,7 +158,7 @@ def main():
 
         def delivered():
             return {json.loads(r["body"])["eventId"] for r in receiver.on("/ok/full")}
-        ts.wait_for(lambda: set(emitted) <= delivered(), 60)
+        h.wait_for(lambda: set(emitted) <= delivered(), 60)
         got = delivered()
         suite.check(set(emitted) <= got, "every acknowledged event was delivered",
                     "%d of %d missing; spool: %s; sender log:\n%s" % (
@@ -183,7 +183,7 @@ def main():
         r = env.cli("db", "verify", "--config", verify_conf)
         suite.eq((r.returncode, r.stderr.strip()), (0, ""), "db verify on the backup is clean")
     finally:
-        ts.stop_all(sender, srv)
+        h.stop_all(sender, srv)
         if receiver is not None:
             receiver.stop()
         h.reap_env_processes(env)
