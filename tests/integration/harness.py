@@ -535,7 +535,7 @@ class Api:
             raise RuntimeError("list %s: %d %r" % (self.tenant, st, data[:300]))
         return json.loads(data)
 
-    def create(self, body=None, **fields):
+    def create_body(self, body=None, **fields):
         """POSTs body (or a valid webhook with fields); (the webhook, headers)."""
         body = body or dict({"events": ["Pass:Created"], "endpoint": "https://example.com/h"},
                             **fields)
@@ -544,9 +544,10 @@ class Api:
             raise RuntimeError("create %s: %d %r" % (self.tenant, st, data[:300]))
         return json.loads(data), hdrs
 
-    def create_webhook(self, endpoint, events, **members):
+    def create(self, endpoint, events, **members):
         """A webhook to endpoint for events (and other members); the created webhook."""
-        return self.create(dict({"endpoint": endpoint, "events": list(events)}, **members))[0]
+        return self.create_body(dict({"endpoint": endpoint, "events": list(events)},
+                                     **members))[0]
 
     def get(self, wid):
         st, _, data = self.call("GET", self.path("/" + wid))

@@ -71,7 +71,7 @@ def rejected(api, what, method, path, body, want_status, member=None, headers=No
 
 def crud_flow(api, label):
     """All six operations with their members, headers and semantics."""
-    w, hdrs = api.create({"description": "CRM sync", "events": ["Pass:Created", "Customer:*"],
+    w, hdrs = api.create_body({"description": "CRM sync", "events": ["Pass:Created", "Customer:*"],
                           "endpoint": "https://crm.example.com/hooks", "id": "AAAAA",
                           "signatureSecret": "x" * 64, "unknown": [1, 2]})
     webhook_shape(label + " POST", w)
@@ -88,7 +88,7 @@ def crud_flow(api, label):
     st, _, data = api.call("GET", loc)
     suite.eq((st, h.as_json(data)), (200, w), label + " GET Location: the created webhook")
 
-    w2, _ = api.create(events=["a.b.c"], endpoint="https://b.example.com/x?y=1",
+    w2, _ = api.create_body(events=["a.b.c"], endpoint="https://b.example.com/x?y=1",
                        enabled=False)
     suite.eq((w2["enabled"], w2["description"]), (False, None),
              label + " POST: enabled false kept, absent description is null")
@@ -163,7 +163,7 @@ def crud_flow(api, label):
 
 def validation(api):
     """Every validation rule answers 400 naming the member and changes nothing."""
-    keep, _ = api.create(description="keep")
+    keep, _ = api.create_body(description="keep")
     one = api.path("/" + keep["id"])
     ok_endpoint = "https://example.com/h"
     long_ep = "https://example.com/" + "a" * (2048 - len("https://example.com/"))
@@ -239,11 +239,11 @@ def validation(api):
         suite.eq(api.get(keep["id"])[1]["description"], "keep", what + ": webhook unchanged")
 
     # Values at the limits are accepted.
-    w, _ = api.create({"description": "\u00e9" * 1024, "events": ["e" * 128] + [
+    w, _ = api.create_body({"description": "\u00e9" * 1024, "events": ["e" * 128] + [
         "E%d.x_y:z-*" % i for i in range(49)], "endpoint": long_ep})
     suite.eq((len(w["description"]), len(w["events"]), len(w["endpoint"])), (1024, 50, 2048),
              "POST at every limit: accepted")
-    w3, _ = api.create(endpoint="https://user:pw@93.184.216.34:8443/p?q=1",
+    w3, _ = api.create_body(endpoint="https://user:pw@93.184.216.34:8443/p?q=1",
                        events=["store.*.updated"])
     suite.eq(w3["endpoint"], "https://user:pw@93.184.216.34:8443/p?q=1",
              "POST public IP literal with port and userinfo: accepted")
@@ -253,7 +253,7 @@ def validation(api):
 
 def content_types(api):
     """415 for what is not JSON; JSON media types with parameters are accepted."""
-    w, _ = api.create()
+    w, _ = api.create_body()
     one = api.path("/" + w["id"])
     body = json.dumps({"events": ["a"], "endpoint": "https://e.example.com/"})
     for ctype in ("text/plain", "application/x-www-form-urlencoded", "application/xml",
@@ -357,7 +357,7 @@ def limit_409(api, limit):
     """The tenant's max_webhooks_per_tenant-th create succeeds, the next is a 409."""
     for x in api.list():
         api.call("DELETE", api.path("/" + x["id"]))
-    made = [api.create()[0]["id"] for _ in range(limit)]
+    made = [api.create_body()[0]["id"] for _ in range(limit)]
     suite.eq(len(api.list()), limit, "creates up to max_webhooks_per_tenant succeed")
     rejected(api, "POST over max_webhooks_per_tenant", "POST", api.path(),
              {"events": ["a"], "endpoint": "https://e.example.com/"}, 409)
@@ -374,7 +374,7 @@ def limit_409(api, limit):
 
 def routes(api, other_key, uri_only):
     """404 for unknown routes and hostile tenant paths, 405 with Allow."""
-    w, _ = api.create()
+    w, _ = api.create_body()
     # Unknown routes and tenants that are not tenant ids: 404 before credentials are looked at.
     for path in ("/api/", "/api/%s" % api.tenant, "/api/%s/hooks" % api.tenant,
                  "/api/%s/webhooks/%s/x" % (api.tenant, w["id"]),
@@ -447,7 +447,7 @@ def authentication(env, url, tenant):
     wo = env.apikey(tenant, "Webhook.Write", label="write-only")
     gone = env.apikey(tenant, label="revoke-me")
     api = Api(url, tenant, full)
-    w, _ = api.create()
+    w, _ = api.create_body()
     one = api.path("/" + w["id"])
     patch = {"description": "changed"}
 
@@ -524,8 +524,8 @@ ENV = None     # the main Env, for suites' helpers that need a key
 
 def tenants(url, a, b):
     """Tenant A's key gets 403 on B's paths, existing id or not; no cross-reading."""
-    wa, _ = a.create(description="A's")
-    wb, _ = b.create(description="B's")
+    wa, _ = a.create_body(description="A's")
+    wb, _ = b.create_body(description="B's")
     suite.eq([x["id"] for x in a.list()], [wa["id"]], "tenant A lists only its own webhook")
     suite.eq([x["id"] for x in b.list()], [wb["id"]], "tenant B lists only its own webhook")
     as_a_on_b = Api(url, b.tenant, a.key)
@@ -553,7 +553,7 @@ def tenants(url, a, b):
             problem("A's key, B's id under A's path: %s" % method, st, hdrs, data, 404)
     # A tenant whose id extends A's sorts right after A's records: still not in A's list.
     ext = Api(url, a.tenant + "_2", h.Env.apikey(ENV, a.tenant + "_2"))
-    wx, _ = ext.create(description="ext")
+    wx, _ = ext.create_body(description="ext")
     suite.eq(a.list(), [wa], "tenant %s's list leaves out tenant %s" % (a.tenant, ext.tenant))
     suite.eq(ext.list(), [wx], "tenant %s lists its own" % ext.tenant)
     ext.call("DELETE", ext.path("/" + wx["id"]))
@@ -730,7 +730,7 @@ fastcgi.server += ( "/uri-only.fcgi" => ((
         crud_flow(Api(uri_only.url, "acme", key_a), "REQUEST_URI")
         validation(a)
         sapi = Api(strict_srv.url, "strict", strict.apikey("strict"))
-        keep, _ = sapi.create()
+        keep, _ = sapi.create_body()
         for method, path, body in (
                 ("POST", sapi.path(), {"events": ["a"], "endpoint": "http://example.com/"}),
                 ("PUT", sapi.path("/" + keep["id"]), {"events": ["a"],
@@ -743,7 +743,7 @@ fastcgi.server += ( "/uri-only.fcgi" => ((
                                                       "endpoint": "https://127.0.0.1/x"})
         suite.eq(st, 200, "allow_private_targets = yes: loopback endpoint accepted")
         sapi.call("DELETE", sapi.path("/" + (h.as_json(data) or {}).get("id", "x")))
-        w, _ = a.create(endpoint="http://example.com/dev")
+        w, _ = a.create_body(endpoint="http://example.com/dev")
         suite.eq(w["endpoint"], "http://example.com/dev",
                  "allow_http_endpoints = yes: http:// accepted")
         a.call("DELETE", a.path("/" + w["id"]))

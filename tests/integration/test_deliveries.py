@@ -66,10 +66,10 @@ class GoneReceiver(h.Receiver):
 
 def records_flow(s, env, srv, rcv, acme):
     """A delivery exists from fan-out on; attempts, codes, errors; succeeded and failed."""
-    slow = acme.create_webhook(rcv.url + "/slow/rec", ["Slow:*"])
-    ok = acme.create_webhook(rcv.url + "/ok/rec", ["Ok:*"])
-    bad = acme.create_webhook(rcv.url + "/fail/rec", ["Fail:*"])
-    dead = acme.create_webhook("http://127.0.0.1:%d/nothing" % h.free_port(), ["Dead:*"])
+    slow = acme.create(rcv.url + "/slow/rec", ["Slow:*"])
+    ok = acme.create(rcv.url + "/ok/rec", ["Ok:*"])
+    bad = acme.create(rcv.url + "/fail/rec", ["Fail:*"])
+    dead = acme.create("http://127.0.0.1:%d/nothing" % h.free_port(), ["Dead:*"])
 
     emit(env, "acme", "Slow:Created", {"n": 1})
     got = [None]
@@ -143,7 +143,7 @@ def records_flow(s, env, srv, rcv, acme):
     # A 410 Gone disables the webhook at once: its delivery ends failed, nothing planned.
     gone = GoneReceiver()
     try:
-        hook410 = acme.create_webhook(gone.url + "/gone", ["Gone:*"])
+        hook410 = acme.create(gone.url + "/gone", ["Gone:*"])
         emit(env, "acme", "Gone:Created", {"n": 6})
         lst410 = [None]
         wait_for(lambda: (lst410.__setitem__(0, deliveries_of(acme, hook410["id"])) or
@@ -156,7 +156,7 @@ def records_flow(s, env, srv, rcv, acme):
         gone.stop()
 
     # A webhook disabled between attempts: its delivery ends, failed, without another attempt.
-    stop = acme.create_webhook(rcv.url + "/fail/stop", ["Stop:*"])
+    stop = acme.create(rcv.url + "/fail/stop", ["Stop:*"])
     emit(env, "acme", "Stop:Created", {"n": 5})
     s.check(rcv.wait("/fail/stop", 1, 10), "records: the webhook to disable got a first attempt")
     sdid = rcv.on("/fail/stop")[0]["headers"]["x-neostore-delivery"]
@@ -171,7 +171,7 @@ def records_flow(s, env, srv, rcv, acme):
 
 def paging_flow(s, env, acme, rcv):
     """Every delivery once across pages, newest first; the status filter pages too."""
-    hook = acme.create_webhook(rcv.url + "/ok/page", ["Page:*"])
+    hook = acme.create(rcv.url + "/ok/page", ["Page:*"])
     n = 23
     for i in range(n):
         emit(env, "acme", "Page:Created", {"i": i})
@@ -325,8 +325,8 @@ def redeliver_flow(s, env, acme, rcv, ok, bad):
 
 def ping_flow(s, env, acme, rcv):
     """A Webhook:Ping to one webhook alone, whatever its patterns; 409 when disabled."""
-    target = acme.create_webhook(rcv.url + "/ok/ping-target", ["Nothing:Matches"])
-    bystander = acme.create_webhook(rcv.url + "/ok/ping-bystander", ["*"])
+    target = acme.create(rcv.url + "/ok/ping-target", ["Nothing:Matches"])
+    bystander = acme.create(rcv.url + "/ok/ping-bystander", ["*"])
     st, hdrs, doc = api_post(acme, "/%s/ping" % target["id"])
     s.eq(st, 202, "ping: 202 Accepted")
     doc = doc or {}

@@ -64,7 +64,7 @@ def main():
         receiver = ts.Receiver()
         srv = h.lighttpd(env, procs=2)
         api = ts.Api(srv, env, "full")
-        hook = api.create_webhook(receiver.url + "/ok/full", ["Full:*"])
+        hook = api.create(receiver.url + "/ok/full", ["Full:*"])
         sender = h.Sender(env)
         launcher = ts_children_pids(srv)
 

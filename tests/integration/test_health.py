@@ -218,8 +218,8 @@ def gone_flow(s):
     try:
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
-        gone = api.create_webhook(rcv.url + "/gone/a", ["Pass:*"])
-        ok = api.create_webhook(rcv.url + "/ok/b", ["Pass:*"])
+        gone = api.create(rcv.url + "/gone/a", ["Pass:*"])
+        ok = api.create(rcv.url + "/ok/b", ["Pass:*"])
         env.spool_dirs()
         # Five events claimed together: one destination, one connection at a time.
         for i in range(5):
@@ -304,9 +304,9 @@ def retry_after_flow(s):
     try:
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
-        api.create_webhook(rcv.url + "/ra-secs/x", ["Secs:*"])
-        api.create_webhook(rcv.url + "/ra-date/x", ["Date:*"])
-        long_hook = api.create_webhook(rcv.url + "/ra-long/x", ["Long:*"])
+        api.create(rcv.url + "/ra-secs/x", ["Secs:*"])
+        api.create(rcv.url + "/ra-date/x", ["Date:*"])
+        long_hook = api.create(rcv.url + "/ra-long/x", ["Long:*"])
         env.spool_dirs()
         sender = Sender(env)
         emit(env, "acme", "Secs:Created")
@@ -383,7 +383,7 @@ def concurrency_flow(s):
     try:
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
-        api.create_webhook(rcv.url + "/busy/x", ["Pass:*"])
+        api.create(rcv.url + "/busy/x", ["Pass:*"])
         env.spool_dirs()
         sender = Sender(env)
         emit(env, "acme", "Pass:Created", {"first": True})
@@ -431,9 +431,9 @@ def autodisable_flow(s):
     try:
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
-        bad = api.create_webhook(rcv.url + "/fail/x", ["Pass:*"])
-        watcher = api.create_webhook(rcv.url + "/ok/watch", ["Webhook:*"])
-        other = Api(srv, env, "other").create_webhook(rcv.url + "/ok/other", ["*"])
+        bad = api.create(rcv.url + "/fail/x", ["Pass:*"])
+        watcher = api.create(rcv.url + "/ok/watch", ["Webhook:*"])
+        other = Api(srv, env, "other").create(rcv.url + "/ok/other", ["*"])
         env.spool_dirs()
         for i in range(10):
             emit(env, "acme", "Pass:Created", {"n": i})
@@ -543,7 +543,7 @@ def queue_flow(s):
     try:
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
-        api.create_webhook(rcv.url + "/fail/q", ["Pass:*"])
+        api.create(rcv.url + "/fail/q", ["Pass:*"])
         env.spool_dirs()
         for i in range(3):
             emit(env, "acme", "Pass:Created", {"n": i})

@@ -85,8 +85,8 @@ class Api(h.Api):
     def __init__(self, url, key, tenant="acme"):
         super().__init__(url, tenant, key)
 
-    def create_webhook(self, endpoint, events=("Rot:*",)):
-        return super().create_webhook(endpoint, events)
+    def create(self, endpoint, events=("Rot:*",)):
+        return super().create(endpoint, events)
 
     def rotate(self, wid, body=None, **kw):
         return self.webhooks("POST", "/%s/rotate-secret" % wid, body, **kw)
@@ -116,7 +116,7 @@ def delivered(rcv, path, event_ids, timeout=20):
 # ---- the API ----
 
 def api_flow(api, ro_key, other_key, rcv):
-    hook = api.create_webhook(rcv.url + "/api-flow", events=("Api:*",))     # gets no delivery
+    hook = api.create(rcv.url + "/api-flow", events=("Api:*",))     # gets no delivery
     wid, old = hook["id"], hook["signatureSecret"]
 
     t0 = time.time()
@@ -196,7 +196,7 @@ def api_flow(api, ro_key, other_key, rcv):
 # ---- the CLI ----
 
 def cli_flow(env, api, rcv):
-    hook = api.create_webhook(rcv.url + "/cli-flow", events=("Api:*",))
+    hook = api.create(rcv.url + "/cli-flow", events=("Api:*",))
     t0 = time.time()
     r = env.cli("rotate-secret", "--tenant", "acme", "--webhook", hook["id"], "--overlap", "120")
     s.eq(r.returncode, 0, "hookspool rotate-secret exits 0 (%s)" % r.stderr)
@@ -267,7 +267,7 @@ def check_signed(env, reqs, good, bad, what, previous_expected):
 
 
 def overlap_flow(env, api, rcv):
-    hook = api.create_webhook(rcv.url + "/overlap")
+    hook = api.create(rcv.url + "/overlap")
     wid, old = hook["id"], hook["signatureSecret"]
     path = "/overlap"
 
@@ -303,7 +303,7 @@ def overlap_flow(env, api, rcv):
 
 
 def zero_and_second_flow(env, api, rcv):
-    hook = api.create_webhook(rcv.url + "/zero")
+    hook = api.create(rcv.url + "/zero")
     st, _, doc = api.rotate(hook["id"], {"overlapSeconds": 0})
     new = (doc or {}).get("signatureSecret", "")
     reqs = delivered(rcv, "/zero", emit(env, "Rot:Zero", 2))
@@ -311,7 +311,7 @@ def zero_and_second_flow(env, api, rcv):
     check_signed(env, reqs, [(new, "new")], [(hook["signatureSecret"], "old")],
                  "overlapSeconds 0", False)
 
-    hook = api.create_webhook(rcv.url + "/twice")
+    hook = api.create(rcv.url + "/twice")
     s1 = hook["signatureSecret"]
     _, _, d2 = api.rotate(hook["id"], {"overlapSeconds": 3600})
     _, _, d3 = api.rotate(hook["id"], {"overlapSeconds": 3600})
@@ -327,7 +327,7 @@ def zero_and_second_flow(env, api, rcv):
 def queued_flow(env, api, rcv):
     """Deliveries that wait in their destination's queue when the secret is rotated are
     signed with the new secret once they start, not with the one read at fan-out."""
-    hook = api.create_webhook(rcv.url + "/slow/queued")
+    hook = api.create(rcv.url + "/slow/queued")
     ids = emit(env, "Rot:Queued", 24)      # one connection, 0.3 s each: about 7 s of work
     h.wait_for(lambda: len(rcv.on("/slow/queued")) >= 3, 20)
     st, _, doc = api.rotate(hook["id"], {"overlapSeconds": 0})
@@ -345,7 +345,7 @@ def queued_flow(env, api, rcv):
 
 
 def standard_off_flow(env, api, rcv, sender):
-    hook = api.create_webhook(rcv.url + "/off")
+    hook = api.create(rcv.url + "/off")
     env.write_conf(standard_webhooks="no")
     log_before = sender.text().count("reloaded")
     sender.proc.send_signal(signal.SIGHUP)

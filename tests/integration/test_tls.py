@@ -170,7 +170,7 @@ def delivery_flow(s, pki):
             st, _, _ = api.webhooks("POST", "", {"endpoint": good.url.replace("https:", "http:") +
                                               "/ok/plain", "events": ["*"]})
             s.eq(st, 400, "allow_http_endpoints = no: an http:// endpoint is refused")
-            hooks = {t: ts.Api(srv, env, t).create_webhook(url[u], ["*"]) for t, u in (
+            hooks = {t: ts.Api(srv, env, t).create(url[u], ["*"]) for t, u in (
                 ("acme", "hooks"), ("exp", "expired"), ("wrong", "wrong"),
                 ("unknown", "unknown"), ("stall", "stall"), ("sys", "hooks"),
                 ("ssrf", "hooks"))}
