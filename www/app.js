@@ -219,8 +219,16 @@
     return id ? base + "/" + encodeURIComponent(id) : base;
   }
 
-  // Returns { status, data, problem } or throws on network failure.
-  async function api(method, path, body, contentType) {
+  // Returns { status, data, problem, headers } or throws on network failure.
+  function api(method, path, body, contentType) {
+    return apiAt(method, apiUrl(path), body, contentType);
+  }
+
+  // The same for a URL the API handed out (a Link header). The credentials go to
+  // this page's own origin only.
+  async function apiAt(method, url, body, contentType) {
+    if (new URL(url, location.href).origin !== location.origin)
+      throw new Error("refusing to send credentials to " + url);
     const cred = credentials();
     if (!cred) {
       showSignin();
@@ -236,7 +244,7 @@
     }
     let res;
     try {
-      res = await fetch(apiUrl(path), init);
+      res = await fetch(url, init);
     } catch (e) {
       const err = new Error("The API could not be reached (" + e.message + ").");
       err.network = true;
@@ -300,6 +308,7 @@
   function hideAlert() { $("alert").hidden = true; }
 
   function showSignin() {
+    leaveHookView();
     $("hooks").hidden = true;
     $("session").hidden = true;
     $("signin").hidden = false;
@@ -310,6 +319,7 @@
 
   function showHooks() {
     const cred = credentials();
+    leaveHookView();
     $("signin").hidden = true;
     $("hooks").hidden = false;
     $("session").hidden = false;
@@ -383,6 +393,9 @@
                                 "aria-label": "Copy secret of " + label(w) });
     copy.addEventListener("click", () => copySecret(w));
 
+    const deliveries = el("button", { type: "button", class: "secondary small", text: "Deliveries",
+                                      "aria-label": "Deliveries of " + label(w) });
+    deliveries.addEventListener("click", () => openHook(w.id, { push: true }));
     const edit = el("button", { type: "button", class: "secondary small", text: "Edit",
                                 "aria-label": "Edit " + label(w) });
     edit.addEventListener("click", () => openEditor(w));
@@ -399,12 +412,35 @@
       el("td", { "data-label": "Events" }, [events]),
       el("td", { "data-label": "Enabled" }, [
         el("span", { class: "toggle" }, [toggle, el("label", { for: toggleId, text: w.enabled ? "Enabled" : "Disabled" })]),
+        senderDisabledFlag(w),
       ]),
       el("td", { "data-label": "Secret" }, [el("span", { class: "secret-box" }, [secret, reveal, copy])]),
-      el("td", { "data-label": "Actions" }, [el("span", { class: "row-actions" }, [edit, del])]),
+      el("td", { "data-label": "Actions" }, [el("span", { class: "row-actions" }, [deliveries, edit, del])]),
     ]);
     if (!w.enabled) tr.classList.add("disabled");
     return tr;
+  }
+
+  // A webhook the sender disabled (410 Gone, or failing for disable_after_days)
+  // carries disabledReason and disabledAt until it is enabled again.
+  function disabledBySender(w) {
+    return !w.enabled && typeof w.disabledReason === "string";
+  }
+
+  function senderDisabledFlag(w) {
+    if (!disabledBySender(w)) return null;
+    const why = el("button", { type: "button", class: "secondary small", text: "See failures",
+                               "aria-label": "See failures: why " + label(w) + " was disabled" });
+    why.addEventListener("click", () => openHook(w.id, { push: true }));
+    return el("p", { class: "flag" }, [
+      el("span", { text: "Disabled by the sender: " + w.disabledReason }), why]);
+  }
+
+  // Makes w equal to data: members the server dropped (disabledReason) go too.
+  function replaceHook(w, data) {
+    for (const k of Object.keys(w)) if (!(k in data)) delete w[k];
+    Object.assign(w, data);
+    return w;
   }
 
   function label(w) {
@@ -412,20 +448,9 @@
   }
 
   async function copySecret(w) {
-    try {
-      if (navigator.clipboard && window.isSecureContext) {
-        await navigator.clipboard.writeText(w.signatureSecret);
-      } else {
-        const ta = el("textarea", { class: "visually-hidden", readonly: true });
-        ta.value = w.signatureSecret;
-        document.body.append(ta);
-        ta.select();
-        const ok = document.execCommand("copy");
-        ta.remove();
-        if (!ok) throw new Error("copy refused");
-      }
+    if (await copyText(w.signatureSecret)) {
       notice("Secret of " + label(w) + " copied to the clipboard.");
-    } catch (e) {
+    } else {
       revealed.add(w.id);
       render();
       notice("Could not copy; the secret is shown so you can copy it by hand.");
@@ -445,7 +470,7 @@
       return;
     }
     if (r.status === 200 && r.data) {
-      Object.assign(w, r.data);
+      replaceHook(w, r.data);
       render();
       notice(label(w) + (w.enabled ? " enabled." : " disabled."));
       return;
@@ -618,6 +643,587 @@
     $("delete-error").hidden = false;
   }
 
+  // ---------------------------------------------------------------- one webhook: deliveries and operations
+  const PAGE_SIZE = 20;
+  const POLL_MS = 1500, POLL_FOR_MS = 30000;
+  let current = null;          // the webhook shown in the webhook view
+  let deliveries = [];         // the page of deliveries shown
+  let pages = [];              // the URLs of the pages walked through; the last one is shown
+  let nextUrl = null;          // the Link rel="next" of the page shown
+  let pollTimer = null, pollUntil = 0;
+  const watched = new Set();   // ids of the deliveries just pinged or redelivered
+  const rotations = new Map(); // webhook id -> previousSecretExpiresAt of a rotation made here
+  let shownDelivery = null;    // the delivery in the delivery dialog
+  const PAGE_TITLE = document.title;
+
+  function hookPath(id, rest) { return tenantPath(id) + (rest || ""); }
+
+  function deliveriesUrl(id) {
+    const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    const status = $("status-filter").value;
+    if (status) q.set("status", status);
+    return apiUrl(hookPath(id, "/deliveries?" + q.toString()));
+  }
+
+  // The Link header's rel="next" URL. One on another origin (an API behind a
+  // proxy that names its inner host) is not followed: its cursor is asked of
+  // this origin instead, so that credentials never leave it.
+  function nextPage(link, requestUrl) {
+    const m = /<([^>]*)>[^,]*;\s*rel="?next"?/i.exec(link || "");
+    if (!m) return null;
+    const base = new URL(requestUrl, location.href);
+    let u;
+    try { u = new URL(m[1], base); } catch (e) { return null; }
+    if (u.origin === location.origin) return u.pathname + u.search;
+    const cursor = u.searchParams.get("cursor");
+    if (!cursor) return null;
+    base.searchParams.set("cursor", cursor);
+    return base.pathname + base.search;
+  }
+
+  function timeEl(iso, none) {
+    if (!iso) return el("span", { class: "muted", text: none || "none" });
+    const d = new Date(iso);
+    const text = isNaN(d.getTime()) ? iso
+      : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+    return el("time", { datetime: iso, title: iso, text });
+  }
+
+  function fromNow(iso) {
+    const ms = new Date(iso).getTime() - Date.now();
+    if (isNaN(ms)) return "";
+    const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+    const min = Math.round(ms / 60000);
+    if (Math.abs(min) < 60) return rtf.format(min, "minute");
+    const hours = Math.round(ms / 3600000);
+    if (Math.abs(hours) < 48) return rtf.format(hours, "hour");
+    return rtf.format(Math.round(ms / 86400000), "day");
+  }
+
+  // "HTTP 500", an error without a status ("timed out after 30 s"), or both;
+  // an error that already names the status is not repeated.
+  function answerText(code, error) {
+    if (code == null) return error || "no answer";
+    const status = "HTTP " + code;
+    if (!error) return status;
+    return error.startsWith(status) ? error : status + ": " + error;
+  }
+
+  function attemptsText(n) { return n === 1 ? "1 attempt" : n + " attempts"; }
+
+  function statusBadge(status) {
+    return el("span", { class: "status status-" + String(status).replace(/[^a-z]/g, ""), text: status });
+  }
+
+  function shortId(id) { return String(id).slice(0, 8); }
+
+  function lastFailed(d) {
+    return d.attemptCount > 0 && !(d.lastStatusCode >= 200 && d.lastStatusCode < 300);
+  }
+
+  function opsError(text) {
+    const box = $("ops-error");
+    box.textContent = "";
+    if (text) box.append(el("p", { text }));
+    box.hidden = !text;
+  }
+
+  function stopPolling() {
+    if (pollTimer) window.clearTimeout(pollTimer);
+    pollTimer = null;
+    watched.clear();
+  }
+
+  function leaveHookView() {
+    stopPolling();
+    current = null;
+    deliveries = [];
+    pages = [];
+    nextUrl = null;
+    for (const d of ["delivery-dialog", "rotate-dialog"]) if ($(d).open) $(d).close();
+    $("hook-view").hidden = true;
+    document.title = PAGE_TITLE;
+  }
+
+  function viewHash(id) { return "#webhook=" + encodeURIComponent(id); }
+
+  function hashWebhook() {
+    const p = new URLSearchParams(location.hash.replace(/^#/, ""));
+    return p.get("webhook");
+  }
+
+  // The webhook view: its state and operations, then its deliveries.
+  async function openHook(id, opts) {
+    opts = opts || {};
+    if (opts.push && location.hash !== viewHash(id)) history.pushState(null, "", viewHash(id));
+    leaveHookView();
+    hideAlert();
+    opsError("");
+    $("notice").textContent = "";
+    const known = webhooks.find((x) => x.id === id);
+    current = known ? Object.assign({}, known) : { id, events: [], endpoint: "", enabled: true };
+    $("status-filter").value = "";
+    $("hooks").hidden = true;
+    $("hook-view").hidden = false;
+    renderHook();
+    $("hook-view-title").focus();
+    const hook = current;
+    if (!(await refreshHook()) || hook !== current) return;
+    await firstPage();
+  }
+
+  async function backToList() {
+    const id = current && current.id;
+    leaveHookView();
+    if (hashWebhook() !== null) history.pushState(null, "", location.pathname + location.search);
+    $("hooks").hidden = false;
+    await loadHooks();
+    const button = id && document.querySelector('tr[data-id="' + cssEscape(id) + '"] button');
+    if (button) button.focus(); else $("new-hook").focus();
+  }
+
+  function cssEscape(s) { return window.CSS && CSS.escape ? CSS.escape(s) : s; }
+
+  // Reads the webhook again (its enabled state and the sender's reason change
+  // behind the page's back). False when the view had to close.
+  async function refreshHook() {
+    const hook = current;
+    let r;
+    try {
+      r = await api("GET", hookPath(hook.id));
+    } catch (e) {
+      if (e.network) opsError(e.message);
+      return false;
+    }
+    if (hook !== current) return false;
+    if (handleAuthProblem(r)) return false;
+    if (r.status === 404) {
+      await backToList();
+      showAlert("Webhook " + hook.id + " no longer exists.", false);
+      return false;
+    }
+    if (r.status !== 200 || !r.data) {
+      opsError(problemText(r.problem));
+      return false;
+    }
+    replaceHook(current, r.data);
+    const listed = webhooks.find((x) => x.id === current.id);
+    if (listed) replaceHook(listed, r.data);
+    renderHook();
+    if (disabledBySender(current)) loadFailures();
+    return true;
+  }
+
+  function renderHook() {
+    const w = current;
+    $("hook-view-title").textContent = "Webhook " + label(w);
+    document.title = "Webhook " + label(w) + " — hookspool";
+    $("hook-view-endpoint").textContent = w.endpoint || "";
+    $("hook-view-id").textContent = "id " + w.id;
+    const bySender = disabledBySender(w);
+    $("sender-disabled").hidden = !bySender;
+    $("manually-disabled").hidden = w.enabled || bySender;
+    if (bySender) {
+      const text = $("sender-disabled-text");
+      text.textContent = "";
+      text.append("Since ", timeEl(w.disabledAt, "an unknown time"), ": " + w.disabledReason +
+                  ". Nothing is delivered to it until it is enabled again.");
+    }
+    $("ping").disabled = !w.enabled;
+    $("ops-hint").textContent = w.enabled
+      ? "A ping sends a Webhook:Ping event to this webhook alone, with the usual retries."
+      : "A disabled webhook receives nothing: enable it to send a ping or a delivery again.";
+    const until = rotations.get(w.id);
+    const rs = $("rotation-state");
+    rs.textContent = "";
+    rs.hidden = !(until && new Date(until).getTime() > Date.now());
+    if (!rs.hidden) rs.append("The previous secret still signs too, until ", timeEl(until), ".");
+    if (deliveries.length) renderDeliveries();
+  }
+
+  // The failures behind a sender's decision: the recent deliveries whose last
+  // attempt failed, whatever their status (one may still be pending, waiting
+  // for its next attempt, when the webhook stops).
+  async function loadFailures() {
+    const hook = current;
+    const list = $("failures");
+    const caption = $("failures-caption");
+    let r;
+    try {
+      r = await api("GET", hookPath(hook.id, "/deliveries?limit=50"));
+    } catch (e) {
+      return;
+    }
+    if (hook !== current || r.status !== 200 || !Array.isArray(r.data)) return;
+    const failed = r.data.filter(lastFailed);
+    list.textContent = "";
+    caption.textContent = failed.length
+      ? "The failed deliveries behind it, newest first:"
+      : "No failed delivery is on record any more (deliveries are kept for a limited number of days).";
+    for (const d of failed.slice(0, 10)) {
+      const details = el("button", { type: "button", class: "secondary small", text: "Details",
+                                     "aria-label": "Details of the failed " + d.eventType + " delivery " + shortId(d.deliveryId) });
+      details.addEventListener("click", () => openDelivery(d.deliveryId));
+      list.append(el("li", { "data-id": d.deliveryId }, [
+        timeEl(d.lastAttemptAt || d.createdAt), " ", el("span", { class: "event", text: d.eventType }), " ",
+        el("span", { class: "answer", text: answerText(d.lastStatusCode, d.lastError) }),
+        " (" + attemptsText(d.attemptCount) + ") ", details]));
+    }
+    if (failed.length > 10) caption.textContent += " (the 10 latest of " + failed.length + ")";
+  }
+
+  async function firstPage() {
+    if (!current) return;
+    pages = [deliveriesUrl(current.id)];
+    await loadDeliveries(pages[0]);
+  }
+
+  async function loadDeliveries(url) {
+    const hook = current;
+    let r;
+    try {
+      r = await apiAt("GET", url);
+    } catch (e) {
+      if (e.network) opsError(e.message);
+      return false;
+    }
+    if (hook !== current) return false;
+    if (handleAuthProblem(r)) return false;
+    if (r.status !== 200 || !Array.isArray(r.data)) {
+      // 404: the webhook is gone (refreshHook closes the view), or an API
+      // without deliveries: say so.
+      if (r.status === 404 && !(await refreshHook())) return false;
+      opsError(problemText(r.problem));
+      return false;
+    }
+    deliveries = r.data;
+    nextUrl = nextPage(r.headers.get("Link"), url);
+    renderDeliveries();
+    return true;
+  }
+
+  function renderDeliveries() {
+    const tbody = $("delivery-rows");
+    // The rows are redrawn (paging, refresh, polling): keep the focus where it was.
+    const a = document.activeElement;
+    const focusKey = a && tbody.contains(a) && a.closest("tr")
+      ? [a.closest("tr").getAttribute("data-id"), a.getAttribute("data-action")] : null;
+    tbody.textContent = "";
+    for (const d of deliveries) tbody.append(deliveryRow(d));
+    const status = $("status-filter").value;
+    $("delivery-table").hidden = deliveries.length === 0;
+    $("deliveries-empty").hidden = deliveries.length !== 0;
+    $("deliveries-empty").textContent = pages.length > 1 ? "No more deliveries."
+      : status ? "No " + status + " deliveries." : "No deliveries yet: they appear here as events are sent.";
+    $("pager").hidden = pages.length <= 1 && !nextUrl;
+    $("page-newer").disabled = pages.length <= 1;
+    $("page-older").disabled = !nextUrl;
+    $("page-info").textContent = "Page " + Math.max(pages.length, 1) + ", newest first" +
+      (status ? ", " + status + " only" : "");
+    if (focusKey) {
+      const row = tbody.querySelector('tr[data-id="' + cssEscape(focusKey[0]) + '"]');
+      const again = row && row.querySelector('[data-action="' + focusKey[1] + '"]');
+      if (again && !again.disabled) again.focus();
+      else $("delivery-table").focus();
+    }
+  }
+
+  function deliveryRow(d) {
+    const name = d.eventType + " delivery " + shortId(d.deliveryId);
+    const details = el("button", { type: "button", class: "secondary small", text: "Details",
+                                   "data-action": "details", "aria-label": "Details of " + name });
+    details.addEventListener("click", () => openDelivery(d.deliveryId));
+    const again = el("button", { type: "button", class: "secondary small", text: "Redeliver",
+                                 "data-action": "redeliver", "aria-label": "Redeliver " + name,
+                                 "aria-describedby": "ops-hint" });
+    again.disabled = !current.enabled;
+    again.addEventListener("click", () => redeliver(d.deliveryId, again, opsError));
+    const last = d.attemptCount > 0
+      ? [el("span", { class: "answer", text: answerText(d.lastStatusCode, d.lastError) }), " ",
+         timeEl(d.lastAttemptAt)]
+      : [el("span", { class: "muted", text: "not yet" })];
+    return el("tr", { "data-id": d.deliveryId, class: "delivery-" + d.status }, [
+      el("td", { "data-label": "Created" }, [timeEl(d.createdAt)]),
+      el("td", { "data-label": "Event" }, [el("span", { class: "event", text: d.eventType }),
+                                           el("span", { class: "id", title: d.deliveryId, text: "id " + shortId(d.deliveryId) + "…" })]),
+      el("td", { "data-label": "Status" }, [statusBadge(d.status), " ",
+                                            el("span", { class: "count", text: attemptsText(d.attemptCount) })]),
+      el("td", { "data-label": "Last attempt" }, last),
+      el("td", { "data-label": "Next attempt" }, [timeEl(d.nextAttemptAt),
+        d.nextAttemptAt && !current.enabled ? el("span", { class: "muted held", text: " (not while disabled)" }) : null]),
+      el("td", { "data-label": "Actions" }, [el("span", { class: "row-actions" }, [details, again])]),
+    ]);
+  }
+
+  // After a ping or a redelivery, that delivery is read again every POLL_MS
+  // while it is pending (at most POLL_FOR_MS): its row follows, and its
+  // outcome is announced.
+  function watch(d) {
+    watched.add(d.deliveryId);
+    pollUntil = Date.now() + POLL_FOR_MS;
+    if (!pollTimer) pollTimer = window.setTimeout(poll, POLL_MS);
+  }
+
+  async function poll() {
+    pollTimer = null;
+    const hook = current;
+    if (!hook) return;
+    let finished = false;
+    for (const id of [...watched]) {
+      let r;
+      try {
+        r = await api("GET", hookPath(hook.id, "/deliveries/" + encodeURIComponent(id)));
+      } catch (e) {
+        continue;
+      }
+      if (hook !== current) return;
+      if (r.status !== 200 || !r.data) { watched.delete(id); continue; }
+      const d = r.data;
+      const i = deliveries.findIndex((x) => x.deliveryId === id);
+      if (i >= 0) {
+        const row = Object.assign({}, d);
+        delete row.attempts;
+        delete row.payload;
+        deliveries[i] = row;
+      }
+      if (d.status !== "pending") {
+        watched.delete(id);
+        finished = true;
+        notice("The " + d.eventType + " delivery " + shortId(id) + " " + d.status +
+               " (" + answerText(d.lastStatusCode, d.lastError) + ").");
+      }
+      if (shownDelivery === id && $("delivery-dialog").open) showDelivery(d);
+    }
+    renderDeliveries();
+    if (finished && pages.length) await loadDeliveries(pages[pages.length - 1]);
+    if (hook !== current) return;
+    if (watched.size && Date.now() < pollUntil) pollTimer = window.setTimeout(poll, POLL_MS);
+    else watched.clear();
+  }
+
+  // 409 and 404 on an operation mean the page is behind: read the webhook again.
+  async function operationFailed(r, sink) {
+    if (r.status === 401 || r.status === 403) {
+      for (const d of ["delivery-dialog", "rotate-dialog"]) if ($(d).open) $(d).close();
+      handleAuthProblem(r);
+      return;
+    }
+    sink(problemText(r.problem));
+    if (r.status === 409 || r.status === 404) await refreshHook();
+  }
+
+  async function redeliver(deliveryId, button, sink) {
+    const hook = current;
+    sink("");
+    button.disabled = true;
+    let r;
+    try {
+      r = await api("POST", hookPath(hook.id, "/deliveries/" + encodeURIComponent(deliveryId) + "/redeliver"));
+    } catch (e) {
+      button.disabled = false;
+      if (e.network) sink(e.message);
+      return;
+    }
+    button.disabled = !current || !current.enabled;
+    if (hook !== current) return;
+    if (r.status !== 202 || !r.data) { await operationFailed(r, sink); return; }
+    const i = deliveries.findIndex((d) => d.deliveryId === deliveryId);
+    if (i >= 0) { deliveries[i] = r.data; renderDeliveries(); }
+    notice("The " + r.data.eventType + " delivery " + shortId(deliveryId) + " will be sent again.");
+    watch(r.data);
+    if (shownDelivery === deliveryId && $("delivery-dialog").open) openDelivery(deliveryId);
+  }
+
+  async function ping() {
+    const hook = current;
+    opsError("");
+    $("ping").disabled = true;
+    let r;
+    try {
+      r = await api("POST", hookPath(hook.id, "/ping"));
+    } catch (e) {
+      $("ping").disabled = false;
+      if (e.network) opsError(e.message);
+      return;
+    }
+    if (hook !== current) return;
+    $("ping").disabled = !current.enabled;
+    if (r.status !== 202 || !r.data) { await operationFailed(r, opsError); return; }
+    notice("Ping sent: delivery " + shortId(r.data.deliveryId) + " is pending.");
+    // The new delivery is the newest: show the first page it belongs on.
+    const status = $("status-filter").value;
+    if (status && status !== "pending") $("status-filter").value = "";
+    await firstPage();
+    watch(r.data);
+  }
+
+  // ---------------------------------------------------------------- one delivery
+  async function openDelivery(deliveryId) {
+    const hook = current;
+    let r;
+    try {
+      r = await api("GET", hookPath(hook.id, "/deliveries/" + encodeURIComponent(deliveryId)));
+    } catch (e) {
+      if (e.network) opsError(e.message);
+      return;
+    }
+    if (hook !== current) return;
+    if (r.status !== 200 || !r.data) { await operationFailed(r, opsError); return; }
+    showDelivery(r.data);
+  }
+
+  function showDelivery(d) {
+    shownDelivery = d.deliveryId;
+    $("delivery-title").textContent = d.eventType + " delivery";
+    const dl = $("delivery-summary");
+    dl.textContent = "";
+    const item = (term, ...value) => dl.append(el("dt", { text: term }), el("dd", {}, value));
+    item("Delivery id", el("code", { class: "id-full", text: d.deliveryId }));
+    item("Event id", el("code", { class: "id-full", text: d.eventId }));
+    item("Status", statusBadge(d.status), " ", attemptsText(d.attemptCount));
+    item("Created", timeEl(d.createdAt));
+    item("Next attempt", timeEl(d.nextAttemptAt));
+    const attempts = Array.isArray(d.attempts) ? d.attempts : [];
+    const tbody = $("attempt-rows");
+    tbody.textContent = "";
+    for (const a of attempts) {
+      const ok = a.statusCode >= 200 && a.statusCode < 300;
+      tbody.append(el("tr", { class: ok ? "attempt-ok" : "attempt-failed" }, [
+        el("td", { "data-label": "Attempt", text: String(a.attempt) }),
+        el("td", { "data-label": "At" }, [timeEl(a.at)]),
+        el("td", { "data-label": "Answer", class: "answer", text: answerText(a.statusCode, a.error) }),
+        el("td", { "data-label": "Duration", text: a.durationMs == null ? "" : a.durationMs + " ms" }),
+      ]));
+    }
+    $("attempt-table").hidden = attempts.length === 0;
+    $("attempts-empty").hidden = attempts.length !== 0;
+    $("payload").textContent = d.payload === undefined ? "(not kept)" : JSON.stringify(d.payload, null, 2);
+    $("delivery-redeliver").disabled = !current.enabled;
+    if (!$("delivery-dialog").open) {
+      $("delivery-error").hidden = true;
+      $("delivery-dialog").showModal();
+      $("delivery-close").focus();
+    }
+  }
+
+  function deliveryError(text) {
+    const box = $("delivery-error");
+    box.textContent = text || "";
+    box.hidden = !text;
+  }
+
+  // ---------------------------------------------------------------- rotate secret
+  function openRotate() {
+    const w = current;
+    $("rotate-title").textContent = "Rotate the secret of " + label(w) + "?";
+    $("rotate-text").textContent = "A new signature secret is made for " + label(w) +
+      ". Receivers that check signatures need it; choose how long the old secret keeps signing while they switch.";
+    $("rotate-overlap").value = "86400";
+    $("rotate-overlap-error").textContent = "";
+    $("rotate-overlap").removeAttribute("aria-invalid");
+    $("rotate-error").hidden = true;
+    $("rotate-ask").hidden = false;
+    $("rotate-done").hidden = true;
+    $("rotate-secret").textContent = "";
+    $("rotate-confirm").disabled = false;
+    $("rotate-dialog").showModal();
+    $("rotate-overlap").focus();
+  }
+
+  async function confirmRotate(ev) {
+    ev.preventDefault();
+    if (!$("rotate-done").hidden) return;
+    const hook = current;
+    const overlapSeconds = Number($("rotate-overlap").value);
+    $("rotate-error").hidden = true;
+    $("rotate-confirm").disabled = true;
+    let r;
+    try {
+      r = await api("POST", hookPath(hook.id, "/rotate-secret"), { overlapSeconds });
+    } catch (e) {
+      $("rotate-confirm").disabled = false;
+      if (e.network) { $("rotate-error").textContent = e.message; $("rotate-error").hidden = false; }
+      return;
+    }
+    $("rotate-confirm").disabled = false;
+    if (hook !== current) return;
+    if (r.status !== 200 || !r.data || typeof r.data.signatureSecret !== "string") {
+      if (r.status === 401 || r.status === 403 || r.status === 404) {
+        $("rotate-dialog").close();
+        await operationFailed(r, opsError);
+        return;
+      }
+      const p = r.problem;
+      const field = p.errors && p.errors.overlapSeconds;
+      if (field) {
+        $("rotate-overlap-error").textContent = [].concat(field).join(" ");
+        $("rotate-overlap").setAttribute("aria-invalid", "true");
+        $("rotate-overlap").focus();
+      } else {
+        $("rotate-error").textContent = problemText(p);
+        $("rotate-error").hidden = false;
+        $("rotate-error").focus();
+      }
+      return;
+    }
+    const until = r.data.previousSecretExpiresAt || null;
+    const data = Object.assign({}, r.data);
+    delete data.previousSecretExpiresAt;      // not a member of the webhook itself
+    replaceHook(current, data);
+    const listed = webhooks.find((x) => x.id === current.id);
+    if (listed) replaceHook(listed, data);
+    if (until) rotations.set(current.id, until); else rotations.delete(current.id);
+    $("rotate-secret").textContent = data.signatureSecret;
+    const u = $("rotate-until");
+    u.textContent = "";
+    if (until) u.append("The old secret still signs too, until ", timeEl(until), " (" + fromNow(until) + ").");
+    else u.append("The old secret no longer signs: only the new one does.");
+    $("rotate-ask").hidden = true;
+    $("rotate-done").hidden = false;
+    $("rotate-title").textContent = "Secret of " + label(current) + " rotated";
+    $("rotate-copy").focus();
+    renderHook();
+    notice("The secret of " + label(current) + " was rotated.");
+  }
+
+  async function copyText(text) {
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        return true;
+      }
+      const ta = el("textarea", { class: "visually-hidden", readonly: true });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      const ok = document.execCommand("copy");
+      ta.remove();
+      return ok;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  async function enableAgain() {
+    const hook = current;
+    $("enable-again").disabled = true;
+    let r;
+    try {
+      r = await api("PATCH", hookPath(hook.id), { enabled: true }, "application/merge-patch+json");
+    } catch (e) {
+      if (e.network) opsError(e.message);
+      return;
+    } finally {
+      $("enable-again").disabled = false;
+    }
+    if (hook !== current) return;
+    if (r.status !== 200) { await operationFailed(r, opsError); return; }
+    await refreshHook();
+    renderDeliveries();
+    notice(label(current) + " enabled.");
+    $("ping").focus();
+  }
+
   // ---------------------------------------------------------------- wiring
   function checkTenant(value, errorSlot) {
     const ok = TENANT_RE.test(value);
@@ -644,7 +1250,7 @@
       $("signin-key").value = "";
       hideAlert();
       showHooks();
-      loadHooks();
+      route();
     });
     $("signin-oauth").addEventListener("click", () => {
       const t = $("signin-tenant").value.trim();
@@ -656,9 +1262,11 @@
       webhooks = [];
       listLoaded = false;
       revealed.clear();
+      rotations.clear();
       render();
       hideAlert();
       showSignin();
+      if (hashWebhook() !== null) history.replaceState(null, "", location.pathname + location.search);
       notice("Signed out.");
       $("signin-tenant").focus();
     });
@@ -674,7 +1282,9 @@
       if (!checkTenant(t, "tenant-error")) { $("tenant").focus(); return; }
       store.set(KEY.tenant, t);
       revealed.clear();
+      rotations.clear();
       hideAlert();
+      if (hashWebhook() !== null) history.replaceState(null, "", location.pathname + location.search);
       showHooks();
       loadHooks();
     });
@@ -684,6 +1294,66 @@
     $("edit-cancel").addEventListener("click", () => $("edit-dialog").close());
     $("delete-form").addEventListener("submit", confirmDelete);
     $("delete-cancel").addEventListener("click", () => $("delete-dialog").close());
+    $("back-to-list").addEventListener("click", () => backToList());
+    $("status-filter").addEventListener("change", () => { stopPolling(); firstPage(); });
+    $("delivery-filter").addEventListener("submit", (ev) => { ev.preventDefault(); firstPage(); });
+    $("deliveries-refresh").addEventListener("click", async () => {
+      opsError("");
+      if (await refreshHook()) await loadDeliveries(pages[pages.length - 1] || deliveriesUrl(current.id));
+    });
+    $("page-older").addEventListener("click", async () => {
+      if (!nextUrl) return;
+      const url = nextUrl;
+      if (await loadDeliveries(url)) {
+        pages.push(url);
+        renderDeliveries();
+        $("page-info").focus();
+      }
+    });
+    $("page-newer").addEventListener("click", async () => {
+      if (pages.length <= 1) return;
+      const back = pages[pages.length - 2];
+      if (await loadDeliveries(back)) {
+        pages.pop();
+        renderDeliveries();
+        $("page-info").focus();
+      }
+    });
+    $("ping").addEventListener("click", ping);
+    $("rotate").addEventListener("click", openRotate);
+    $("enable-again").addEventListener("click", enableAgain);
+    $("delivery-redeliver").addEventListener("click", () => {
+      if (shownDelivery) redeliver(shownDelivery, $("delivery-redeliver"), deliveryError);
+    });
+    $("delivery-dialog").addEventListener("close", () => {
+      const id = shownDelivery;
+      shownDelivery = null;
+      // The row that opened it may have been redrawn meanwhile (the browser
+      // then has nothing to give the focus back to): focus its successor.
+      if (document.activeElement && document.activeElement !== document.body) return;
+      const row = id && (document.querySelector('#delivery-rows tr[data-id="' + cssEscape(id) + '"]') ||
+                         document.querySelector('#failures li[data-id="' + cssEscape(id) + '"]'));
+      const button = row && row.querySelector("button");
+      if (button) button.focus(); else if (!$("hook-view").hidden) $("hook-view-title").focus();
+    });
+    $("rotate-form").addEventListener("submit", confirmRotate);
+    $("rotate-cancel").addEventListener("click", () => $("rotate-dialog").close());
+    $("rotate-close").addEventListener("click", () => {
+      $("rotate-secret").textContent = "";
+      $("rotate-dialog").close();
+    });
+    $("rotate-copy").addEventListener("click", async () => {
+      const ok = await copyText($("rotate-secret").textContent);
+      notice(ok ? "The new secret was copied to the clipboard." : "Could not copy: select the secret and copy it by hand.");
+    });
+    // The new secret stays on screen only while the dialog is open (Done and
+    // Escape wipe it at once, the close event in any case).
+    $("rotate-dialog").addEventListener("cancel", () => { $("rotate-secret").textContent = ""; });
+    $("rotate-dialog").addEventListener("close", () => {
+      $("rotate-secret").textContent = "";
+      if (current && !$("hook-view").hidden) $("rotate").focus();
+    });
+    window.addEventListener("popstate", route);
     // Live re-validation of a field once it has shown an error.
     for (const f of ["description", "endpoint", "events"]) {
       $("f-" + f).addEventListener("input", () => {
@@ -695,7 +1365,7 @@
 
     if (credentials()) {
       showHooks();
-      if (tenant()) loadHooks();
+      if (tenant()) route();
       else {
         webhooks = [];
         listLoaded = false;
@@ -706,6 +1376,19 @@
     } else {
       showSignin();
     }
+  }
+
+  // The address names the webhook view (#webhook=ID), so that Back and a
+  // reload come back to it.
+  function route() {
+    if (!credentials() || !tenant()) return;
+    const id = hashWebhook();
+    if (id) {
+      if (!current || current.id !== id) openHook(id, { push: false });
+      return;
+    }
+    if (current) { backToList(); return; }
+    loadHooks();
   }
 
   // For tests and the curious: the validation rules, without the page.

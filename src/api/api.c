@@ -263,7 +263,7 @@ create_webhook(struct call *c)
     if (webhook_input_apply(&w, c->body, WEBHOOK_INPUT_CREATE, &policy, &errors) != 0) {
         http_response_problem(c->res, 400, NULL, errors);
     } else if (webhook_new_secret(&w) != 0) {
-        log_error("api: create webhook: tenant %s: CSPRNG failure", c->route.tenant);
+        log_error("create_webhook: tenant %s: CSPRNG failure", c->route.tenant);
         answer_unavailable(c->res);
     } else if (store_ok(c, store_webhook_create(c->ctx->store, c->route.tenant, &w,
                                                 c->ctx->cfg->max_webhooks_per_tenant))) {
@@ -272,7 +272,7 @@ create_webhook(struct call *c)
         http_response_json(c->res, 200, webhook_to_json(&w));
         http_response_header(c->res, "Location", location);
         free(location);
-        log_info("api: tenant %s: created webhook %s", c->route.tenant, w.id);
+        log_info("create_webhook: tenant %s: created webhook %s", c->route.tenant, w.id);
     }
     webhook_release(&w);
 }
@@ -338,7 +338,7 @@ update_webhook(struct call *c, enum webhook_input_mode mode)
     else
         c->res->status = 200;
     webhook_release(&w);
-    log_info("api: tenant %s: updated webhook %s", c->route.tenant, c->route.id);
+    log_info("update_webhook: tenant %s: updated webhook %s", c->route.tenant, c->route.id);
 }
 
 static void
@@ -348,7 +348,7 @@ delete_webhook(struct call *c)
         return;
     store_health_forget(c->ctx->store, c->route.tenant, c->route.id);
     c->res->status = 200;
-    log_info("api: tenant %s: deleted webhook %s", c->route.tenant, c->route.id);
+    log_info("delete_webhook: tenant %s: deleted webhook %s", c->route.tenant, c->route.id);
 }
 
 /*
@@ -374,7 +374,8 @@ rotate_secret(struct call *c)
         return;
     http_response_json(c->res, 200, rotation_to_json(&w));
     webhook_release(&w);
-    log_info("api: tenant %s: rotated the secret of webhook %s (the previous one signs for %ld s)",
+    log_info("rotate_secret: tenant %s: rotated the secret of webhook %s (the previous one "
+             "signs for %ld s)",
              c->route.tenant, c->route.id, overlap);
 }
 

@@ -177,7 +177,7 @@ redeliver(struct dcall *d, const struct webhook *w)
         return;
     }
     http_response_json(d->res, 202, delivery_to_json(&dl, false));
-    log_info("api: tenant %s: webhook %s: delivery %s: redeliver requested", d->route->tenant,
+    log_info("redeliver: tenant %s: webhook %s: delivery %s: redeliver requested", d->route->tenant,
              d->route->id, dl.delivery_id);
     delivery_release(&dl);
 }
@@ -205,7 +205,7 @@ ping(struct dcall *d, const struct webhook *w)
         http_response_json(d->res, 202, delivery_to_json(&dl, false));
         http_response_header(d->res, "Location", location);
         free(location);
-        log_info("api: tenant %s: webhook %s: ping %s requested", nw.tenant, nw.webhook_id,
+        log_info("ping: tenant %s: webhook %s: ping %s requested", nw.tenant, nw.webhook_id,
                  nw.delivery_id);
         delivery_release(&dl);
     }

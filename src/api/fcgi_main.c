@@ -275,7 +275,7 @@ open_store(const struct config *cfg)
     struct store *s = store_open(cfg, err, sizeof err);
 
     if (s == NULL)
-        log_error("store: %s", err);
+        log_error("open_store: %s", err);
     return s;
 }
 
@@ -283,7 +283,7 @@ open_store(const struct config *cfg)
 static void
 reopen_store(struct api_context *ctx)
 {
-    log_warn("store: the environment needs recovery: reopening it");
+    log_warn("reopen_store: the environment needs recovery: reopening it");
     watched_store = NULL;
     store_close(ctx->store);
     watched_store = ctx->store = open_store(ctx->cfg);
@@ -379,7 +379,7 @@ main(int argc, char **argv)
     log_open("webhooks.fcgi", true);
     bool configured = config_load(&cfg, config_choose_path(config_arg), err, sizeof err) == 0;
     if (!configured)
-        log_error("config: %s", err);
+        log_error("main: %s", err);
     else
         log_set_level(cfg.log_level);
     /* Bearer-token keys stay loaded between requests (domain/bearer.h). */
@@ -407,7 +407,7 @@ main(int argc, char **argv)
         if (workers > 0)
             supervisor_run(workers, check_store, &cfg);
         if (FCGX_Init() != 0 || FCGX_InitRequest(&request, 0, 0) != 0) {
-            log_error("fastcgi: cannot initialise");
+            log_error("main: cannot initialise");
             return 1;
         }
         install_handlers();
@@ -421,7 +421,7 @@ main(int argc, char **argv)
             struct transport t = { request.in, request.envp, &seen, 0 };
             answer(&ctx, configured, &t, &out);
             if (FCGX_PutStr(out.data, (int)out.len, request.out) < 0)
-                log_warn("fastcgi: client went away before the response was written");
+                log_warn("main: client went away before the response was written");
             FCGX_Finish_r(&request);
             if (ctx.store != NULL) {
                 store_maintain(ctx.store);
@@ -439,6 +439,6 @@ main(int argc, char **argv)
     bearer_free(ctx.bearer);
     watched_store = NULL;
     store_close(ctx.store);
-    config_free(&cfg);
+    config_release(&cfg);
     return 0;
 }

@@ -70,7 +70,7 @@ start_worker(struct supervisor *sv, unsigned i)
         return true;
     }
     if (pid < 0) {
-        log_error("supervisor: fork: %s", strerror(errno));
+        log_error("start_worker: fork: %s", strerror(errno));
         return false;
     }
     sv->slots[i].pid = pid;
@@ -92,7 +92,7 @@ start_check(struct supervisor *sv)
         _exit(sv->check(sv->ctx));
     }
     if (pid < 0) {
-        log_error("supervisor: fork: %s", strerror(errno));
+        log_error("start_check: fork: %s", strerror(errno));
         return;
     }
     sv->checker = pid;
@@ -113,13 +113,13 @@ reap(struct supervisor *sv, pid_t pid, int status)
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         long long lived = clock_ms(CLOCK_MONOTONIC) - sv->slots[i].started_ms;
         if (clean) {
-            log_info("supervisor: worker %ld: left: starting another", (long)pid);
+            log_info("reap: worker %ld: left: starting another", (long)pid);
         } else {
             if (WIFSIGNALED(status))
-                log_warn("supervisor: worker %ld: killed by signal %d: restarting it",
+                log_warn("reap: worker %ld: killed by signal %d: restarting it",
                          (long)pid, WTERMSIG(status));
             else
-                log_warn("supervisor: worker %ld: exited with status %d: restarting it",
+                log_warn("reap: worker %ld: exited with status %d: restarting it",
                          (long)pid, WEXITSTATUS(status));
             /* It may have died inside the store: see that the store is sound. */
             sv->check_wanted = true;
@@ -185,7 +185,7 @@ launch(const sigset_t *wanted)
             return;
         }
         if (pid < 0) {
-            log_error("supervisor: fork: %s", strerror(errno));
+            log_error("launch: fork: %s", strerror(errno));
             usleep(SLOW_RESTART_MS * 1000);
             continue;
         }
@@ -206,9 +206,9 @@ launch(const sigset_t *wanted)
         if (stopping)
             exit(0);
         if (WIFSIGNALED(status))
-            log_error("supervisor: killed by signal %d: starting a new one", WTERMSIG(status));
+            log_error("launch: killed by signal %d: starting a new one", WTERMSIG(status));
         else
-            log_error("supervisor: exited with status %d: starting a new one",
+            log_error("launch: exited with status %d: starting a new one",
                       WEXITSTATUS(status));
         quick_deaths = clock_ms(CLOCK_MONOTONIC) - started < QUICK_DEATH_MS ? quick_deaths + 1 : 0;
         if (quick_deaths >= QUICK_DEATHS)
@@ -241,7 +241,7 @@ supervisor_run(unsigned n, supervisor_check_fn check, void *ctx)
     sigprocmask(SIG_BLOCK, &wanted, &sv.old_mask);
     launch(&wanted);
     sv.slots = xcalloc(n, sizeof *sv.slots);
-    log_info("supervisor: running %u workers", n);
+    log_info("supervisor_run: running %u workers", n);
 
     for (;;) {
         if (sv.check_wanted && sv.checker == 0)

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "domain/delivery.h"
+#include "domain/webhook.h"
 
 /* The parser itself: 0, 1 for --help, -1 after printing an error. */
 static int
@@ -118,7 +120,7 @@ cli_config(struct config *cfg, const char *path)
 
     if (config_load(cfg, cli_config_path(path), err, sizeof err) != 0) {
         fprintf(stderr, "hookspool: %s\n", err);
-        config_free(cfg);
+        config_release(cfg);
         return -1;
     }
     log_set_level(cfg->log_level);
@@ -134,4 +136,44 @@ cli_store(const struct config *cfg)
     if (s == NULL)
         fprintf(stderr, "hookspool: %s\n", err);
     return s;
+}
+
+int
+cli_session_open(struct cli_session *c, const char *config_path)
+{
+    if (cli_config(&c->cfg, config_path) != 0)
+        return -1;
+    c->store = cli_store(&c->cfg);
+    if (c->store == NULL) {
+        config_release(&c->cfg);
+        return -1;
+    }
+    return 0;
+}
+
+void
+cli_session_close(struct cli_session *c)
+{
+    store_close(c->store);
+    config_release(&c->cfg);
+}
+
+bool
+cli_ids_valid(const char *cmd, const char *delivery_id, const char *tenant,
+              const char *webhook)
+{
+    if (delivery_id != NULL && !delivery_id_valid(delivery_id)) {
+        fprintf(stderr, "hookspool %s: a delivery id is 32 lowercase hex digits\n", cmd);
+        return false;
+    }
+    if (tenant != NULL && !webhook_tenant_valid(tenant)) {
+        fprintf(stderr, "hookspool %s: --tenant must be 1 to 64 characters of A-Z, a-z, 0-9, "
+                        "'_' and '-'\n", cmd);
+        return false;
+    }
+    if (webhook != NULL && !webhook_id_valid(webhook)) {
+        fprintf(stderr, "hookspool %s: --webhook must be a 5-character webhook id\n", cmd);
+        return false;
+    }
+    return true;
 }

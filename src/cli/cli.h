@@ -49,6 +49,27 @@ int cli_config(struct config *cfg, const char *path);
 /* Opens the store; prints the error and returns NULL on failure. */
 struct store *cli_store(const struct config *cfg);
 
+/* What a command that works on the store holds: its configuration and the open store. */
+struct cli_session {
+    struct config cfg;
+    struct store *store;
+};
+
+/*
+ * Loads the configuration (cli_config) and opens the store (cli_store).
+ * Returns 0, or -1 after printing the error, with nothing left to close.
+ */
+int cli_session_open(struct cli_session *c, const char *config_path);
+/* Closes the store and releases the configuration. */
+void cli_session_close(struct cli_session *c);
+
+/*
+ * Checks a delivery id, --tenant and --webhook, each unless NULL. Prints
+ * "hookspool CMD: ..." for the first bad one and returns false.
+ */
+bool cli_ids_valid(const char *cmd, const char *delivery_id, const char *tenant,
+                   const char *webhook);
+
 /* The largest body sign and verify read. */
 #define CLI_BODY_MAX ((size_t)64 << 20)
 

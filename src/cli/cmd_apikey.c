@@ -116,19 +116,15 @@ cmd_apikey(int argc, char **argv)
     if ((!is_create && !is_list && !is_revoke) || (is_revoke ? npos != 2 : npos != 1)) {
         return cli_usage_error(apikey_usage);
     }
-    struct config cfg;
-    if (cli_config(&cfg, config) != 0)
+    struct cli_session c;
+    if (cli_session_open(&c, config) != 0)
         return EXIT_FAILURE;
-    struct store *s = cli_store(&cfg);
-    if (s == NULL)
-        rc = EXIT_FAILURE;
-    else if (is_create)
-        rc = apikey_create(s, tenant, scopes, label);
+    if (is_create)
+        rc = apikey_create(c.store, tenant, scopes, label);
     else if (is_list)
-        rc = apikey_list(s, tenant);
+        rc = apikey_list(c.store, tenant);
     else
-        rc = apikey_revoke(s, pos[1]);
-    store_close(s);
-    config_free(&cfg);
+        rc = apikey_revoke(c.store, pos[1]);
+    cli_session_close(&c);
     return rc;
 }

@@ -48,6 +48,6 @@ cmd_db(int argc, char **argv)
     }
     if (rc != 0)
         fprintf(stderr, "hookspool db: %s\n", err);
-    config_free(&cfg);
+    config_release(&cfg);
     return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

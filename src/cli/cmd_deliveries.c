@@ -11,7 +11,6 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
-#include "domain/webhook.h"
 #include "util/xalloc.h"
 
 static const char deliveries_usage[] =
@@ -98,15 +97,9 @@ cmd_deliveries(int argc, char **argv)
 
     if (rc != CLI_CONTINUE)
         return rc;
-    if (tenant == NULL || !webhook_tenant_valid(tenant)) {
-        fprintf(stderr, "hookspool deliveries: --tenant must be 1 to 64 characters of A-Z, "
-                        "a-z, 0-9, '_' and '-'\n");
+    /* --tenant is required: a missing one gets the message of a bad one. */
+    if (!cli_ids_valid("deliveries", NULL, tenant != NULL ? tenant : "", webhook))
         return EXIT_USAGE;
-    }
-    if (webhook != NULL && !webhook_id_valid(webhook)) {
-        fprintf(stderr, "hookspool deliveries: --webhook must be a 5-character webhook id\n");
-        return EXIT_USAGE;
-    }
     long limit = 100;
     if (limit_arg != NULL) {
         char *end;
@@ -116,18 +109,13 @@ cmd_deliveries(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    struct config cfg;
-    if (cli_config(&cfg, config) != 0)
+    struct cli_session c;
+    if (cli_session_open(&c, config) != 0)
         return EXIT_FAILURE;
-    struct store *s = cli_store(&cfg);
-    if (s == NULL) {
-        config_free(&cfg);
-        return EXIT_FAILURE;
-    }
     struct delivery_attempt *list;
     size_t n;
     rc = EXIT_SUCCESS;
-    if (store_delivery_list(s, tenant, webhook, (size_t)limit, &list, &n) != STORE_OK) {
+    if (store_delivery_list(c.store, tenant, webhook, (size_t)limit, &list, &n) != STORE_OK) {
         fprintf(stderr, "hookspool deliveries: could not read the delivery log\n");
         rc = EXIT_FAILURE;
     } else {
@@ -144,7 +132,6 @@ cmd_deliveries(int argc, char **argv)
         if (fflush(stdout) != 0)
             rc = EXIT_FAILURE;
     }
-    store_close(s);
-    config_free(&cfg);
+    cli_session_close(&c);
     return rc;
 }

@@ -36,55 +36,63 @@ static const char ping_usage[] =
     "prints the new delivery's id. Fails if the webhook is disabled.\n"
     "options: --config FILE\n";
 
-/* The store and configuration a command works on. */
-struct ops {
-    struct config cfg;
-    struct store *store;
+/* What show, redeliver and ping take. */
+struct ops_args {
+    const char *config, *tenant, *webhook;
+    const char *json;           /* show only: not NULL for --json */
+    const char *id;             /* the delivery id (show, redeliver), else NULL */
 };
 
+/*
+ * Parses argv for cmd: --config, --tenant, --webhook, --json if with_json,
+ * and exactly one delivery id if with_id, else both --tenant and
+ * --webhook. Checks the ids. Returns CLI_CONTINUE, or the exit status
+ * after printing the usage or the error.
+ */
 static int
-ops_open(struct ops *o, const char *config)
+ops_args_parse(int argc, char **argv, const char *cmd, const char *usage, bool with_id,
+               bool with_json, struct ops_args *a)
 {
-    if (cli_config(&o->cfg, config) != 0)
-        return -1;
-    o->store = cli_store(&o->cfg);
-    if (o->store == NULL) {
-        config_free(&o->cfg);
-        return -1;
-    }
-    return 0;
+    *a = (struct ops_args){ 0 };
+    struct cli_option opts[] = {
+        { "--config", true, &a->config }, { "--tenant", true, &a->tenant },
+        { "--webhook", true, &a->webhook }, { "--json", false, &a->json },
+        { NULL, false, NULL },
+    };
+    if (!with_json)
+        opts[3] = (struct cli_option){ NULL, false, NULL };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(argc, argv, usage, opts, pos, with_id ? 1 : 0, &npos);
+
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (with_id ? npos != 1 : a->tenant == NULL || a->webhook == NULL)
+        return cli_usage_error(usage);
+    a->id = with_id ? pos[0] : NULL;
+    if (!cli_ids_valid(cmd, a->id, a->tenant, a->webhook))
+        return EXIT_USAGE;
+    return CLI_CONTINUE;
 }
 
-static void
-ops_close(struct ops *o)
+/*
+ * ops_args_parse, then the session: returns CLI_CONTINUE with o open (close
+ * it with cli_session_close), or the exit status.
+ */
+static int
+ops_start(int argc, char **argv, const char *cmd, const char *usage, bool with_id,
+          bool with_json, struct ops_args *a, struct cli_session *o)
 {
-    store_close(o->store);
-    config_free(&o->cfg);
-}
+    int rc = ops_args_parse(argc, argv, cmd, usage, with_id, with_json, a);
 
-/* Checks ID, --tenant and --webhook; prints the error and returns false if one is bad. */
-static bool
-ids_valid(const char *cmd, const char *id, const char *tenant, const char *webhook)
-{
-    if (id != NULL && !delivery_id_valid(id)) {
-        fprintf(stderr, "hookspool %s: a delivery id is 32 lowercase hex digits\n", cmd);
-        return false;
-    }
-    if (tenant != NULL && !webhook_tenant_valid(tenant)) {
-        fprintf(stderr, "hookspool %s: --tenant must be 1 to 64 characters of A-Z, a-z, 0-9, "
-                        "'_' and '-'\n", cmd);
-        return false;
-    }
-    if (webhook != NULL && !webhook_id_valid(webhook)) {
-        fprintf(stderr, "hookspool %s: --webhook must be a 5-character webhook id\n", cmd);
-        return false;
-    }
-    return true;
+    if (rc != CLI_CONTINUE)
+        return rc;
+    return cli_session_open(o, a->config) == 0 ? CLI_CONTINUE : EXIT_FAILURE;
 }
 
 /* Finds delivery id; prints why not and returns -1. */
 static int
-find(const char *cmd, struct ops *o, const char *tenant, const char *webhook, const char *id,
+find(const char *cmd, struct cli_session *o, const char *tenant, const char *webhook, const char *id,
      struct delivery *d, struct buf *payload)
 {
     enum store_status st = store_delivery_find(o->store, tenant, webhook, id, d, payload);
@@ -148,30 +156,18 @@ print_json(const struct delivery *d, const struct buf *payload)
 int
 cmd_deliveries_show(int argc, char **argv)
 {
-    const char *config = NULL, *tenant = NULL, *webhook = NULL, *json = NULL;
-    const struct cli_option opts[] = {
-        { "--config", true, &config }, { "--tenant", true, &tenant },
-        { "--webhook", true, &webhook }, { "--json", false, &json }, { NULL, false, NULL },
-    };
-    const char *pos[1];
-    int npos;
-    int rc = cli_parse(argc, argv, show_usage, opts, pos, 1, &npos);
+    struct ops_args a;
+    struct cli_session o;
+    int rc = ops_start(argc, argv, "deliveries show", show_usage, true, true, &a, &o);
 
     if (rc != CLI_CONTINUE)
         return rc;
-    if (npos != 1)
-        return cli_usage_error(show_usage);
-    if (!ids_valid("deliveries show", pos[0], tenant, webhook))
-        return EXIT_USAGE;
-    struct ops o;
-    if (ops_open(&o, config) != 0)
-        return EXIT_FAILURE;
     struct delivery d;
     struct buf payload;
     buf_init(&payload);
     rc = EXIT_FAILURE;
-    if (find("deliveries show", &o, tenant, webhook, pos[0], &d, &payload) == 0) {
-        if (json != NULL)
+    if (find("deliveries show", &o, a.tenant, a.webhook, a.id, &d, &payload) == 0) {
+        if (a.json != NULL)
             print_json(&d, &payload);
         else
             print_delivery(&d, &payload);
@@ -179,13 +175,13 @@ cmd_deliveries_show(int argc, char **argv)
         delivery_release(&d);
     }
     buf_release(&payload);
-    ops_close(&o);
+    cli_session_close(&o);
     return rc;
 }
 
 /* Loads the webhook; prints why it takes nothing (gone, disabled) and returns false. */
 static bool
-webhook_takes(const char *cmd, struct ops *o, const char *tenant, const char *id)
+webhook_takes(const char *cmd, struct cli_session *o, const char *tenant, const char *id)
 {
     struct webhook w;
     enum store_status st = store_webhook_get(o->store, tenant, id, &w);
@@ -206,74 +202,50 @@ webhook_takes(const char *cmd, struct ops *o, const char *tenant, const char *id
 int
 cmd_redeliver(int argc, char **argv)
 {
-    const char *config = NULL, *tenant = NULL, *webhook = NULL;
-    const struct cli_option opts[] = {
-        { "--config", true, &config }, { "--tenant", true, &tenant },
-        { "--webhook", true, &webhook }, { NULL, false, NULL },
-    };
-    const char *pos[1];
-    int npos;
-    int rc = cli_parse(argc, argv, redeliver_usage, opts, pos, 1, &npos);
+    struct ops_args a;
+    struct cli_session o;
+    int rc = ops_start(argc, argv, "redeliver", redeliver_usage, true, false, &a, &o);
 
     if (rc != CLI_CONTINUE)
         return rc;
-    if (npos != 1)
-        return cli_usage_error(redeliver_usage);
-    if (!ids_valid("redeliver", pos[0], tenant, webhook))
-        return EXIT_USAGE;
-    struct ops o;
-    if (ops_open(&o, config) != 0)
-        return EXIT_FAILURE;
     struct delivery d;
     rc = EXIT_FAILURE;
-    if (find("redeliver", &o, tenant, webhook, pos[0], &d, NULL) == 0) {
+    if (find("redeliver", &o, a.tenant, a.webhook, a.id, &d, NULL) == 0) {
         char t[WEBHOOK_TENANT_MAX + 1], w[WEBHOOK_ID_LEN + 1];
         snprintf(t, sizeof t, "%s", d.tenant);
         snprintf(w, sizeof w, "%s", d.webhook_id);
         delivery_release(&d);
         if (webhook_takes("redeliver", &o, t, w)) {
-            enum store_status st = store_delivery_redeliver(o.store, t, w, pos[0],
+            enum store_status st = store_delivery_redeliver(o.store, t, w, a.id,
                                                             clock_ms(CLOCK_REALTIME), &d);
             if (st == STORE_OK) {
                 printf("%s\n", d.delivery_id);
                 rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
                 delivery_release(&d);
             } else {
-                fprintf(stderr, "hookspool redeliver: %s: could not write the store\n", pos[0]);
+                fprintf(stderr, "hookspool redeliver: %s: could not write the store\n", a.id);
             }
         }
     }
-    ops_close(&o);
+    cli_session_close(&o);
     return rc;
 }
 
 int
 cmd_ping(int argc, char **argv)
 {
-    const char *config = NULL, *tenant = NULL, *webhook = NULL;
-    const struct cli_option opts[] = {
-        { "--config", true, &config }, { "--tenant", true, &tenant },
-        { "--webhook", true, &webhook }, { NULL, false, NULL },
-    };
-    const char *pos[1];
-    int npos;
-    int rc = cli_parse(argc, argv, ping_usage, opts, pos, 0, &npos);
+    struct ops_args a;
+    struct cli_session o;
+    int rc = ops_start(argc, argv, "ping", ping_usage, false, false, &a, &o);
 
     if (rc != CLI_CONTINUE)
         return rc;
-    if (tenant == NULL || webhook == NULL)
-        return cli_usage_error(ping_usage);
-    if (!ids_valid("ping", NULL, tenant, webhook))
-        return EXIT_USAGE;
-    struct ops o;
-    if (ops_open(&o, config) != 0)
-        return EXIT_FAILURE;
     rc = EXIT_FAILURE;
     struct delivery_new nw;
     struct delivery d;
     char *body = NULL;
-    if (webhook_takes("ping", &o, tenant, webhook)) {
-        if (delivery_ping_new(tenant, webhook, &nw, &body) != 0) {
+    if (webhook_takes("ping", &o, a.tenant, a.webhook)) {
+        if (delivery_ping_new(a.tenant, a.webhook, &nw, &body) != 0) {
             fprintf(stderr, "hookspool ping: cannot make the ping event\n");
         } else if (store_delivery_ping(o.store, &nw, &d) != STORE_OK) {
             fprintf(stderr, "hookspool ping: could not write the store\n");
@@ -284,6 +256,6 @@ cmd_ping(int argc, char **argv)
         }
     }
     free(body);
-    ops_close(&o);
+    cli_session_close(&o);
     return rc;
 }

@@ -122,7 +122,7 @@ cmd_emit(int argc, char **argv)
     rc = emit_build(&cfg, tenant, type, id, data, data_file, &file, &ev);
     if (rc == 0) {
         char name[128];
-        if (spool_init(cfg.spool_dir) != 0 ||
+        if (spool_create_dirs(cfg.spool_dir) != 0 ||
             spool_publish(cfg.spool_dir, file, strlen(file), name, sizeof name) != 0) {
             fprintf(stderr, "hookspool emit: %s: cannot publish the event: %s\n", cfg.spool_dir,
                     strerror(errno));
@@ -134,6 +134,6 @@ cmd_emit(int argc, char **argv)
     }
     free(file);
     event_release(&ev);
-    config_free(&cfg);
+    config_release(&cfg);
     return rc;
 }

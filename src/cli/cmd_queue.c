@@ -280,6 +280,6 @@ cmd_queue(int argc, char **argv)
             rc = EXIT_FAILURE;
     }
     queue_ctx_release(&q);
-    config_free(&cfg);
+    config_release(&cfg);
     return rc;
 }

@@ -54,6 +54,6 @@ cmd_requeue(int argc, char **argv)
     printf("requeued %zu\n", moved);
     if (fflush(stdout) != 0)
         rc = EXIT_FAILURE;
-    config_free(&cfg);
+    config_release(&cfg);
     return rc;
 }

@@ -61,31 +61,21 @@ cmd_rotate_secret(int argc, char **argv)
 
     if (rc != CLI_CONTINUE)
         return rc;
-    if (tenant == NULL || !webhook_tenant_valid(tenant)) {
-        fprintf(stderr, "hookspool rotate-secret: --tenant must be 1 to 64 characters of A-Z, "
-                        "a-z, 0-9, '_' and '-'\n");
+    /* Both are required: a missing one gets the message of a bad one. */
+    if (!cli_ids_valid("rotate-secret", NULL, tenant != NULL ? tenant : "",
+                       webhook != NULL ? webhook : ""))
         return EXIT_USAGE;
-    }
-    if (webhook == NULL || !webhook_id_valid(webhook)) {
-        fprintf(stderr, "hookspool rotate-secret: --webhook must be a 5-character webhook id\n");
-        return EXIT_USAGE;
-    }
     if (parse_overlap(overlap_arg, &overlap) != 0) {
         fprintf(stderr, "hookspool rotate-secret: --overlap must be a number of seconds from 0 "
                         "to %ld\n", ROTATION_OVERLAP_MAX);
         return EXIT_USAGE;
     }
-    struct config cfg;
-    if (cli_config(&cfg, config) != 0)
+    struct cli_session c;
+    if (cli_session_open(&c, config) != 0)
         return EXIT_FAILURE;
-    struct store *s = cli_store(&cfg);
-    if (s == NULL) {
-        config_free(&cfg);
-        return EXIT_FAILURE;
-    }
     struct webhook w;
     long long now = (clock_ms(CLOCK_REALTIME) + 999) / 1000;
-    enum store_status st = store_webhook_rotate(s, tenant, webhook, overlap, now, &w);
+    enum store_status st = store_webhook_rotate(c.store, tenant, webhook, overlap, now, &w);
     rc = EXIT_FAILURE;
     if (st == STORE_NOTFOUND) {
         fprintf(stderr, "hookspool rotate-secret: tenant %s has no webhook %s\n", tenant,
@@ -101,7 +91,6 @@ cmd_rotate_secret(int argc, char **argv)
         webhook_release(&w);
         rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     }
-    store_close(s);
-    config_free(&cfg);
+    cli_session_close(&c);
     return rc;
 }

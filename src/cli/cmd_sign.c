@@ -55,7 +55,7 @@ cmd_sign(int argc, char **argv)
         struct config cfg;
         rc = cli_config(&cfg, config);
         enc = cfg.signature_encoding;
-        config_free(&cfg);
+        config_release(&cfg);
         if (rc != 0)
             return EXIT_FAILURE;
     }

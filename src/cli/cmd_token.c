@@ -83,6 +83,6 @@ cmd_token(int argc, char **argv)
         bearer_free(b);
     }
     buf_release(&text);
-    config_free(&cfg);
+    config_release(&cfg);
     return rc;
 }

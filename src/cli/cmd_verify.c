@@ -43,7 +43,7 @@ cmd_verify(int argc, char **argv)
     if (config != NULL) {
         struct config cfg;
         rc = cli_config(&cfg, config);
-        config_free(&cfg);
+        config_release(&cfg);
         if (rc != 0)
             return EXIT_FAILURE;
     }

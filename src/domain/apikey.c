@@ -10,8 +10,6 @@
 
 #include <json-c/json.h>
 
-#include <openssl/crypto.h>
-
 #include "domain/apikey.h"
 #include "util/digest.h"
 #include "util/hex.h"
@@ -70,7 +68,7 @@ apikey_matches(const struct apikey *rec, const char *key)
     unsigned char h[32];
 
     hash_key(key, h);
-    return CRYPTO_memcmp(h, rec->hash, sizeof h) == 0;
+    return digest_equal(h, rec->hash, sizeof h);
 }
 
 char *

@@ -159,7 +159,7 @@ key_file_sync(struct bearer *b, struct key_file *f)
     int changed = file_changed(f->path, &f->id, &id);
     if (changed < 0) {
         if (!f->missing)        /* once per disappearance, not once per request */
-            log_error("bearer: %s: cannot read key file: %s%s", f->path, strerror(errno),
+            log_error("key_file_sync: %s: cannot read key file: %s%s", f->path, strerror(errno),
                       f->keys != NULL ? "; keeping the keys loaded before" : "");
         f->missing = true;
         f->id.seen = false;
@@ -180,17 +180,17 @@ key_file_sync(struct bearer *b, struct key_file *f)
     wipe(text.data, text.len);
     buf_release(&text);
     if (set == NULL) {
-        log_error("bearer: %s: cannot load keys: %s%s", f->path, err,
+        log_error("key_file_sync: %s: cannot load keys: %s%s", f->path, err,
                   f->keys != NULL && f->keys->n > 0 ? "; keeping the keys loaded before" : "");
         return;
     }
     struct stat st;
     if (f->secret && stat(f->path, &st) == 0 && (st.st_mode & S_IROTH))
-        log_warn("bearer: %s: the HS256 secret is readable by every user", f->path);
+        log_warn("key_file_sync: %s: the HS256 secret is readable by every user", f->path);
     if (f->keys != NULL)        /* a change while running is news; the first load is not */
-        log_info("bearer: %s: reloaded: %zu key(s)", f->path, set->n);
+        log_info("key_file_sync: %s: reloaded: %zu key(s)", f->path, set->n);
     else
-        log_debug("bearer: %s: loaded %zu key(s)", f->path, set->n);
+        log_debug("key_file_sync: %s: loaded %zu key(s)", f->path, set->n);
     jwks_free(f->keys);
     f->keys = set;
     b->dirty = true;
@@ -232,7 +232,7 @@ cache_adopt(struct bearer *b)
         b->url_keys = set;
         b->url_fetched = fetched;
         b->dirty = true;
-        log_debug("bearer: %s: using %zu key(s) fetched at %" PRId64, b->cache_path, set->n,
+        log_debug("cache_adopt: %s: using %zu key(s) fetched at %" PRId64, b->cache_path, set->n,
                   (int64_t)fetched);
     } else {
         jwks_free(set);
@@ -258,7 +258,7 @@ cache_write(struct bearer *b, const struct buf *body, time_t now)
     const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
     char *tmp = xasprintf("%s.tmp.%ld", b->cache_path, (long)getpid());
     if (fileio_publish(tmp, b->cache_path, text, strlen(text), 0640) != 0)
-        log_warn("bearer: %s: cannot write the key cache: %s", b->cache_path, strerror(errno));
+        log_warn("cache_write: %s: cannot write the key cache: %s", b->cache_path, strerror(errno));
     else
         file_changed(b->cache_path, &b->cache_id, &b->cache_id);  /* our own write: seen */
     free(tmp);
@@ -300,7 +300,7 @@ url_sync(struct bearer *b, time_t now, bool unknown_kid)
             snprintf(err, sizeof err, "no usable key (RSA 2048+ or EC P-256)");
     }
     if (n > 0) {
-        log_info("bearer: %s: fetched %d key(s)", cfg->jwt_jwks_url, n);
+        log_info("url_sync: %s: fetched %d key(s)", cfg->jwt_jwks_url, n);
         jwks_free(b->url_keys);
         b->url_keys = set;
         b->url_fetched = now;
@@ -308,7 +308,7 @@ url_sync(struct bearer *b, time_t now, bool unknown_kid)
         if (b->cache_path != NULL)
             cache_write(b, &body, now);
     } else {
-        log_warn("bearer: %s: JWKS fetch failed: %s%s", cfg->jwt_jwks_url, err,
+        log_warn("url_sync: %s: JWKS fetch failed: %s%s", cfg->jwt_jwks_url, err,
                  b->url_keys != NULL ? "; keeping the last good key set" : "");
         jwks_free(set);
     }
@@ -344,7 +344,7 @@ bearer_authenticate(struct bearer *b, const char *token, size_t len, time_t now,
     }
     struct jwt *t = jwt_decode(token, len, why);
     if (t == NULL) {
-        log_debug("bearer: token refused: %s", *why);
+        log_debug("bearer_authenticate: token refused: %s", *why);
         return AUTH_INVALID;
     }
 
@@ -378,7 +378,7 @@ bearer_authenticate(struct bearer *b, const char *token, size_t len, time_t now,
             st = AUTH_OK;
     }
     if (st != AUTH_OK)
-        log_debug("bearer: token refused: %s", *why);
+        log_debug("bearer_authenticate: token refused: %s", *why);
     jwt_free(t);
     return st;
 }

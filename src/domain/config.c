@@ -408,7 +408,7 @@ config_choose_path(const char *explicit_path)
 }
 
 void
-config_free(struct config *cfg)
+config_release(struct config *cfg)
 {
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
         enum setting_kind k = settings[i].kind;

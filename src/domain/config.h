@@ -62,14 +62,14 @@ void config_defaults(struct config *cfg);
 
 /*
  * Loads the defaults, then the file at path. Returns 0, or -1 with
- * "FILE:LINE: reason" in err; cfg must be freed with config_free either way.
+ * "FILE:LINE: reason" in err; cfg must be freed with config_release either way.
  */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* The file to read: explicit if not NULL, else $HOOKSPOOL_CONF, else the installed default. */
 const char *config_choose_path(const char *explicit_path);
 
-/* Releases what cfg owns. */
-void config_free(struct config *cfg);
+/* Releases what cfg owns; the struct itself is the caller's (config_defaults/config_load fill it). */
+void config_release(struct config *cfg);
 
 #endif

@@ -7,11 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "domain/delivery.h"
 #include "domain/event.h"
 #include "util/clock.h"
+#include "util/digest.h"
 #include "util/log.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -25,28 +24,15 @@ int
 delivery_id_make(const char *tenant, const char *event_id, const char *webhook_id,
                  char out[DELIVERY_ID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
     struct buf in;
-    int rc = -1;
 
     buf_init(&in);
     buf_append(&in, tenant, strlen(tenant) + 1);
     buf_append(&in, event_id, strlen(event_id) + 1);
     buf_puts(&in, webhook_id);
-    out[0] = '\0';
-    if (EVP_Digest(in.data, in.len, md, &md_len, EVP_sha256(), NULL) == 1 &&
-        md_len >= DELIVERY_ID_LEN / 2) {
-        for (unsigned int i = 0; i < DELIVERY_ID_LEN / 2; i++) {
-            out[2 * i] = hex[md[i] >> 4];
-            out[2 * i + 1] = hex[md[i] & 15];
-        }
-        out[DELIVERY_ID_LEN] = '\0';
-        rc = 0;
-    }
+    digest_sha256_hex(in.data, in.len, DELIVERY_ID_LEN / 2, out);
     buf_release(&in);
-    return rc;
+    return 0;
 }
 
 int
@@ -254,13 +240,10 @@ delivery_decode(struct delivery *d, const char *data, size_t len)
 void
 delivery_time_format(long long ms, char *out, size_t cap)
 {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    char whole[32];
+    char text[CLOCK_RFC3339_MAX];
 
-    gmtime_r(&secs, &tm);
-    strftime(whole, sizeof whole, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, cap, "%s.%03dZ", whole, (int)(ms % 1000));
+    clock_rfc3339(ms, text);
+    snprintf(out, cap, "%s", text);
 }
 
 /* A time member: RFC 3339, or null for 0. */

@@ -77,8 +77,9 @@ int delivery_ping_new(const char *tenant, const char *webhook_id, struct deliver
                       char **body);
 
 /*
- * Writes the delivery id of (tenant, event_id, webhook_id) into out.
- * Returns 0, or -1 if libcrypto failed (out is then empty).
+ * Writes the delivery id of (tenant, event_id, webhook_id) into out: the
+ * first 16 bytes of SHA-256 over the three, in hex. Returns 0 (SHA-256
+ * aborts, like xmalloc, only when libcrypto cannot allocate).
  */
 int delivery_id_make(const char *tenant, const char *event_id, const char *webhook_id,
                      char out[DELIVERY_ID_LEN + 1]);

@@ -12,7 +12,6 @@
 #include <json-c/json.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -20,6 +19,7 @@
 #include "domain/jwks.h"
 #include "util/base64url.h"
 #include "util/buf.h"
+#include "util/digest.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -68,7 +68,7 @@ jwk_clear(struct jwk *k)
     free(k->kid);
     EVP_PKEY_free(k->pkey);
     if (k->secret != NULL)
-        OPENSSL_cleanse(k->secret, k->secret_len);
+        wipe(k->secret, k->secret_len);
     free(k->secret);
     memset(k, 0, sizeof *k);
 }
@@ -252,7 +252,7 @@ jwk_oct(json_object *obj, unsigned flags, struct jwk *k)
         k->secret_len = secret.len;
         k->alg = JWS_HS256;
     }
-    OPENSSL_cleanse(secret.data, secret.len);
+    wipe(secret.data, secret.len);
     buf_release(&secret);
     return why;
 }

@@ -22,6 +22,7 @@
 #include "domain/scope.h"
 #include "domain/webhook.h"
 #include "util/base64url.h"
+#include "util/digest.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -257,9 +258,9 @@ jwt_verify_signature(const struct jwt *t, const struct jwk *key, const char **wh
             ERR_clear_error();
         } else {
             ok = sig_len == HS256_LEN && mac_len == HS256_LEN &&
-                 CRYPTO_memcmp(mac, sig, HS256_LEN) == 0;
+                 digest_equal(mac, sig, HS256_LEN);
         }
-        OPENSSL_cleanse(mac, sizeof mac);
+        wipe(mac, sizeof mac);
         break;
     }
     case JWS_NONE:

@@ -9,12 +9,12 @@
 #include <stdio.h>
 
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
 
 #include "domain/signature.h"
+#include "util/digest.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -52,7 +52,7 @@ signature_compute(const char *secret, const void *body, size_t len,
         EVP_EncodeBlock((unsigned char *)out, mac, MAC_LEN);  /* 44 chars and a NUL */
     else
         hex_encode(mac, MAC_LEN, out);
-    OPENSSL_cleanse(mac, sizeof mac);
+    wipe(mac, sizeof mac);
     return 0;
 }
 
@@ -82,9 +82,9 @@ signature_verify(const char *secret, const void *body, size_t len, const char *p
         EVP_EncodeBlock((unsigned char *)expected, mac, MAC_LEN);
         memcpy(given, presented, BASE64_LEN);
     }
-    ok = CRYPTO_memcmp(expected, given, plen) == 0;
-    OPENSSL_cleanse(mac, sizeof mac);
-    OPENSSL_cleanse(expected, sizeof expected);
+    ok = digest_equal(expected, given, plen);
+    wipe(mac, sizeof mac);
+    wipe(expected, sizeof expected);
     return ok;
 }
 
@@ -108,7 +108,7 @@ signature_mac_parts(const char *secret, const void *const *parts, const size_t *
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(alg);
     if (!ok)
-        log_error("signature_standard: HMAC-SHA256 failed");
+        log_error("signature_mac_parts: HMAC-SHA256 failed");
     return ok ? 0 : -1;
 }
 
@@ -130,6 +130,6 @@ signature_standard(const char *secret, const char *msg_id, long long timestamp,
         return -1;
     memcpy(out, "v1,", 3);
     EVP_EncodeBlock((unsigned char *)out + 3, mac, MAC_LEN);   /* 44 chars and a NUL */
-    OPENSSL_cleanse(mac, sizeof mac);
+    wipe(mac, sizeof mac);
     return 0;
 }

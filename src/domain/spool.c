@@ -127,7 +127,7 @@ spool_mkdir(const char *path, bool own)
 }
 
 int
-spool_init(const char *spool_dir)
+spool_create_dirs(const char *spool_dir)
 {
     char *path = xstrdup(spool_dir);
     int rc = 0;
@@ -144,13 +144,13 @@ spool_init(const char *spool_dir)
         rc = spool_mkdir(path, false);
     int saved = errno;
     if (rc != 0)
-        log_error("spool_init: %s: cannot create: %s", path, strerror(saved));
+        log_error("spool_create_dirs: %s: cannot create: %s", path, strerror(saved));
     for (size_t i = 0; rc == 0 && i < sizeof spool_dirs / sizeof spool_dirs[0]; i++) {
         char *sub = spool_path(spool_dir, (enum spool_state)i, NULL);
         rc = spool_mkdir(sub, true);
         saved = errno;
         if (rc != 0)
-            log_error("spool_init: %s: cannot create: %s", sub, strerror(saved));
+            log_error("spool_create_dirs: %s: cannot create: %s", sub, strerror(saved));
         free(sub);
     }
     free(path);
@@ -169,18 +169,18 @@ spool_restrict(int fd, const char *dir, const struct stat *st, mode_t keep, gid_
     mode_t mode = st->st_mode & 07777;
 
     if (gid != (gid_t)-1 && st->st_gid != gid && fchown(fd, (uid_t)-1, gid) != 0) {
-        log_error("spool_secure: %s: cannot give it group %ld: %s", dir, (long)gid,
+        log_error("spool_restrict: %s: cannot give it group %ld: %s", dir, (long)gid,
                   strerror(errno));
         return -1;
     }
     if ((mode & ~keep) == 0)
         return 0;
     if (fchmod(fd, mode & keep) != 0) {
-        log_error("spool_secure: %s: cannot set mode %04o: %s", dir, (unsigned)(mode & keep),
+        log_error("spool_restrict: %s: cannot set mode %04o: %s", dir, (unsigned)(mode & keep),
                   strerror(errno));
         return -1;
     }
-    log_info("spool_secure: %s: mode %04o -> %04o", dir, (unsigned)mode, (unsigned)(mode & keep));
+    log_info("spool_restrict: %s: mode %04o -> %04o", dir, (unsigned)mode, (unsigned)(mode & keep));
     return 0;
 }
 
@@ -192,7 +192,7 @@ spool_secure_one(const char *dir, mode_t keep, gid_t gid)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
     if (fd < 0) {
-        log_error("spool_secure: %s: cannot open: %s", dir, strerror(errno));
+        log_error("spool_secure_one: %s: cannot open: %s", dir, strerror(errno));
         return -1;
     }
     int rc = fstat(fd, &st) == 0 ? spool_restrict(fd, dir, &st, keep, gid) : -1;
@@ -463,7 +463,8 @@ spool_try_lock(int fd, const char *path)
         return SPOOL_HELD;
     if (!said) {
         said = true;
-        log_warn("spool: %s: cannot lock files on this file system (%s): run one sender per "
+        log_warn("spool_try_lock: %s: cannot lock files on this file system (%s): run one "
+                 "sender per "
                  "spool", path, strerror(errno));
     }
     return SPOOL_NO_LOCKS;
@@ -501,7 +502,7 @@ spool_claim_from(const char *spool_dir, enum spool_state from, const char *name,
     }
     int saved = errno;
     if (rc == -1)
-        log_error("spool_claim: %s: %s", src, strerror(saved));
+        log_error("spool_claim_from: %s: %s", src, strerror(saved));
     if (fd >= 0 && (rc != 0 || fd_out == NULL))
         close(fd);
     else if (fd_out != NULL)
@@ -923,7 +924,7 @@ spool_recover_one(const char *spool_dir, const char *name, bool at_start)
         if (!done) {
             rc = spool_unclaim(spool_dir, name);
         } else if (unlink(path) != 0 && errno != ENOENT) {
-            log_warn("spool_recover_active: %s: cannot remove: %s", path, strerror(errno));
+            log_warn("spool_recover_one: %s: cannot remove: %s", path, strerror(errno));
             rc = -1;
         }
     }
@@ -956,7 +957,7 @@ spool_sweep_temps(const char *spool_dir, enum spool_state state)
             st.st_ctime > before)
             continue;
         if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT)
-            log_warn("spool_recover_active: %s/%s: cannot remove: %s", dir, de->d_name,
+            log_warn("spool_sweep_temps: %s/%s: cannot remove: %s", dir, de->d_name,
                      strerror(errno));
     }
     closedir(d);

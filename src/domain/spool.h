@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <time.h>
 
-/* Creates spool_dir and its subdirectories if missing; returns 0 or -1 (errno). */
-int spool_init(const char *spool_dir);
+/* Creates spool_dir and its state subdirectories where missing (mkdir -p); returns 0 or -1 (errno). */
+int spool_create_dirs(const char *spool_dir);
 
 /*
  * The sender's check of the directories' modes, at start: active/,

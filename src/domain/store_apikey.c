@@ -21,6 +21,7 @@ struct apikey_ctx {
     struct apikey *out;
     struct apikey *items;
     size_t n;
+    size_t cap;                 /* items allocated */
 };
 
 static int
@@ -89,7 +90,7 @@ apikey_read(struct store *s, DB_TXN *txn, const char *id, struct apikey *out, u_
     int rc = store_result(s, s->apikeys->get(s->apikeys, txn, &key, &val, flags), "apikey get");
     if (rc == STORE_OK) {
         if (apikey_parse_memo(s, val.data, val.size, out) != 0) {
-            log_error("store: apikey get: %s: malformed record", id);
+            log_error("apikey_read: apikey %s: malformed record", id);
             rc = STORE_UNAVAILABLE;
         }
         free(val.data);
@@ -134,38 +135,35 @@ store_apikey_revoke(struct store *s, const char *id)
     return store_run(s, "apikey revoke", apikey_revoke_body, &c);
 }
 
+/* One stored key: kept if it parses and belongs to the tenant asked for (any if NULL). */
+static int
+apikey_entry(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *ctx, bool *stop)
+{
+    struct apikey_ctx *c = ctx;
+
+    (void)s;
+    (void)txn;
+    (void)key;
+    (void)stop;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->items = xreallocarray(c->items, c->cap, sizeof *c->items);
+    }
+    if (apikey_from_string(&c->items[c->n], val->data, val->size) == 0 &&
+        (c->tenant == NULL || strcmp(c->items[c->n].tenant, c->tenant) == 0))
+        c->n++;
+    return STORE_OK;
+}
+
 static int
 apikey_list_body(struct store *s, DB_TXN *txn, void *ctx)
 {
     struct apikey_ctx *c = ctx;
-    DBC *cur;
-    DBT key, val;
-    size_t cap = 0;
-    int rc = STORE_OK, ret;
 
     free(c->items);
     c->items = NULL;
-    c->n = 0;
-    if ((ret = s->apikeys->cursor(s->apikeys, txn, &cur, 0)) != 0)
-        return store_result(s, ret, "apikey list cursor");
-    store_dbt(&key, NULL, 0);
-    store_dbt(&val, NULL, 0);
-    key.flags = val.flags = DB_DBT_MALLOC;
-    while ((ret = cur->get(cur, &key, &val, DB_NEXT)) == 0) {
-        if (c->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            c->items = xreallocarray(c->items, cap, sizeof *c->items);
-        }
-        if (apikey_from_string(&c->items[c->n], val.data, val.size) == 0 &&
-            (c->tenant == NULL || strcmp(c->items[c->n].tenant, c->tenant) == 0))
-            c->n++;
-        free(key.data);
-        free(val.data);
-    }
-    if (ret != DB_NOTFOUND)
-        rc = store_result(s, ret, "apikey list");
-    cur->close(cur);
-    return rc;
+    c->n = c->cap = 0;
+    return store_scan(s, txn, s->apikeys, NULL, 0, 0, 0, apikey_entry, c, "apikey list");
 }
 
 enum store_status

@@ -24,7 +24,6 @@
 
 enum {
     KEY_TAIL = 16,              /* inverted time (8), pid (4), counter (4) */
-    PRUNE_BATCH = 500,          /* records examined per prune transaction */
 };
 
 static void
@@ -225,7 +224,7 @@ list_push(struct list_ctx *c, const DBT *val)
     if (delivery_decode_attempt(&c->items[c->n], val->data, val->size) == 0)
         c->n++;
     else
-        log_error("store: delivery list: tenant %s: skipping a malformed record", c->tenant);
+        log_error("list_push: delivery list: tenant %s: skipping a malformed record", c->tenant);
 }
 
 /*
@@ -336,104 +335,6 @@ store_delivery_list(struct store *s, const char *tenant, const char *webhook_id,
         c.n = limit;
     *out = c.items;
     *n = c.n;
-    return st;
-}
-
-/* ---- prune ---- */
-
-struct prune_ctx {
-    DB *db;
-    u_int32_t value_bytes;      /* how much of each value the test needs */
-    store_prune_fn expired;
-    void *arg;
-    struct buf resume;          /* the key to continue from; empty = start */
-    bool done;
-    size_t removed;             /* in the current transaction */
-};
-
-static int
-prune_body(struct store *s, DB_TXN *txn, void *ctx)
-{
-    struct prune_ctx *c = ctx;
-    DBC *cur;
-    DBT key, val;
-    int rc = STORE_OK;
-
-    c->removed = 0;
-    c->done = false;
-    int ret = c->db->cursor(c->db, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "prune cursor");
-    store_dbt(&key, c->resume.data, c->resume.len);
-    key.flags = DB_DBT_MALLOC;
-    store_dbt(&val, NULL, 0);
-    val.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;   /* only the bytes the test needs */
-    val.dlen = c->value_bytes;
-    u_int32_t op = c->resume.len > 0 ? DB_SET_RANGE : DB_FIRST;
-    struct buf next;
-    buf_init(&next);
-    for (int i = 0; i < PRUNE_BATCH; i++) {
-        ret = cur->get(cur, &key, &val, op | DB_RMW);
-        op = DB_NEXT;
-        if (ret == DB_NOTFOUND) {
-            c->done = true;
-            break;
-        }
-        if (ret != 0) {
-            rc = store_result(s, ret, "prune");
-            break;
-        }
-        bool expired = false;
-        rc = c->expired(s, txn, &key, &val, c->arg, &expired);
-        buf_reset(&next);
-        buf_append(&next, key.data, key.size);
-        free(key.data);
-        free(val.data);
-        store_dbt(&key, NULL, 0);
-        key.flags = DB_DBT_MALLOC;
-        store_dbt(&val, NULL, 0);
-        val.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;
-        val.dlen = c->value_bytes;
-        if (rc != STORE_OK)
-            break;
-        if (expired) {
-            ret = cur->del(cur, 0);
-            if (ret != 0) {
-                rc = store_result(s, ret, "prune delete");
-                break;
-            }
-            c->removed++;
-        }
-    }
-    cur->close(cur);
-    if (rc == STORE_OK && !c->done) {
-        /* Continue after the last key seen: append a byte so DB_SET_RANGE moves past it. */
-        buf_append(&next, "", 1);
-        buf_reset(&c->resume);
-        buf_append(&c->resume, next.data, next.len);
-    }
-    buf_release(&next);
-    return rc;
-}
-
-enum store_status
-store_prune_scan(struct store *s, DB *db, u_int32_t value_bytes, store_prune_fn expired,
-                 void *arg, size_t *removed)
-{
-    struct prune_ctx c = { .db = db, .value_bytes = value_bytes, .expired = expired, .arg = arg };
-    enum store_status st = STORE_OK;
-    size_t total = 0;
-
-    buf_init(&c.resume);
-    while (!c.done) {
-        st = store_run(s, "prune", prune_body, &c);
-        if (st != STORE_OK)
-            break;
-        total += c.removed;
-    }
-    buf_release(&c.resume);
-    if (removed != NULL)
-        *removed = total;
     return st;
 }
 

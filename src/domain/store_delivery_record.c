@@ -120,7 +120,7 @@ record_load(struct store *s, DB_TXN *txn, const char *tenant, const char *webhoo
     if (rc != STORE_OK)
         return rc;
     if (delivery_decode(d, v.data, v.size) != 0) {
-        log_error("store: delivery %s: malformed record", delivery_id);
+        log_error("record_load: delivery %s: malformed record", delivery_id);
         free(v.data);
         return STORE_NOTFOUND;
     }
@@ -358,47 +358,45 @@ struct get_ctx {
     struct buf *payload;
 };
 
+struct payload_ctx {
+    size_t key_len;             /* a chunk's key: the prefix and a 2-byte index */
+    struct buf *out;
+    size_t chunks;
+};
+
+/* Appends one chunk of the payload; ends the walk at the first key that is not one. */
+static int
+payload_chunk(struct store *s, DB_TXN *txn, const DBT *k, const DBT *v, void *arg, bool *stop)
+{
+    struct payload_ctx *c = arg;
+
+    (void)s;
+    (void)txn;
+    if (k->size != c->key_len || v->size < TIME_BYTES) {
+        *stop = true;
+        return STORE_OK;
+    }
+    buf_append(c->out, (char *)v->data + TIME_BYTES, v->size - TIME_BYTES);
+    c->chunks++;
+    return STORE_OK;
+}
+
 static int
 payload_load(struct store *s, DB_TXN *txn, const char *tenant, const char *event_id,
              struct buf *out)
 {
     struct buf prefix;
-    DBC *cur;
-    DBT k, v;
 
     buf_reset(out);
-    int ret = s->payloads->cursor(s->payloads, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "delivery payload cursor");
     buf_init(&prefix);
     payload_key(&prefix, tenant, event_id, -1);
-    store_dbt(&k, prefix.data, prefix.len);
-    k.flags = DB_DBT_MALLOC;
-    store_dbt(&v, NULL, 0);
-    v.flags = DB_DBT_MALLOC;
-    size_t chunks = 0;
-    for (ret = cur->get(cur, &k, &v, DB_SET_RANGE); ret == 0;
-         ret = cur->get(cur, &k, &v, DB_NEXT)) {
-        bool mine = k.size == prefix.len + 2 && memcmp(k.data, prefix.data, prefix.len) == 0 &&
-                    v.size >= TIME_BYTES;
-        if (mine) {
-            buf_append(out, (char *)v.data + TIME_BYTES, v.size - TIME_BYTES);
-            chunks++;
-        }
-        free(k.data);
-        free(v.data);
-        store_dbt(&k, NULL, 0);
-        k.flags = DB_DBT_MALLOC;
-        store_dbt(&v, NULL, 0);
-        v.flags = DB_DBT_MALLOC;
-        if (!mine)
-            break;
-    }
-    cur->close(cur);
+    struct payload_ctx c = { .key_len = prefix.len + 2, .out = out };
+    int rc = store_scan(s, txn, s->payloads, prefix.data, prefix.len, prefix.len, 0,
+                        payload_chunk, &c, "delivery payload");
     buf_release(&prefix);
-    if (ret != 0 && ret != DB_NOTFOUND)
-        return store_result(s, ret, "delivery payload get");
-    return chunks > 0 ? STORE_OK : STORE_NOTFOUND;
+    if (rc != STORE_OK)
+        return rc;
+    return c.chunks > 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
 static int
@@ -461,6 +459,10 @@ struct page_ctx {
     struct delivery *items;
     size_t n;
     char *next;                 /* STORE_CURSOR_LEN + 1; "" when no page follows */
+    /* The walk's own: */
+    size_t plen;                            /* the webhook's key prefix */
+    unsigned char after_tail[ORDER_TAIL];   /* after's key tail, if after */
+    unsigned char last[ORDER_TAIL];         /* the key tail last taken */
 };
 
 static void
@@ -486,59 +488,47 @@ page_take(struct store *s, DB_TXN *txn, struct page_ctx *c, const unsigned char 
     return rc == STORE_NOTFOUND ? STORE_OK : rc;
 }
 
+/* One order entry under the page's prefix: takes it, or notes that one more follows. */
+static int
+page_entry(struct store *s, DB_TXN *txn, const DBT *k, const DBT *v, void *arg, bool *stop)
+{
+    struct page_ctx *c = arg;
+    const unsigned char *key = k->data;
+
+    if (k->size != c->plen + ORDER_TAIL) {
+        *stop = true;
+        return STORE_OK;
+    }
+    if (c->after != NULL && memcmp(key + c->plen, c->after_tail, ORDER_TAIL) == 0)
+        return STORE_OK;        /* the cursor's own entry: the page starts after it */
+    if (v->size != 1 || (c->status >= 0 && ((const char *)v->data)[0] != status_bytes[c->status]))
+        return STORE_OK;
+    if (c->n == c->limit) {
+        /* One more exists: the page ends at the last one taken. */
+        cursor_of(c->last, c->next);
+        *stop = true;
+        return STORE_OK;
+    }
+    memcpy(c->last, key + c->plen, ORDER_TAIL);
+    return page_take(s, txn, c, key + c->plen);
+}
+
 static int
 page_body(struct store *s, DB_TXN *txn, void *arg)
 {
     struct page_ctx *c = arg;
     struct buf seek;
-    DBC *cur;
-    DBT k, v;
 
     page_reset(c);
-    int ret = s->order->cursor(s->order, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "delivery page cursor");
     buf_init(&seek);
     hook_prefix(&seek, c->tenant, c->webhook_id);
-    size_t plen = seek.len;
-    unsigned char after[ORDER_TAIL];
+    c->plen = seek.len;
     if (c->after != NULL) {
-        cursor_tail(c->after, after);
-        buf_append(&seek, after, sizeof after);
+        cursor_tail(c->after, c->after_tail);
+        buf_append(&seek, c->after_tail, sizeof c->after_tail);
     }
-    store_dbt(&k, seek.data, seek.len);
-    k.flags = DB_DBT_MALLOC;
-    store_dbt(&v, NULL, 0);
-    v.flags = DB_DBT_MALLOC;
-    int rc = STORE_OK;
-    unsigned char last[ORDER_TAIL];
-    for (ret = cur->get(cur, &k, &v, DB_SET_RANGE); ret == 0;
-         ret = cur->get(cur, &k, &v, DB_NEXT)) {
-        const unsigned char *key = k.data;
-        bool mine = k.size == plen + ORDER_TAIL && memcmp(key, seek.data, plen) == 0;
-        bool skip = mine && c->after != NULL && memcmp(key + plen, after, ORDER_TAIL) == 0;
-        bool wanted = mine && !skip && v.size == 1 &&
-                      (c->status < 0 || ((const char *)v.data)[0] == status_bytes[c->status]);
-        if (wanted && c->n == c->limit) {
-            /* One more exists: the page ends at the last one taken. */
-            cursor_of(last, c->next);
-            mine = false;
-        } else if (wanted) {
-            memcpy(last, key + plen, ORDER_TAIL);
-            rc = page_take(s, txn, c, key + plen);
-        }
-        free(k.data);
-        free(v.data);
-        store_dbt(&k, NULL, 0);
-        k.flags = DB_DBT_MALLOC;
-        store_dbt(&v, NULL, 0);
-        v.flags = DB_DBT_MALLOC;
-        if (!mine || rc != STORE_OK)
-            break;
-    }
-    if (ret != 0 && ret != DB_NOTFOUND && rc == STORE_OK)
-        rc = store_result(s, ret, "delivery page");
-    cur->close(cur);
+    int rc = store_scan(s, txn, s->order, seek.data, seek.len, c->plen, 0, page_entry, c,
+                        "delivery page");
     buf_release(&seek);
     return rc;
 }
@@ -548,7 +538,8 @@ store_delivery_page(struct store *s, const char *tenant, const char *webhook_id,
                     const char *cursor, size_t limit, struct delivery **out, size_t *n,
                     char next[STORE_CURSOR_LEN + 1])
 {
-    struct page_ctx c = { tenant, webhook_id, status, cursor, limit, NULL, 0, next };
+    struct page_ctx c = { .tenant = tenant, .webhook_id = webhook_id, .status = status,
+                          .after = cursor, .limit = limit, .next = next };
 
     c.items = xcalloc(limit > 0 ? limit : 1, sizeof *c.items);
     next[0] = '\0';
@@ -660,39 +651,35 @@ request_parse(struct store_request *r, const char *v, size_t len)
     return 0;
 }
 
+/* Hands out one request (a malformed one too, to be deleted); stops at max. */
+static int
+request_entry(struct store *s, DB_TXN *txn, const DBT *k, const DBT *v, void *arg, bool *stop)
+{
+    struct requests_ctx *c = arg;
+    struct store_request *r = &c->items[c->n];
+
+    (void)s;
+    (void)txn;
+    memset(r, 0, sizeof *r);
+    if (k->size == sizeof r->key) {
+        memcpy(r->key, k->data, sizeof r->key);
+        if (request_parse(r, v->data, v->size) == 0)
+            r->valid = true;
+        c->n++;
+    }
+    *stop = c->n == c->max;
+    return STORE_OK;
+}
+
 static int
 requests_body(struct store *s, DB_TXN *txn, void *arg)
 {
     struct requests_ctx *c = arg;
-    DBC *cur;
-    DBT k, v;
 
     c->n = 0;
-    int ret = s->requests->cursor(s->requests, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "requests cursor");
-    store_dbt(&k, NULL, 0);
-    k.flags = DB_DBT_MALLOC;
-    store_dbt(&v, NULL, 0);
-    v.flags = DB_DBT_MALLOC;
-    while (c->n < c->max && (ret = cur->get(cur, &k, &v, DB_NEXT)) == 0) {
-        struct store_request *r = &c->items[c->n];
-        memset(r, 0, sizeof *r);
-        if (k.size == sizeof r->key) {
-            memcpy(r->key, k.data, sizeof r->key);
-            if (request_parse(r, v.data, v.size) == 0)
-                r->valid = true;
-            c->n++;             /* a malformed one is handed out too, to be deleted */
-        }
-        free(k.data);
-        free(v.data);
-        store_dbt(&k, NULL, 0);
-        k.flags = DB_DBT_MALLOC;
-        store_dbt(&v, NULL, 0);
-        v.flags = DB_DBT_MALLOC;
-    }
-    cur->close(cur);
-    return ret == 0 || ret == DB_NOTFOUND ? STORE_OK : store_result(s, ret, "requests");
+    if (c->max == 0)
+        return STORE_OK;
+    return store_scan(s, txn, s->requests, NULL, 0, 0, 0, request_entry, c, "requests");
 }
 
 enum store_status

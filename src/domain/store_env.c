@@ -39,7 +39,7 @@ enum {
 static void
 store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
-    log_error("berkeley db: %s", msg);
+    log_error("store_errcall: %s", msg);
 }
 
 /*
@@ -50,7 +50,7 @@ store_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 static void
 store_msgcall(const DB_ENV *env, const char *msg)
 {
-    log_info("berkeley db: %s", msg);
+    log_info("store_msgcall: %s", msg);
 }
 
 /*
@@ -95,10 +95,10 @@ static void
 space_low(struct store *s, bool low)
 {
     if (low && !s->space_low)
-        log_error("store: %s: the file system is full (less than %ld KiB free): refusing "
+        log_error("space_low: %s: the file system is full (less than %ld KiB free): refusing "
                   "writes until there is room", s->home, STORE_RESERVE_BYTES / 1024);
     else if (!low && s->space_low)
-        log_info("store: %s: there is room again: writes resume", s->home);
+        log_info("space_low: %s: there is room again: writes resume", s->home);
     s->space_low = low;
 }
 
@@ -135,7 +135,7 @@ store_result(struct store *s, int ret, const char *what)
         s->needs_restart = true;
         /* fall through */
     default:
-        log_error("store: %s: %s", what, db_strerror(ret));
+        log_error("store_result: %s: %s", what, db_strerror(ret));
         return STORE_UNAVAILABLE;
     }
 }
@@ -180,7 +180,7 @@ run_body(struct store *s, const char *what, store_txn_body body, void *ctx, bool
         /* Back off a random while so the contenders do not collide again. */
         usleep((useconds_t)(1000 + (rand() % 1000) * (attempt + 1)));
     }
-    log_error("store: %s: gave up after %d deadlocks", what, MAX_TRIES);
+    log_error("run_body: %s: gave up after %d deadlocks", what, MAX_TRIES);
     return STORE_UNAVAILABLE;
 }
 
@@ -395,7 +395,7 @@ probe_join(const struct config *cfg, int lock_fd)
         }
         if (clock_ms(CLOCK_MONOTONIC) - start >= JOIN_WAIT_MS) {
             probe_end(pid);
-            log_error("store: %s: joining the environment blocked for %d ms: a killed process "
+            log_error("probe_join: %s: joining the environment blocked for %d ms: a killed process "
                       "holds one of its mutexes", cfg->db_home, JOIN_WAIT_MS);
             return DB_RUNRECOVERY;
         }
@@ -443,17 +443,17 @@ recover_env(const struct config *cfg, int lock_fd, char *err, size_t errlen)
             ret = EBUSY;
         } else {
             DB_ENV *env = NULL;
-            log_warn("store: %s: running recovery", cfg->db_home);
+            log_warn("recover_env: %s: running recovery", cfg->db_home);
             if (store_lock_mark(lock_fd, true) != 0)
-                log_warn("store: %s/store.lock: cannot mark the recovery: %s", cfg->db_home,
+                log_warn("recover_env: %s/store.lock: cannot mark the recovery: %s", cfg->db_home,
                          strerror(errno));
             ret = open_env(&env, cfg, DB_RECOVER, err, errlen);
             if (ret == 0) {
                 env->close(env, 0);
                 if (store_lock_mark(lock_fd, false) != 0)
-                    log_warn("store: %s/store.lock: cannot clear the recovery mark: %s",
+                    log_warn("recover_env: %s/store.lock: cannot clear the recovery mark: %s",
                              cfg->db_home, strerror(errno));
-                log_warn("store: %s: recovered in %lld ms", cfg->db_home,
+                log_warn("recover_env: %s: recovered in %lld ms", cfg->db_home,
                          clock_ms(CLOCK_MONOTONIC) - start);
             }
             store_lock_drop(lock_fd, STORE_LOCK_ATTACHED);

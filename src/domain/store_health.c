@@ -76,7 +76,7 @@ streak_get(struct store *s, DB_TXN *txn, const struct buf *key, struct streak *k
                           "health get");
     if (rc == STORE_OK) {
         if (!streak_parse(k, dv.data, dv.size)) {
-            log_error("store: health: a malformed record: starting its streak again");
+            log_error("streak_get: a malformed health record: starting its streak again");
             rc = STORE_NOTFOUND;
         }
         free(dv.data);
@@ -308,8 +308,8 @@ store_health_forget(struct store *s, const char *tenant, const char *id)
     enum store_status st = store_run(s, "health forget", forget_body, &c);
 
     if (st != STORE_OK)
-        log_warn("store: health: tenant %s webhook %s: cannot forget its failures (status %d); "
-                 "they count towards its next auto-disable", tenant, id, (int)st);
+        log_warn("store_health_forget: tenant %s webhook %s: cannot forget its failures "
+                 "(status %d); they count towards its next auto-disable", tenant, id, (int)st);
 }
 
 struct pending_ctx {
@@ -317,44 +317,42 @@ struct pending_ctx {
     size_t n, cap;
 };
 
+/* Keeps one health record if its webhook is disabled but not announced yet. */
+static int
+pending_entry(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *ctx,
+              bool *stop)
+{
+    struct pending_ctx *c = ctx;
+    struct streak k;
+    const char *tenant = key->data;
+    size_t tlen = strnlen(tenant, key->size);
+
+    (void)s;
+    (void)txn;
+    (void)stop;
+    if (!streak_parse(&k, val->data, val->size) || !k.disabled || tlen >= key->size ||
+        tlen > WEBHOOK_TENANT_MAX || key->size - tlen - 1 != WEBHOOK_ID_LEN)
+        return STORE_OK;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 8;
+        c->trips = xreallocarray(c->trips, c->cap, sizeof *c->trips);
+    }
+    struct health_trip *t = &c->trips[c->n++];
+    memset(t, 0, sizeof *t);
+    memcpy(t->tenant, tenant, tlen);
+    memcpy(t->webhook_id, tenant + tlen + 1, WEBHOOK_ID_LEN);
+    t->failing_since_ms = k.since_ms;
+    return STORE_OK;
+}
+
 /* Collects the records of webhooks disabled but not announced yet. */
 static int
 pending_body(struct store *s, DB_TXN *txn, void *ctx)
 {
     struct pending_ctx *c = ctx;
-    DBC *cur;
-    DBT key, val;
-    int ret;
 
     c->n = 0;
-    ret = s->health->cursor(s->health, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "health cursor");
-    store_dbt(&key, NULL, 0);
-    key.flags = DB_DBT_REALLOC;
-    store_dbt(&val, NULL, 0);
-    val.flags = DB_DBT_REALLOC;
-    while ((ret = cur->get(cur, &key, &val, DB_NEXT)) == 0) {
-        struct streak k;
-        const char *tenant = key.data;
-        size_t tlen = strnlen(tenant, key.size);
-        if (!streak_parse(&k, val.data, val.size) || !k.disabled || tlen >= key.size ||
-            tlen > WEBHOOK_TENANT_MAX || key.size - tlen - 1 != WEBHOOK_ID_LEN)
-            continue;
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 8;
-            c->trips = xreallocarray(c->trips, c->cap, sizeof *c->trips);
-        }
-        struct health_trip *t = &c->trips[c->n++];
-        memset(t, 0, sizeof *t);
-        memcpy(t->tenant, tenant, tlen);
-        memcpy(t->webhook_id, tenant + tlen + 1, WEBHOOK_ID_LEN);
-        t->failing_since_ms = k.since_ms;
-    }
-    free(key.data);
-    free(val.data);
-    cur->close(cur);
-    return ret == DB_NOTFOUND ? STORE_OK : store_result(s, ret, "health list");
+    return store_scan(s, txn, s->health, NULL, 0, 0, 0, pending_entry, c, "health list");
 }
 
 enum store_status
@@ -390,32 +388,31 @@ struct count_ctx {
     size_t total, disabled;
 };
 
-/* Counts webhooks and the disabled ones, from the stored text (written in one fixed form). */
+/* Counts one webhook, and whether it is disabled, from the stored text (one fixed form). */
+static int
+count_entry(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *ctx, bool *stop)
+{
+    static const char off[] = "\"enabled\":false";
+    struct count_ctx *c = ctx;
+
+    (void)s;
+    (void)txn;
+    (void)key;
+    (void)stop;
+    c->total++;
+    if (memmem(val->data, val->size, off, sizeof off - 1) != NULL)
+        c->disabled++;
+    return STORE_OK;
+}
+
+/* Counts webhooks and the disabled ones. */
 static int
 count_body(struct store *s, DB_TXN *txn, void *ctx)
 {
     struct count_ctx *c = ctx;
-    DBC *cur;
-    DBT key, val;
 
     c->total = c->disabled = 0;
-    int ret = s->webhooks->cursor(s->webhooks, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "webhook count cursor");
-    store_dbt(&key, NULL, 0);
-    key.flags = DB_DBT_REALLOC;
-    store_dbt(&val, NULL, 0);
-    val.flags = DB_DBT_REALLOC;
-    static const char off[] = "\"enabled\":false";
-    while ((ret = cur->get(cur, &key, &val, DB_NEXT)) == 0) {
-        c->total++;
-        if (memmem(val.data, val.size, off, sizeof off - 1) != NULL)
-            c->disabled++;
-    }
-    free(key.data);
-    free(val.data);
-    cur->close(cur);
-    return ret == DB_NOTFOUND ? STORE_OK : store_result(s, ret, "webhook count");
+    return store_scan(s, txn, s->webhooks, NULL, 0, 0, 0, count_entry, c, "webhook count");
 }
 
 enum store_status

@@ -120,6 +120,25 @@ int store_lock_mark(int fd, bool recovering);
 int store_delivery_log_put(struct store *s, DB_TXN *txn, const struct delivery_attempt *a);
 
 /*
+ * What store_scan calls for each entry under the prefix: returns STORE_OK
+ * to go on (setting *stop to end the walk there) or a status that ends it
+ * and that store_scan returns. key and val are store_scan's, valid until
+ * fn returns.
+ */
+typedef int (*store_scan_fn)(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val,
+                             void *arg, bool *stop);
+/*
+ * In txn, walks db from the first key at or after seek (seek_len bytes;
+ * none: the first key) for as long as keys start with the first
+ * prefix_len bytes of seek, calling fn on each. flags go with every get
+ * (DB_RMW). Returns STORE_OK, fn's status, or the store's error logged
+ * under what.
+ */
+int store_scan(struct store *s, DB_TXN *txn, DB *db, const void *seek, size_t seek_len,
+               size_t prefix_len, u_int32_t flags, store_scan_fn fn, void *arg,
+               const char *what);
+
+/*
  * Decides whether one entry (its key, and the first bytes of its value)
  * has expired; may delete what goes with it in txn. Returns a body result.
  */

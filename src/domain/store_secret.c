@@ -98,8 +98,8 @@ store_secret_get(struct store *s, DB_TXN *txn, const char *tenant, struct webhoo
         return STORE_OK;
     if (rc == STORE_OK) {
         if (secret_decode(val.data, val.size, w) != 0)
-            log_error("store: previous secret: tenant %s id %s: malformed record; ignored",
-                      tenant, w->id);
+            log_error("store_secret_get: previous secret of tenant %s webhook %s: malformed "
+                      "record; ignored", tenant, w->id);
         wipe(val.data, val.size);
         free(val.data);
     }
@@ -116,107 +116,76 @@ find_hook(struct webhook *items, size_t n, const char *id, size_t len)
     return NULL;
 }
 
+struct fill_ctx {
+    const char *tenant;
+    size_t prefix_len;
+    struct webhook *items;
+    size_t n;
+};
+
+/* Puts one previous secret into its webhook among the items, if it is there. */
+static int
+fill_one(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *arg, bool *stop)
+{
+    struct fill_ctx *c = arg;
+    struct webhook *w = find_hook(c->items, c->n, (char *)key->data + c->prefix_len,
+                                  key->size - c->prefix_len);
+
+    (void)s;
+    (void)txn;
+    (void)stop;
+    if (w != NULL && secret_decode(val->data, val->size, w) != 0)
+        log_error("fill_one: previous secret of tenant %s webhook %s: malformed record; ignored",
+                  c->tenant, w->id);
+    return STORE_OK;            /* store_scan wipes the value */
+}
+
 int
 store_secret_fill(struct store *s, DB_TXN *txn, const char *tenant, struct webhook *items,
                   size_t n)
 {
     struct buf prefix;
-    DBC *cur;
-    DBT key, val;
-    int rc = STORE_OK;
 
-    int ret = s->previous_secrets->cursor(s->previous_secrets, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "previous secret cursor");
     buf_init(&prefix);
     store_webhook_key(&prefix, tenant, "");
-    store_dbt(&key, prefix.data, prefix.len);
-    key.flags = DB_DBT_MALLOC;
-    store_dbt(&val, NULL, 0);
-    val.flags = DB_DBT_MALLOC;
+    struct fill_ctx c = { .tenant = tenant, .prefix_len = prefix.len, .items = items, .n = n };
     /* Usually the tenant has no record at all: one cursor call that lands past its range. */
-    for (u_int32_t op = DB_SET_RANGE;; op = DB_NEXT) {
-        ret = cur->get(cur, &key, &val, op);
-        if (ret == DB_NOTFOUND)
-            break;
-        if (ret != 0) {
-            rc = store_result(s, ret, "previous secret list");
-            break;
-        }
-        bool in_range = key.size >= prefix.len && memcmp(key.data, prefix.data, prefix.len) == 0;
-        struct webhook *w = in_range ? find_hook(items, n, (char *)key.data + prefix.len,
-                                                 key.size - prefix.len) : NULL;
-        if (w != NULL && secret_decode(val.data, val.size, w) != 0)
-            log_error("store: previous secret: tenant %s id %s: malformed record; ignored",
-                      tenant, w->id);
-        free(key.data);
-        wipe(val.data, val.size);
-        free(val.data);
-        if (!in_range)
-            break;
-    }
-    cur->close(cur);
+    int rc = store_scan(s, txn, s->previous_secrets, prefix.data, prefix.len, prefix.len, 0,
+                        fill_one, &c, "previous secret list");
     buf_release(&prefix);
     return rc;
 }
 
-struct prune_ctx {
-    long long now;
-    size_t removed;
-};
-
-/* Deletes the records whose overlap has ended. */
+/*
+ * store_prune_scan's test for a previous secret: expired once its overlap
+ * has ended, or when it cannot be read. The value is wiped after.
+ */
 static int
-prune_body(struct store *s, DB_TXN *txn, void *ctx)
+secret_expired(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *arg,
+               bool *expired)
 {
-    struct prune_ctx *c = ctx;
-    DBC *cur;
-    DBT key, val;
-    int rc = STORE_OK;
+    const long long *now = arg;
+    struct webhook w;
 
-    c->removed = 0;
-    int ret = s->previous_secrets->cursor(s->previous_secrets, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "previous secret cursor");
-    store_dbt(&key, NULL, 0);
-    key.flags = DB_DBT_MALLOC;
-    store_dbt(&val, NULL, 0);
-    val.flags = DB_DBT_MALLOC;
-    for (;;) {
-        ret = cur->get(cur, &key, &val, DB_NEXT | DB_RMW);
-        if (ret == DB_NOTFOUND)
-            break;
-        if (ret != 0) {
-            rc = store_result(s, ret, "previous secret prune");
-            break;
-        }
-        struct webhook w;
-        webhook_init(&w);
-        bool expired = secret_decode(val.data, val.size, &w) != 0 || w.previous_until <= c->now;
-        webhook_release(&w);
-        free(key.data);
-        wipe(val.data, val.size);
-        free(val.data);
-        if (expired) {
-            ret = cur->del(cur, 0);
-            if (ret != 0) {
-                rc = store_result(s, ret, "previous secret prune");
-                break;
-            }
-            c->removed++;
-        }
-    }
-    cur->close(cur);
-    return rc;
+    (void)s;
+    (void)txn;
+    (void)key;
+    webhook_init(&w);
+    *expired = secret_decode(val->data, val->size, &w) != 0 || w.previous_until <= *now;
+    webhook_release(&w);
+    wipe(val->data, val->size);
+    return STORE_OK;
 }
 
 enum store_status
 store_secret_prune(struct store *s, long long now, size_t *removed)
 {
-    struct prune_ctx c = { .now = now };
-    enum store_status st = store_run(s, "previous secret prune", prune_body, &c);
+    size_t n = 0;
+    /* VALUE_MAX + 1 bytes, so that an overlong record still reads as one. */
+    enum store_status st = store_prune_scan(s, s->previous_secrets, VALUE_MAX + 1,
+                                            secret_expired, &now, &n);
 
     if (removed != NULL)
-        *removed = st == STORE_OK ? c.removed : 0;
+        *removed = st == STORE_OK ? n : 0;
     return st;
 }

@@ -22,6 +22,7 @@ struct list_ctx {
     size_t count_only_limit;    /* for counting: stop early at this many; 0 = load all */
     bool count_only;
     u_int32_t lock_flags;       /* DB_RMW to serialise writers of one tenant */
+    size_t cap;                 /* items allocated */
 };
 
 /*
@@ -48,58 +49,44 @@ list_ctx_clear(struct list_ctx *c)
     c->n = 0;
 }
 
+/* One of the tenant's webhooks: loads it (or counts it); stops at the count's limit. */
+static int
+list_entry(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *ctx, bool *stop)
+{
+    struct list_ctx *c = ctx;
+
+    (void)s;
+    (void)txn;
+    (void)key;
+    if (c->count_only) {
+        c->n++;
+        *stop = c->n >= c->count_only_limit;
+        return STORE_OK;
+    }
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->items = xreallocarray(c->items, c->cap, sizeof *c->items);
+    }
+    if (webhook_from_string(&c->items[c->n], val->data, val->size) == 0)
+        c->n++;
+    else
+        log_error("list_entry: webhook list: tenant %s: skipping a malformed record", c->tenant);
+    return STORE_OK;
+}
+
 /* Walks the tenant's key range, loading (or counting) its webhooks. */
 static int
 list_body(struct store *s, DB_TXN *txn, void *ctx)
 {
     struct list_ctx *c = ctx;
     struct buf prefix;
-    DBC *cur;
-    DBT key, val;
-    int rc = STORE_OK;
 
     list_ctx_clear(c);
-    int ret = s->webhooks->cursor(s->webhooks, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "webhook list cursor");
+    c->cap = 0;
     buf_init(&prefix);
     store_webhook_key(&prefix, c->tenant, "");
-    store_dbt(&key, prefix.data, prefix.len);
-    key.flags = DB_DBT_MALLOC;
-    store_dbt(&val, NULL, 0);
-    val.flags = DB_DBT_MALLOC;
-    u_int32_t op = DB_SET_RANGE;
-    size_t cap = 0;
-    for (;;) {
-        /* With DB_DBT_MALLOC every key returned, even by DB_SET_RANGE, is ours to free. */
-        ret = cur->get(cur, &key, &val, op | c->lock_flags);
-        op = DB_NEXT;
-        if (ret == DB_NOTFOUND)
-            break;
-        if (ret != 0) {
-            rc = store_result(s, ret, "webhook list");
-            break;
-        }
-        bool in_range = key.size >= prefix.len && memcmp(key.data, prefix.data, prefix.len) == 0;
-        if (in_range && !c->count_only) {
-            if (c->n == cap) {
-                cap = cap ? cap * 2 : 16;
-                c->items = xreallocarray(c->items, cap, sizeof *c->items);
-            }
-            if (webhook_from_string(&c->items[c->n], val.data, val.size) == 0)
-                c->n++;
-            else
-                log_error("store: webhook list: tenant %s: skipping a malformed record",
-                          c->tenant);
-        } else if (in_range) {
-            c->n++;
-        }
-        free(key.data);
-        free(val.data);
-        if (!in_range || (c->count_only && c->n >= c->count_only_limit))
-            break;
-    }
-    cur->close(cur);
+    int rc = store_scan(s, txn, s->webhooks, prefix.data, prefix.len, prefix.len, c->lock_flags,
+                        list_entry, c, "webhook list");
     buf_release(&prefix);
     return rc;
 }
@@ -149,7 +136,8 @@ append_bulk(struct list_json_ctx *c, DBT *data, const struct buf *prefix, size_t
         if (klen < prefix->len || memcmp(k, prefix->data, prefix->len) != 0)
             return false;
         if (!record_plausible((char *)k + prefix->len, klen - prefix->len, v, vlen)) {
-            log_error("store: webhook list: tenant %s: skipping a malformed record", c->tenant);
+            log_error("append_bulk: webhook list: tenant %s: skipping a malformed record",
+                      c->tenant);
             continue;
         }
         if ((*n)++ > 0)
@@ -266,7 +254,7 @@ read_one(struct store *s, DB_TXN *txn, struct one_ctx *c, u_int32_t flags)
         if (webhook_from_string(c->w, val.data, val.size) == 0) {
             c->loaded = true;
         } else {
-            log_error("store: webhook get: tenant %s id %s: malformed record", c->tenant, c->id);
+            log_error("read_one: tenant %s webhook %s: malformed record", c->tenant, c->id);
             rc = STORE_UNAVAILABLE;
         }
         free(val.data);
@@ -332,7 +320,7 @@ get_json_body(struct store *s, DB_TXN *txn, void *ctx)
             buf_reset(c->out);
             buf_append(c->out, val.data, val.size);
         } else {
-            log_error("store: webhook get: tenant %s id %s: malformed record", c->tenant, c->id);
+            log_error("get_json_body: tenant %s webhook %s: malformed record", c->tenant, c->id);
             rc = STORE_UNAVAILABLE;
         }
         free(val.data);
@@ -363,14 +351,14 @@ create_body(struct store *s, DB_TXN *txn, void *ctx)
         return STORE_LIMIT;
     for (int i = 0; i < 16; i++) {
         if (webhook_new_id(c->w) != 0) {
-            log_error("store: webhook create: random id: CSPRNG failure");
+            log_error("create_body: random webhook id: CSPRNG failure");
             return STORE_UNAVAILABLE;
         }
         rc = write_one(s, txn, c->tenant, c->w, DB_NOOVERWRITE);
         if (rc != DB_KEYEXIST)
             return rc;
     }
-    log_error("store: webhook create: tenant %s: no free id after 16 draws", c->tenant);
+    log_error("create_body: tenant %s: no free webhook id after 16 draws", c->tenant);
     return STORE_UNAVAILABLE;
 }
 
@@ -466,7 +454,7 @@ rotate_body(struct store *s, DB_TXN *txn, void *ctx)
     memcpy(w->previous_secret, w->secret, sizeof w->previous_secret);
     w->previous_until = c->overlap > 0 ? c->now + c->overlap : 0;
     if (webhook_new_secret(w) != 0) {
-        log_error("store: webhook rotate: tenant %s id %s: CSPRNG failure", c->one.tenant,
+        log_error("rotate_body: tenant %s webhook %s: CSPRNG failure", c->one.tenant,
                   c->one.id);
         return STORE_UNAVAILABLE;
     }

@@ -17,6 +17,7 @@
 
 #include "domain/spool.h"
 #include "sender/claimer.h"
+#include "sender/worker.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -37,9 +38,7 @@ struct listing {
 };
 
 struct claimer {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    struct worker w;            /* thread, lock, wake, stopping */
     char *spool_dir;
     int fd;                     /* eventfd: files are waiting */
     int rescan_ms;
@@ -57,7 +56,6 @@ struct claimer {
     bool hint;
     bool listed_empty;          /* the last listing, made after the last hint, was empty */
     bool busy;                  /* claiming a file outside the lock */
-    bool stopping;
 };
 
 void
@@ -156,7 +154,7 @@ claimer_list_due(struct claimer *c, struct listing *due)
     if (deferred_unchanged(c, now, &mtime))
         return;
     if (spool_list_due_next(c->spool_dir, now, &due->names, &due->n, &c->next_due) != 0) {
-        log_error("claimer_list: deferred/: cannot list: %s", strerror(errno));
+        log_error("claimer_list_due: deferred/: cannot list: %s", strerror(errno));
         c->next_due = 0;
     }
     c->deferred_mtime = mtime;
@@ -187,8 +185,8 @@ claimer_main(void *arg)
     bool yielded = false;       /* the current listings gave at least one file */
     bool released = false;      /* deferred/ was listed at least once */
 
-    pthread_mutex_lock(&c->lock);
-    while (!c->stopping) {
+    pthread_mutex_lock(&c->w.lock);
+    while (!c->w.stopping) {
         bool used_up = due.pos == due.n && fresh.pos == fresh.n;
         long long now = clock_ms(CLOCK_MONOTONIC);
         /* Due records are looked for every release_ms (with --once: at the first listing only). */
@@ -204,13 +202,13 @@ claimer_main(void *arg)
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000L;
             }
-            pthread_cond_timedwait(&c->wake, &c->lock, &until);
+            pthread_cond_timedwait(&c->w.wake, &c->w.lock, &until);
             continue;
         }
         if (used_up) {
             c->hint = false;
             c->busy = true;
-            pthread_mutex_unlock(&c->lock);
+            pthread_mutex_unlock(&c->w.lock);
             yielded = false;
             claimer_list(c, release, &due, &fresh);
             last_list = clock_ms(CLOCK_MONOTONIC);
@@ -218,7 +216,7 @@ claimer_main(void *arg)
                 last_release = last_list;
                 released = true;
             }
-            pthread_mutex_lock(&c->lock);
+            pthread_mutex_lock(&c->w.lock);
             c->busy = false;
             c->listed_empty = due.n == 0 && fresh.n == 0 && !c->hint;
             continue;
@@ -228,10 +226,10 @@ claimer_main(void *arg)
         const char *name = deferred ? due.names[due.pos++] : fresh.names[fresh.pos++];
         size_t max_bytes = c->max_bytes;
         c->busy = true;
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->w.lock);
         struct claimed f = { NULL, -1, false, { NULL, 0, 0 } };
         int rc = claim_one(c->spool_dir, name, deferred, max_bytes, &f);
-        pthread_mutex_lock(&c->lock);
+        pthread_mutex_lock(&c->w.lock);
         c->busy = false;
         if (rc == 0) {
             yielded = true;
@@ -239,10 +237,10 @@ claimer_main(void *arg)
             c->n++;
             uint64_t one = 1;
             if (write(c->fd, &one, sizeof one) != (ssize_t)sizeof one)
-                log_error("claimer: eventfd write: %s", strerror(errno));
+                log_error("claimer_main: eventfd write: %s", strerror(errno));
         }
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->w.lock);
     spool_names_free(due.names, due.n);
     spool_names_free(fresh.names, fresh.n);
     return NULL;
@@ -265,13 +263,9 @@ claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms, int releas
     c->rescan_ms = rescan_ms;
     c->release_ms = release_ms;
     c->hint = true;
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->wake, NULL);
-    int rc = pthread_create(&c->thread, NULL, claimer_main, c);
+    int rc = worker_start(&c->w, claimer_main, c);
     if (rc != 0) {
         log_error("claimer_start: pthread_create: %s", strerror(rc));
-        pthread_cond_destroy(&c->wake);
-        pthread_mutex_destroy(&c->lock);
         close(c->fd);
         free(c->deferred_dir);
         free(c->spool_dir);
@@ -293,48 +287,48 @@ claimer_pop(struct claimer *c, struct claimed *out)
     uint64_t count;
     bool got = false;
 
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     if (c->n > 0) {
         *out = c->queue[c->head];
         c->head = (c->head + 1) % QUEUE_MAX;
         c->n--;
         got = true;
-        pthread_cond_signal(&c->wake);      /* room again */
+        pthread_cond_signal(&c->w.wake);      /* room again */
     }
     if (c->n == 0) {
         /* Drain the eventfd; a later push writes it again. */
         while (read(c->fd, &count, sizeof count) == (ssize_t)sizeof count)
             ;
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->w.lock);
     return got;
 }
 
 void
 claimer_hint(struct claimer *c)
 {
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     c->hint = true;
     c->listed_empty = false;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
+    pthread_cond_signal(&c->w.wake);
+    pthread_mutex_unlock(&c->w.lock);
 }
 
 bool
 claimer_drained(struct claimer *c)
 {
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     bool drained = c->listed_empty && c->n == 0 && !c->busy && !c->hint;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->w.lock);
     return drained;
 }
 
 void
 claimer_set_max_bytes(struct claimer *c, size_t max_bytes)
 {
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     c->max_bytes = max_bytes;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->w.lock);
 }
 
 void
@@ -342,19 +336,13 @@ claimer_stop(struct claimer *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->lock);
-    c->stopping = true;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->thread, NULL);
+    worker_stop(&c->w);
     for (size_t i = 0; i < c->n; i++) {
         struct claimed *f = &c->queue[(c->head + i) % QUEUE_MAX];
         if (spool_unclaim(c->spool_dir, f->name) < 0)
             log_error("claimer_stop: %s: cannot put back: %s", f->name, strerror(errno));
         claimed_release(f);
     }
-    pthread_cond_destroy(&c->wake);
-    pthread_mutex_destroy(&c->lock);
     close(c->fd);
     free(c->deferred_dir);
     free(c->spool_dir);

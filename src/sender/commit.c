@@ -6,23 +6,13 @@
  */
 #include "autoconfig.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "sender/state.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 struct body_ref *
 body_ref_new(const char *data, size_t len)
@@ -217,7 +207,7 @@ commit_collect(struct sender *sd)
         create_list_prepend(&sd->creates, &sd->creating);
         /* Once per episode: a full disk would otherwise log five lines a second. */
         if (!sd->commit_refused)
-            log_error("sender: cannot record delivery attempts in the delivery log%s; the "
+            log_error("commit_collect: cannot record delivery attempts in the delivery log%s; the "
                       "deliveries stay in active/ and are recorded as soon as it can",
                       st == STORE_NOSPACE ? " (the disk is full)" : "");
         sd->commit_refused = true;
@@ -235,7 +225,7 @@ commit_collect(struct sender *sd)
         sd->finished = retry;
         sd->commit_retry_ms = now_ms() + COMMIT_RETRY_MS;
         if (committer_needs_restart(sd->committer) && !sd->stopping) {
-            log_error("sender: the database environment needs recovery: starting again");
+            log_error("commit_collect: the database environment needs recovery: starting again");
             sd->stopping = sd->rejoin = true;
             sd->exit_code = EXIT_FAILURE;
         }
@@ -252,13 +242,13 @@ commit_collect(struct sender *sd)
         sd->stops_submitted = 0;
     }
     if (sd->commit_refused)
-        log_info("sender: the delivery log records attempts again");
+        log_info("commit_collect: the delivery log records attempts again");
     sd->commit_refused = false;
     while (j != NULL) {
         struct job *next = j->next;
         if (j->result.ok) {
             sd->delivered++;
-            log_debug("sender: delivery %s: webhook %s: attempt %d: HTTP %d in %ld ms",
+            log_debug("commit_collect: delivery %s: webhook %s: attempt %d: HTTP %d in %ld ms",
                       j->delivery_id, j->hook.id, j->attempt, j->result.status,
                       j->result.duration_ms);
             job_done(sd, j);

@@ -15,13 +15,12 @@
 
 #include "sender/committer.h"
 #include "sender/health.h"
+#include "sender/worker.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 struct committer {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    struct worker w;            /* thread, lock, wake, stopping */
     struct store *store;        /* used by the thread only */
     struct health *health;      /* failure streaks and auto-disable, on this thread */
     int fd;                     /* eventfd: a batch is done */
@@ -34,7 +33,6 @@ struct committer {
     bool done;                  /* ... and it is done */
     enum store_status status;
     bool needs_restart;
-    bool stopping;
 };
 
 /*
@@ -62,16 +60,16 @@ committer_main(void *arg)
 
     /* A Webhook:Disabled that a crash kept from the spool goes out now, not at the next batch. */
     health_batch(c->health, c->store, NULL, 0);
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     for (;;) {
-        while (!(c->submitted && !c->done) && !c->stopping)
-            pthread_cond_wait(&c->wake, &c->lock);
+        while (!(c->submitted && !c->done) && !c->w.stopping)
+            pthread_cond_wait(&c->w.wake, &c->w.lock);
         if (!(c->submitted && !c->done))
             break;              /* stopping with nothing to write */
         const struct delivery_new *nw = c->nw;
         const struct delivery_outcome *out = c->out;
         size_t n_new = c->n_new, n_out = c->n_out;
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->w.lock);
 
         enum store_status st = store_delivery_commit(c->store, nw, n_new, out, n_out);
         if (st == STORE_OK)
@@ -79,7 +77,7 @@ committer_main(void *arg)
         store_maintain(c->store);
         bool restart = store_needs_restart(c->store);
 
-        pthread_mutex_lock(&c->lock);
+        pthread_mutex_lock(&c->w.lock);
         c->nw = NULL;
         c->out = NULL;
         c->status = st;
@@ -87,10 +85,10 @@ committer_main(void *arg)
         c->done = true;
         uint64_t one = 1;
         if (write(c->fd, &one, sizeof one) != (ssize_t)sizeof one)
-            log_error("committer: eventfd write: %s", strerror(errno));
-        pthread_cond_broadcast(&c->wake);
+            log_error("committer_main: eventfd write: %s", strerror(errno));
+        pthread_cond_broadcast(&c->w.wake);
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->w.lock);
     return NULL;
 }
 
@@ -112,13 +110,9 @@ committer_start(const struct config *cfg, char *err, size_t errlen)
         return NULL;
     }
     c->health = health_new(cfg);
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->wake, NULL);
-    int rc = pthread_create(&c->thread, NULL, committer_main, c);
+    int rc = worker_start(&c->w, committer_main, c);
     if (rc != 0) {
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
-        pthread_cond_destroy(&c->wake);
-        pthread_mutex_destroy(&c->lock);
         health_free(c->health);
         store_close(c->store);
         close(c->fd);
@@ -144,9 +138,9 @@ int
 committer_submit(struct committer *c, const struct delivery_new *nw, size_t n_new,
                  const struct delivery_outcome *out, size_t n_out)
 {
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     if (c->submitted) {
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->w.lock);
         return -1;
     }
     c->nw = nw;
@@ -155,8 +149,8 @@ committer_submit(struct committer *c, const struct delivery_new *nw, size_t n_ne
     c->n_out = n_out;
     c->submitted = true;
     c->done = false;
-    pthread_cond_broadcast(&c->wake);
-    pthread_mutex_unlock(&c->lock);
+    pthread_cond_broadcast(&c->w.wake);
+    pthread_mutex_unlock(&c->w.lock);
     return 0;
 }
 
@@ -169,23 +163,23 @@ committer_collect(struct committer *c, enum store_status *st)
     /* Drain the eventfd; the flag below is the truth. */
     while (read(c->fd, &count, sizeof count) == (ssize_t)sizeof count)
         ;
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     done = c->submitted && c->done;
     if (done) {
         *st = c->status;
         c->submitted = false;
         c->done = false;
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->w.lock);
     return done;
 }
 
 bool
 committer_needs_restart(struct committer *c)
 {
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     bool restart = c->needs_restart;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->w.lock);
     return restart;
 }
 
@@ -194,15 +188,11 @@ committer_stop(struct committer *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->w.lock);
     while (c->submitted && !c->done)
-        pthread_cond_wait(&c->wake, &c->lock);
-    c->stopping = true;
-    pthread_cond_broadcast(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->thread, NULL);
-    pthread_cond_destroy(&c->wake);
-    pthread_mutex_destroy(&c->lock);
+        pthread_cond_wait(&c->w.wake, &c->w.lock);
+    pthread_mutex_unlock(&c->w.lock);
+    worker_stop(&c->w);
     health_free(c->health);
     store_close(c->store);
     close(c->fd);

@@ -82,11 +82,12 @@ delivery_apply_resolve(struct delivery_engine *e, const struct config *cfg)
 {
     if (httpc_resolve_list((const char *const *)cfg->resolve, cfg->resolve_count,
                            &e->resolve) != 0) {
-        log_error("delivery_engine_new: resolve: out of memory");
+        log_error("delivery_apply_resolve: resolve: out of memory");
         return -1;
     }
     for (size_t i = 0; i < cfg->resolve_count; i++)
-        log_info("delivery: resolve: %s (pinned for tests or staging)", cfg->resolve[i]);
+        log_info("delivery_apply_resolve: resolve: %s (pinned for tests or staging)",
+                 cfg->resolve[i]);
     return 0;
 }
 
@@ -149,7 +150,7 @@ delivery_engine_configure(struct delivery_engine *e, const struct config *cfg)
     delivery_apply(e, cfg);
     delivery_apply_ca(e, cfg);
     if (!same_resolve(e->resolve, cfg))
-        log_warn("delivery: resolve changed: the new pins apply after a restart");
+        log_warn("delivery_engine_configure: resolve changed: the new pins apply after a restart");
 }
 
 static void
@@ -455,7 +456,7 @@ xfer_retry_after(struct xfer *x, long status)
     if ((status == 429 || status == 503) &&
         curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
         retry_after_parse(h->value, clock_ms(CLOCK_REALTIME), &at) != 0) {
-        log_info("delivery: HTTP %ld: Retry-After \"%.64s\" is neither seconds nor an HTTP "
+        log_info("xfer_retry_after: HTTP %ld: Retry-After \"%.64s\" is neither seconds nor an HTTP "
                  "date: ignored", status, h->value);
         at = 0;
     }

@@ -48,14 +48,14 @@ answer_gone(struct sender *sd, struct job *j)
              j->delivery_id, j->attempt);
     enum store_status st = store_webhook_disable(sd->store, tenant, j->hook.id, reason, now_ms());
     if (st == STORE_OK) {
-        log_warn("sender: webhook %s (tenant %s): disabled: %s", j->hook.id, tenant, reason);
+        log_warn("answer_gone: webhook %s (tenant %s): disabled: %s", j->hook.id, tenant, reason);
         sd->hstats.disabled_gone++;
     } else if (st == STORE_REJECTED || st == STORE_NOTFOUND) {
-        log_info("sender: webhook %s (tenant %s): 410 Gone; it is disabled or deleted already",
+        log_info("answer_gone: webhook %s (tenant %s): 410 Gone; it is disabled or deleted already",
                  j->hook.id, tenant);
     } else {
         /* Not disabled: the attempt is retried as a failure and the next 410 tries again. */
-        log_error("sender: webhook %s (tenant %s): 410 Gone, but it cannot be disabled now "
+        log_error("answer_gone: webhook %s (tenant %s): 410 Gone, but it cannot be disabled now "
                   "(the store refused)", j->hook.id, tenant);
         return;
     }
@@ -77,7 +77,8 @@ health_answer(struct sender *sd, struct job *j)
         dest_throttle(&j->host->dest, &lim);
         sd->hstats.throttled++;
         if (dest_concurrency(&j->host->dest, &lim) < before)
-            log_info("sender: destination %s: HTTP %d: at most %zu attempts in flight now (was "
+            log_info("health_answer: destination %s: HTTP %d: at most %zu attempts in flight "
+                     "now (was "
                      "%zu); successes raise it again", j->host->key, status,
                      dest_concurrency(&j->host->dest, &lim), before);
     }
@@ -152,10 +153,10 @@ announce(struct health *hl, struct store *st, const struct health_trip *t)
                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
     int rc = spool_publish(hl->spool_dir, text, strlen(text), name, sizeof name);
     if (rc != 0)
-        log_error("health: webhook %s (tenant %s): cannot publish Webhook:Disabled: %s; "
+        log_error("announce: webhook %s (tenant %s): cannot publish Webhook:Disabled: %s; "
                   "published at the next start", t->webhook_id, t->tenant, strerror(errno));
     else
-        log_info("health: webhook %s (tenant %s): published Webhook:Disabled (event %s)",
+        log_info("announce: webhook %s (tenant %s): published Webhook:Disabled (event %s)",
                  t->webhook_id, t->tenant, id);
     json_object_put(ev);
     if (loaded)
@@ -170,7 +171,7 @@ announce_all(struct health *hl, struct store *st, const struct health_trip *t, s
     for (size_t i = 0; i < n; i++)
         if (announce(hl, st, &t[i]) == 0 &&
             store_health_announced(st, t[i].tenant, t[i].webhook_id) != STORE_OK)
-            log_error("health: webhook %s (tenant %s): announced, but its streak stays open: "
+            log_error("announce_all: webhook %s (tenant %s): announced, but its streak stays open: "
                       "announced again at the next start", t[i].webhook_id, t[i].tenant);
 }
 
@@ -194,7 +195,7 @@ health_batch(struct health *hl, struct store *st, const struct delivery_attempt 
     if (rc != STORE_OK) {
         /* Once per episode; these attempts do not count towards an auto-disable. */
         if (!hl->refused)
-            log_error("health: cannot record failure streaks (status %d): auto-disable "
+            log_error("health_batch: cannot record failure streaks (status %d): auto-disable "
                       "counts from the next batch that can be", (int)rc);
         hl->refused = true;
         free(trips);
@@ -202,7 +203,7 @@ health_batch(struct health *hl, struct store *st, const struct delivery_attempt 
     }
     hl->refused = false;
     for (size_t i = 0; i < n_trips; i++) {
-        log_warn("health: webhook %s (tenant %s): disabled: %s", trips[i].webhook_id,
+        log_warn("health_batch: webhook %s (tenant %s): disabled: %s", trips[i].webhook_id,
                  trips[i].tenant, trips[i].reason);
         atomic_fetch_add(&hl->disabled, 1);
     }

@@ -6,22 +6,14 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "sender/state.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 /* Fans a parsed event out to the tenant's matching webhooks. Returns 0, or -1 to retry later. */
 static int
@@ -108,9 +100,10 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     char err[256];
 
     if (record_parse(&r, data->data, data->len, err, sizeof err) != 0) {
-        log_warn("sender: %s: malformed delivery record: %s", it->name, err);
+        log_warn("item_from_record: %s: malformed delivery record: %s", it->name, err);
         if (spool_fail(sd->cfg.spool_dir, it->name, err) != 0)
-            log_error("sender: %s: cannot move to failed/: %s", it->name, strerror(errno));
+            log_error("item_from_record: %s: cannot move to failed/: %s",
+                      it->name, strerror(errno));
         return 1;
     }
     /* The id must be the one the sender makes for this event and webhook, as in fan-out. */
@@ -144,7 +137,7 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     /* Re-read before every attempt: deleted, disabled or unsubscribed means no more requests. */
     const char *why = fanout_retry_refusal(st == STORE_NOTFOUND ? NULL : &w, r.event_type);
     if (why != NULL) {
-        log_info("sender: delivery %s: webhook %s (tenant %s) %s: no more attempts",
+        log_info("item_from_record: delivery %s: webhook %s (tenant %s) %s: no more attempts",
                  r.delivery_id, r.webhook_id, r.tenant, why);
         sd->hstats.dropped++;
         commit_stop(sd, r.tenant, r.webhook_id, r.delivery_id);
@@ -191,7 +184,7 @@ claim(struct sender *sd, struct claimed *f)
     if (rc == 1)
         it->moved = true;       /* dead-lettered */
     else if (it->pending == 1 && !it->is_record)
-        log_debug("sender: event %s (%s, tenant %s): no matching webhook", it->event_id,
+        log_debug("claim: event %s (%s, tenant %s): no matching webhook", it->event_id,
                   it->event_type, it->tenant);
     item_park(sd, it);
     if (--it->pending == 0)

@@ -8,23 +8,16 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sender/state.h"
 #include "util/digest.h"
+#include "util/log.h"
+#include "util/xalloc.h"
 
 void
 item_free(struct item *it)
@@ -184,7 +177,7 @@ job_failed(struct sender *sd, struct job *j)
     const char *why = j->result.error;
 
     if (j->stop) {
-        log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; the "
+        log_info("job_failed: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; the "
                  "webhook is disabled: no more attempts", j->delivery_id, j->hook.id,
                  j->item->tenant, j->attempt, why);
         sd->hstats.dropped++;
@@ -195,12 +188,13 @@ job_failed(struct sender *sd, struct job *j)
         char reason[DELIVERY_ERROR_MAX + DELIVERY_ID_MAX + 128];
         snprintf(reason, sizeof reason, "delivery %s to webhook %s: attempt %d failed: %s; no "
                  "attempts left", j->delivery_id, j->hook.id, j->attempt, why);
-        log_warn("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; giving up",
+        log_warn("job_failed: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; "
+                 "giving up",
                  j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why);
         job_persist(sd, j, j->attempt + 1, 0, why, 0, reason);
         sd->hstats.dead_lettered++;
     } else {
-        log_info("sender: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
+        log_info("job_failed: delivery %s: webhook %s (tenant %s): attempt %d failed: %s; next in "
                  "%llds%s", j->delivery_id, j->hook.id, j->item->tenant, j->attempt, why,
                  (long long)j->retry_due - now_ms() / 1000,
                  j->retry_due > j->retry_scheduled ? " (Retry-After)" : "");
@@ -238,7 +232,7 @@ job_park(struct sender *sd, struct job *j, long long until_ms)
     snprintf(why, sizeof why, "postponed: destination %.140s is %s", j->host->key,
              j->host->dest.state != DEST_ALIVE ? dest_state_name(j->host->dest.state)
                                                : "failing, slow or not answering");
-    log_debug("sender: delivery %s: %s; parked for %lld s", j->delivery_id, why,
+    log_debug("job_park: delivery %s: %s; parked for %lld s", j->delivery_id, why,
               (until_ms - now_ms() + 999) / 1000);
     if (sd->parker == NULL) {
         job_postpone(sd, j, until_ms, why);
@@ -353,7 +347,7 @@ job_add(struct sender *sd, struct item *it, const struct webhook *w, int attempt
         }
         return;
     case DEST_PROBE:
-        log_info("sender: destination %s: probing it with delivery %s", h->key, j->delivery_id);
+        log_info("job_add: destination %s: probing it with delivery %s", h->key, j->delivery_id);
         break;
     case DEST_QUEUE:
         break;
@@ -381,7 +375,7 @@ item_park(struct sender *sd, struct item *it)
     if (it->started == 0 && it->pending == n + 1 &&
         spool_park(sd->cfg.spool_dir, it->name, it->fd, schedule_due(it->park_until, 0)) == 0) {
         it->moved = true;
-        log_debug("sender: %s: parked as it is until %lld", it->name, it->park_until / 1000);
+        log_debug("item_park: %s: parked as it is until %lld", it->name, it->park_until / 1000);
         for (struct job *j = chain, *next; j != NULL; j = next) {
             next = j->next;
             job_done(sd, j);
@@ -428,13 +422,13 @@ host_finished(struct sender *sd, struct host *h, const struct delivery_result *r
     enum dest_state before = h->dest.state;
 
     if (dest_finished(&h->dest, now, r->status != 0, r->ok, r->duration_ms, &lim)) {
-        log_warn("sender: destination %s: %s (%s); parking its deliveries, probing it again "
+        log_warn("host_finished: destination %s: %s (%s); parking its deliveries, probing it again "
                  "in %lld s", h->key, before == DEST_PROBING ? "the probe got no answer"
                  : "attempts in a row got no answer", r->error,
                  h->dest.probe_wait_ms / 1000);
         host_spill(sd, h, now);
     } else if (before != DEST_ALIVE && h->dest.state == DEST_ALIVE) {
-        log_info("sender: destination %s: answers again (HTTP %d); its parked deliveries "
+        log_info("host_finished: destination %s: answers again (HTTP %d); its parked deliveries "
                  "follow as they come due", h->key, r->status);
     }
 }

@@ -16,6 +16,7 @@
 #include "domain/spool_scan.h"
 #include "sender/metrics.h"
 #include "sender/state.h"
+#include "sender/worker.h"
 #include "util/fileio.h"
 
 /* ---- the text format ---- */
@@ -138,12 +139,9 @@ metrics_tick(struct sender *sd)
 /* ---- the writer thread ---- */
 
 struct metrics {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    struct worker w;            /* thread, lock, wake, stopping */
     char *path, *tmp, *spool_dir, *db_home;
     char *text;                 /* under lock: the newest snapshot not written yet */
-    bool stopping;              /* under lock */
     bool write_failed;          /* the last write failed (logged once) */
 };
 
@@ -162,7 +160,7 @@ add_spool(struct metrics *m, struct buf *b, long long now)
     long long oldest = 0;
 
     if (spool_scan(m->spool_dir, &sc, NULL, NULL) != 0)
-        log_warn("metrics: %s: cannot list the spool: %s", m->spool_dir, strerror(errno));
+        log_warn("add_spool: %s: cannot list the spool: %s", m->spool_dir, strerror(errno));
     help(b, "hookspool_queue_files", "gauge", "Files in the spool, by state.");
     for (int s = 0; s < SCAN_STATES; s++)
         buf_printf(b, "hookspool_queue_files{state=\"%s\"} %zu\n", spool_scan_state_name(s),
@@ -218,11 +216,11 @@ metrics_write(struct metrics *m, const char *text)
         ok = false;
     if (!ok) {
         if (!m->write_failed)
-            log_error("metrics: %s: cannot write: %s", m->path, strerror(errno));
+            log_error("metrics_write: %s: cannot write: %s", m->path, strerror(errno));
         if (fd >= 0)
             unlink(m->tmp);
     } else if (m->write_failed) {
-        log_info("metrics: %s: written again", m->path);
+        log_info("metrics_write: %s: written again", m->path);
     }
     m->write_failed = !ok;
     buf_release(&b);
@@ -233,22 +231,22 @@ metrics_main(void *arg)
 {
     struct metrics *m = arg;
 
-    pthread_mutex_lock(&m->lock);
+    pthread_mutex_lock(&m->w.lock);
     for (;;) {
-        while (m->text == NULL && !m->stopping)
-            pthread_cond_wait(&m->wake, &m->lock);
+        while (m->text == NULL && !m->w.stopping)
+            pthread_cond_wait(&m->w.wake, &m->w.lock);
         char *text = m->text;
         m->text = NULL;
-        bool stopping = m->stopping;
-        pthread_mutex_unlock(&m->lock);
+        bool stopping = m->w.stopping;
+        pthread_mutex_unlock(&m->w.lock);
         if (text != NULL)
             metrics_write(m, text);
         free(text);
-        pthread_mutex_lock(&m->lock);
+        pthread_mutex_lock(&m->w.lock);
         if (stopping && m->text == NULL)
             break;
     }
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&m->w.lock);
     return NULL;
 }
 
@@ -261,13 +259,9 @@ metrics_start(const struct config *cfg)
     m->tmp = xasprintf("%s.tmp", m->path);
     m->spool_dir = xstrdup(cfg->spool_dir);
     m->db_home = xstrdup(cfg->db_home);
-    pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->wake, NULL);
-    int rc = pthread_create(&m->thread, NULL, metrics_main, m);
+    int rc = worker_start(&m->w, metrics_main, m);
     if (rc != 0) {
-        log_error("metrics: pthread_create: %s: no metrics file", strerror(rc));
-        pthread_cond_destroy(&m->wake);
-        pthread_mutex_destroy(&m->lock);
+        log_error("metrics_start: pthread_create: %s: no metrics file", strerror(rc));
         free(m->path);
         free(m->tmp);
         free(m->spool_dir);
@@ -281,11 +275,11 @@ metrics_start(const struct config *cfg)
 void
 metrics_submit(struct metrics *m, char *text)
 {
-    pthread_mutex_lock(&m->lock);
+    pthread_mutex_lock(&m->w.lock);
     free(m->text);
     m->text = text;
-    pthread_cond_signal(&m->wake);
-    pthread_mutex_unlock(&m->lock);
+    pthread_cond_signal(&m->w.wake);
+    pthread_mutex_unlock(&m->w.lock);
 }
 
 void
@@ -293,13 +287,7 @@ metrics_stop(struct metrics *m)
 {
     if (m == NULL)
         return;
-    pthread_mutex_lock(&m->lock);
-    m->stopping = true;
-    pthread_cond_signal(&m->wake);
-    pthread_mutex_unlock(&m->lock);
-    pthread_join(m->thread, NULL);
-    pthread_cond_destroy(&m->wake);
-    pthread_mutex_destroy(&m->lock);
+    worker_stop(&m->w);
     free(m->text);
     free(m->path);
     free(m->tmp);

@@ -15,6 +15,7 @@
 
 #include "domain/spool.h"
 #include "sender/parker.h"
+#include "sender/worker.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -33,14 +34,11 @@ struct parcel {
 
 struct parker {
     const char *spool_dir;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    struct worker w;            /* thread, lock, wake, stopping */
     struct parcel *todo, **todo_tail;   /* added, not yet written (FIFO) */
     struct parcel *done;                /* written, not yet collected */
     size_t pending;                     /* added and not yet collected */
     int event_fd;
-    bool stopping;
 };
 
 /* Writes a chain of parcels durably, as one batch (spool_store_deferred_many). */
@@ -69,10 +67,10 @@ parker_main(void *arg)
 {
     struct parker *p = arg;
 
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->w.lock);
     for (;;) {
-        while (p->todo == NULL && !p->stopping)
-            pthread_cond_wait(&p->wake, &p->lock);
+        while (p->todo == NULL && !p->w.stopping)
+            pthread_cond_wait(&p->w.wake, &p->w.lock);
         if (p->todo == NULL)
             break;
         /* At most PARKER_BATCH at a time: each holds a descriptor until the batch is done. */
@@ -83,9 +81,9 @@ parker_main(void *arg)
         last->next = NULL;
         if (p->todo == NULL)
             p->todo_tail = &p->todo;
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(&p->w.lock);
         parker_write(p, chain);
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(&p->w.lock);
         /* Onto the done list (its order does not matter to the loop). */
         while (chain != NULL) {
             struct parcel *next = chain->next;
@@ -97,7 +95,7 @@ parker_main(void *arg)
         if (write(p->event_fd, &one, sizeof one) != (ssize_t)sizeof one)
             log_error("parker_main: eventfd: %s", strerror(errno));
     }
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->w.lock);
     return NULL;
 }
 
@@ -114,13 +112,9 @@ parker_start(const char *spool_dir)
         free(p);
         return NULL;
     }
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->wake, NULL);
-    int rc = pthread_create(&p->thread, NULL, parker_main, p);
+    int rc = worker_start(&p->w, parker_main, p);
     if (rc != 0) {
         log_warn("parker_start: pthread_create: %s; parking on the event loop", strerror(rc));
-        pthread_cond_destroy(&p->wake);
-        pthread_mutex_destroy(&p->lock);
         close(p->event_fd);
         free(p);
         return NULL;
@@ -144,12 +138,12 @@ parker_add(struct parker *p, const char *name, char *data, size_t len, time_t du
     c->len = len;
     c->due = due;
     c->ctx = ctx;
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->w.lock);
     *p->todo_tail = c;
     p->todo_tail = &c->next;
     p->pending++;
-    pthread_cond_signal(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+    pthread_cond_signal(&p->w.wake);
+    pthread_mutex_unlock(&p->w.lock);
 }
 
 size_t
@@ -160,10 +154,10 @@ parker_collect(struct parker *p, parker_done_fn done, void *arg)
 
     if (read(p->event_fd, &count, sizeof count) < 0 && errno != EAGAIN)
         log_error("parker_collect: eventfd: %s", strerror(errno));
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->w.lock);
     struct parcel *chain = p->done;
     p->done = NULL;
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->w.lock);
     while (chain != NULL) {
         struct parcel *next = chain->next;
         done(chain->ctx, chain->rc, arg);
@@ -172,9 +166,9 @@ parker_collect(struct parker *p, parker_done_fn done, void *arg)
         chain = next;
         n++;
     }
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->w.lock);
     p->pending -= n;
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->w.lock);
     return n;
 }
 
@@ -183,9 +177,9 @@ parker_pending(const struct parker *p)
 {
     struct parker *q = (struct parker *)p;      /* the lock only */
 
-    pthread_mutex_lock(&q->lock);
+    pthread_mutex_lock(&q->w.lock);
     size_t n = q->pending;
-    pthread_mutex_unlock(&q->lock);
+    pthread_mutex_unlock(&q->w.lock);
     return n;
 }
 
@@ -194,19 +188,13 @@ parker_stop(struct parker *p)
 {
     if (p == NULL)
         return;
-    pthread_mutex_lock(&p->lock);
-    p->stopping = true;
-    pthread_cond_signal(&p->wake);
-    pthread_mutex_unlock(&p->lock);
-    pthread_join(p->thread, NULL);
+    worker_stop(&p->w);
     for (struct parcel *c = p->done, *next; c != NULL; c = next) {
         next = c->next;
         free(c->name);
         free(c->data);
         free(c);
     }
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->lock);
     close(p->event_fd);
     free(p);
 }

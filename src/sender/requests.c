@@ -12,14 +12,12 @@
 
 #include "sender/record.h"
 #include "sender/requests.h"
+#include "sender/worker.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 struct requests {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stopping;              /* under lock */
+    struct worker w;            /* thread, lock, wake, stopping */
     struct store *store;        /* the thread's */
     char *spool_dir;
 };
@@ -35,7 +33,7 @@ drop_dead_letter(const char *spool_dir, const char *name)
     for (size_t i = 0; i < 2; i++) {
         char *path = spool_path(spool_dir, SPOOL_FAILED, names[i]);
         if (unlink(path) != 0 && errno != ENOENT)
-            log_warn("sender: %s: cannot remove: %s", path, strerror(errno));
+            log_warn("drop_dead_letter: %s: cannot remove: %s", path, strerror(errno));
         free(path);
     }
 }
@@ -56,7 +54,7 @@ request_act(struct store *s, const char *spool_dir, const struct store_request *
     enum store_status st = store_delivery_get(s, q->tenant, q->webhook_id, q->delivery_id, &d,
                                               &payload);
     if (st == STORE_NOTFOUND || (st == STORE_OK && payload.len == 0)) {
-        log_warn("sender: request for delivery %s (webhook %s, tenant %s): %s; dropped",
+        log_warn("request_act: request for delivery %s (webhook %s, tenant %s): %s; dropped",
                  q->delivery_id, q->webhook_id, q->tenant,
                  st == STORE_NOTFOUND ? "no such delivery" : "its payload was not kept");
     } else if (st != STORE_OK) {
@@ -73,11 +71,11 @@ request_act(struct store *s, const char *spool_dir, const struct store_request *
         char *data = record_format(&r);
         char *name = xasprintf(RECORD_PREFIX "%s", d.delivery_id);
         if (spool_store_deferred(spool_dir, name, data, strlen(data), time(NULL)) != 0) {
-            log_error("sender: request for delivery %s: cannot write %s: %s", d.delivery_id,
+            log_error("request_act: request for delivery %s: cannot write %s: %s", d.delivery_id,
                       name, strerror(errno));
             rc = -1;
         } else {
-            log_info("sender: delivery %s (webhook %s, tenant %s): attempt %d requested",
+            log_info("request_act: delivery %s (webhook %s, tenant %s): attempt %d requested",
                      d.delivery_id, d.webhook_id, d.tenant, r.attempt);
             drop_dead_letter(spool_dir, name);
             rc = 1;
@@ -108,7 +106,8 @@ requests_poll(struct store *s, const char *spool_dir)
         if (rc > 0)
             written++;
         if (store_request_done(s, &list[i]) != STORE_OK)
-            log_error("sender: cannot delete a request it acted on: it will be acted on again");
+            log_error("requests_poll: cannot delete a request it acted on: it will be acted on "
+                      "again");
     }
     free(list);
     return written;
@@ -119,21 +118,21 @@ requests_main(void *arg)
 {
     struct requests *r = arg;
 
-    pthread_mutex_lock(&r->lock);
-    while (!r->stopping) {
+    pthread_mutex_lock(&r->w.lock);
+    while (!r->w.stopping) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += (long)REQUESTS_POLL_MS * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&r->wake, &r->lock, &until);
-        if (r->stopping)
+        pthread_cond_timedwait(&r->w.wake, &r->w.lock, &until);
+        if (r->w.stopping)
             break;
-        pthread_mutex_unlock(&r->lock);
+        pthread_mutex_unlock(&r->w.lock);
         requests_poll(r->store, r->spool_dir);
-        pthread_mutex_lock(&r->lock);
+        pthread_mutex_lock(&r->w.lock);
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->w.lock);
     return NULL;
 }
 
@@ -148,13 +147,9 @@ requests_start(const struct config *cfg, char *err, size_t errlen)
         return NULL;
     }
     r->spool_dir = xstrdup(cfg->spool_dir);
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->wake, NULL);
-    int rc = pthread_create(&r->thread, NULL, requests_main, r);
+    int rc = worker_start(&r->w, requests_main, r);
     if (rc != 0) {
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
-        pthread_cond_destroy(&r->wake);
-        pthread_mutex_destroy(&r->lock);
         store_close(r->store);
         free(r->spool_dir);
         free(r);
@@ -168,13 +163,7 @@ requests_stop(struct requests *r)
 {
     if (r == NULL)
         return;
-    pthread_mutex_lock(&r->lock);
-    r->stopping = true;
-    pthread_cond_broadcast(&r->wake);
-    pthread_mutex_unlock(&r->lock);
-    pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->wake);
-    pthread_mutex_destroy(&r->lock);
+    worker_stop(&r->w);
     store_close(r->store);
     free(r->spool_dir);
     free(r);

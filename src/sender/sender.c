@@ -115,25 +115,26 @@ reload(struct sender *sd)
     char err[1024];
 
     if (config_load(&cfg, sd->config_path, err, sizeof err) != 0) {
-        log_error("sender: reload: %s; keeping the old settings", err);
-        config_free(&cfg);
+        log_error("reload: %s; keeping the old settings", err);
+        config_release(&cfg);
         return;
     }
     /* The environment, the spool and the inotify watch stay: those need a restart. */
     if (strcmp(cfg.db_home, sd->cfg.db_home) != 0 || strcmp(cfg.spool_dir, sd->cfg.spool_dir) != 0)
-        log_warn("sender: reload: db_home and spool_dir changes take effect after a restart");
+        log_warn("reload: db_home and spool_dir changes take effect after a restart");
     char *db_home = sd->cfg.db_home, *spool_dir = sd->cfg.spool_dir;
     sd->cfg.db_home = sd->cfg.spool_dir = NULL;
     free(cfg.db_home);
     free(cfg.spool_dir);
     cfg.db_home = db_home;
     cfg.spool_dir = spool_dir;
-    config_free(&sd->cfg);
+    config_release(&sd->cfg);
     sd->cfg = cfg;
     log_set_level(sd->cfg.log_level);
     delivery_engine_configure(sd->engine, &sd->cfg);
     if (sd->claimer != NULL)
         claimer_set_max_bytes(sd->claimer, (size_t)sd->cfg.max_event_bytes);
+    /* The program, not a function: operators and tests wait for "sender: reloaded". */
     log_info("sender: reloaded %s", sd->config_path);
 }
 
@@ -146,7 +147,7 @@ signals_read(struct sender *sd)
         if (si.ssi_signo == SIGHUP) {
             reload(sd);
         } else if (!sd->stopping) {
-            log_info("sender: signal %u: finishing %zu deliveries in flight, then exiting",
+            log_info("signals_read: signal %u: finishing %zu deliveries in flight, then exiting",
                      si.ssi_signo, sd->running);
             sd->stopping = true;
         } else {
@@ -202,9 +203,9 @@ recover_active(struct sender *sd, bool at_start)
     size_t recovered = 0;
 
     if (spool_recover_active(sd->cfg.spool_dir, at_start, &recovered) != 0)
-        log_error("sender: cannot put active/ back into new/: %s", strerror(errno));
+        log_error("recover_active: cannot put active/ back into new/: %s", strerror(errno));
     if (recovered > 0) {
-        log_info("sender: put %zu interrupted files back into new/", recovered);
+        log_info("recover_active: put %zu interrupted files back into new/", recovered);
         if (sd->claimer != NULL)
             claimer_hint(sd->claimer);
     }
@@ -227,11 +228,11 @@ housekeeping(struct sender *sd, long long now)
              * process detached within seconds: drop what is in memory (the
              * files stay in active/ for the next start) and start again.
              */
-            log_error("sender: the database environment is being recovered: starting again");
+            log_error("housekeeping: the database environment is being recovered: starting again");
             sd->stopping = sd->stop_now = sd->rejoin = true;
             sd->exit_code = EXIT_FAILURE;
         } else if (store_needs_restart(sd->store) && !sd->stopping) {
-            log_error("sender: the database environment needs recovery: starting again");
+            log_error("housekeeping: the database environment needs recovery: starting again");
             sd->stopping = sd->rejoin = true;
             sd->exit_code = EXIT_FAILURE;
         }
@@ -245,11 +246,11 @@ housekeeping(struct sender *sd, long long now)
         size_t removed = 0;
         long long before = now - (long long)sd->cfg.delivery_log_days * 86400 * 1000;
         if (store_delivery_prune(sd->store, before, &removed) == STORE_OK && removed > 0)
-            log_info("sender: delivery log: pruned %zu attempts older than %ld days", removed,
+            log_info("housekeeping: delivery log: pruned %zu attempts older than %ld days", removed,
                      sd->cfg.delivery_log_days);
         /* Rotated secrets whose overlap ended sign nothing (jobs.c); they need not be kept. */
         if (store_secret_prune(sd->store, now / 1000, &removed) == STORE_OK && removed > 0)
-            log_info("sender: previous secrets: forgot %zu whose overlap ended", removed);
+            log_info("housekeeping: previous secrets: forgot %zu whose overlap ended", removed);
     }
 }
 
@@ -345,7 +346,7 @@ run(struct sender *sd)
             inotify_drain(sd);
         (void)claimer_at;       /* its files are taken at the top of the loop */
     }
-    log_info("sender: exiting: %llu delivered, %llu failed attempts, %llu on reused connections",
+    log_info("run: exiting: %llu delivered, %llu failed attempts, %llu on reused connections",
              sd->delivered, sd->failed_attempts, sd->reused);
     return sd->exit_code;
 }
@@ -399,9 +400,9 @@ recovery_watchdog(void *arg)
 static void
 restart_self(char **argv)
 {
-    log_info("sender: starting again to rejoin the database once it is recovered");
+    log_info("restart_self: starting again to rejoin the database once it is recovered");
     execv("/proc/self/exe", argv);
-    log_error("sender: cannot start again: %s", strerror(errno));
+    log_error("restart_self: cannot start again: %s", strerror(errno));
 }
 
 int
@@ -435,18 +436,18 @@ main(int argc, char **argv)
     sd.config_path = config_choose_path(config);
     char err[1024] = "";
     if (config_load(&sd.cfg, sd.config_path, err, sizeof err) != 0) {
-        log_error("sender: %s", err);
-        config_free(&sd.cfg);
+        log_error("main: %s", err);
+        config_release(&sd.cfg);
         return EXIT_FAILURE;
     }
     log_set_level(sd.cfg.log_level);
     srandom((unsigned)(time(NULL) ^ getpid()));
     int rc = EXIT_FAILURE;
-    if (spool_init(sd.cfg.spool_dir) != 0)
+    if (spool_create_dirs(sd.cfg.spool_dir) != 0)
         goto out;
     /* Producers write tmp/ and new/ only; what cannot be fixed is logged, and the sender runs. */
     if (spool_secure(sd.cfg.spool_dir) != 0)
-        log_error("sender: %s: the sender's directories are open to others (see "
+        log_error("main: %s: the sender's directories are open to others (see "
                   "docs/sender.md, \"Directory modes\")", sd.cfg.spool_dir);
     /*
      * Before any thread starts (store_open may start one): every thread
@@ -455,34 +456,34 @@ main(int argc, char **argv)
     sd.max_fds = fd_limit_raise();
     sd.signal_fd = signals_open();
     if (sd.signal_fd < 0) {
-        log_error("sender: signalfd: %s", strerror(errno));
+        log_error("main: signalfd: %s", strerror(errno));
         goto out;
     }
     sd.store = store_open(&sd.cfg, err, sizeof err);
     if (sd.store == NULL) {
-        log_error("sender: %s", err);
+        log_error("main: %s", err);
         goto out;
     }
     int watch_fd = store_recovery_watch_open(&sd.cfg);
     pthread_t watchdog;
     if (watch_fd < 0 || pthread_create(&watchdog, NULL, recovery_watchdog,
                                        (void *)(intptr_t)watch_fd) != 0)
-        log_warn("sender: cannot start the recovery watchdog");
+        log_warn("main: cannot start the recovery watchdog");
     else
         pthread_detach(watchdog);
     sd.committer = committer_start(&sd.cfg, err, sizeof err);
     if (sd.committer == NULL) {
-        log_error("sender: delivery log: %s", err);
+        log_error("main: delivery log: %s", err);
         goto out;
     }
     /* The API's redeliver and ping requests: a --once run takes those waiting now. */
     if (sd.once) {
         if (requests_poll(sd.store, sd.cfg.spool_dir) < 0)
-            log_error("sender: cannot read the API's requests; they wait for the next run");
+            log_error("main: cannot read the API's requests; they wait for the next run");
     } else {
         sd.requests = requests_start(&sd.cfg, err, sizeof err);
         if (sd.requests == NULL) {
-            log_error("sender: requests: %s", err);
+            log_error("main: requests: %s", err);
             goto out;
         }
     }
@@ -496,7 +497,7 @@ main(int argc, char **argv)
     char *new_dir = spool_path(sd.cfg.spool_dir, SPOOL_NEW, NULL);
     if (sd.inotify_fd < 0 ||
         inotify_add_watch(sd.inotify_fd, new_dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
-        log_warn("sender: %s: inotify unavailable (%s); rescanning every %d ms", new_dir,
+        log_warn("main: %s: inotify unavailable (%s); rescanning every %d ms", new_dir,
                  strerror(errno), RESCAN_MS);
     free(new_dir);
     recover_active(&sd, true);
@@ -509,6 +510,7 @@ main(int argc, char **argv)
     sd.last_maintain = sd.last_recover = now;
     sd.last_prune = now - PRUNE_MS;
     sd.last_metrics = now - METRICS_MS;         /* a first file at once */
+    /* The program, not a function: operators and tests wait for "sender: started". */
     log_info("sender: started (spool %s, %ld connections, %ld per host)", sd.cfg.spool_dir,
              sd.cfg.max_connections, sd.cfg.max_connections_per_host);
     rc = run(&sd);
@@ -533,7 +535,7 @@ out:
     if (sd.signal_fd >= 0)
         close(sd.signal_fd);
     store_close(sd.store);
-    config_free(&sd.cfg);
+    config_release(&sd.cfg);
     if (sd.rejoin && !sd.once)
         restart_self(argv);
     return rc;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sender/unlinker.h"
+#include "sender/worker.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -21,19 +22,16 @@ struct doomed {
 };
 
 struct unlinker {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    struct worker w;            /* thread, lock, wake, stopping */
     struct doomed *queue;       /* owned */
     size_t n, cap;
-    bool stopping;
 };
 
 static void
 unlink_one(char *path, int fd)
 {
     if (unlink(path) != 0 && errno != ENOENT)
-        log_error("unlinker: %s: cannot remove: %s", path, strerror(errno));
+        log_error("unlink_one: %s: cannot remove: %s", path, strerror(errno));
     if (fd >= 0)
         close(fd);
     free(path);
@@ -46,24 +44,24 @@ unlinker_main(void *arg)
     struct doomed *batch = NULL;
     size_t n = 0;
 
-    pthread_mutex_lock(&u->lock);
+    pthread_mutex_lock(&u->w.lock);
     for (;;) {
-        while (u->n == 0 && !u->stopping)
-            pthread_cond_wait(&u->wake, &u->lock);
-        if (u->n == 0 && u->stopping)
+        while (u->n == 0 && !u->w.stopping)
+            pthread_cond_wait(&u->w.wake, &u->w.lock);
+        if (u->n == 0 && u->w.stopping)
             break;
         /* Take the whole queue and work without the lock. */
         batch = u->queue;
         n = u->n;
         u->queue = NULL;
         u->n = u->cap = 0;
-        pthread_mutex_unlock(&u->lock);
+        pthread_mutex_unlock(&u->w.lock);
         for (size_t i = 0; i < n; i++)
             unlink_one(batch[i].path, batch[i].fd);
         free(batch);
-        pthread_mutex_lock(&u->lock);
+        pthread_mutex_lock(&u->w.lock);
     }
-    pthread_mutex_unlock(&u->lock);
+    pthread_mutex_unlock(&u->w.lock);
     return NULL;
 }
 
@@ -72,13 +70,9 @@ unlinker_start(void)
 {
     struct unlinker *u = xcalloc(1, sizeof *u);
 
-    pthread_mutex_init(&u->lock, NULL);
-    pthread_cond_init(&u->wake, NULL);
-    int rc = pthread_create(&u->thread, NULL, unlinker_main, u);
+    int rc = worker_start(&u->w, unlinker_main, u);
     if (rc != 0) {
         log_warn("unlinker_start: pthread_create: %s; removing files inline", strerror(rc));
-        pthread_cond_destroy(&u->wake);
-        pthread_mutex_destroy(&u->lock);
         free(u);
         return NULL;
     }
@@ -92,14 +86,14 @@ unlinker_add(struct unlinker *u, char *path, int fd)
         unlink_one(path, fd);
         return;
     }
-    pthread_mutex_lock(&u->lock);
+    pthread_mutex_lock(&u->w.lock);
     if (u->n == u->cap) {
         u->cap = u->cap ? 2 * u->cap : 64;
         u->queue = xreallocarray(u->queue, u->cap, sizeof *u->queue);
     }
     u->queue[u->n++] = (struct doomed){ path, fd };
-    pthread_cond_signal(&u->wake);
-    pthread_mutex_unlock(&u->lock);
+    pthread_cond_signal(&u->w.wake);
+    pthread_mutex_unlock(&u->w.lock);
 }
 
 void
@@ -107,13 +101,7 @@ unlinker_stop(struct unlinker *u)
 {
     if (u == NULL)
         return;
-    pthread_mutex_lock(&u->lock);
-    u->stopping = true;
-    pthread_cond_signal(&u->wake);
-    pthread_mutex_unlock(&u->lock);
-    pthread_join(u->thread, NULL);
-    pthread_cond_destroy(&u->wake);
-    pthread_mutex_destroy(&u->lock);
+    worker_stop(&u->w);
     free(u->queue);
     free(u);
 }

@@ -34,6 +34,12 @@ digest_sha256_hex(const void *data, size_t len, size_t nbytes, char *out)
     hex_encode(md, nbytes < sizeof md ? nbytes : sizeof md, out);
 }
 
+bool
+digest_equal(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
 void
 wipe(void *p, size_t n)
 {

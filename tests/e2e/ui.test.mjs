@@ -6,6 +6,7 @@
 // Prints one line per check, "ok - NAME" or "not ok - NAME: DETAIL", then
 // "done N passed, N failed". tests/integration/test_ui.py runs it.
 import { chromium } from "playwright-core";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -36,8 +37,18 @@ async function api(method, p, body) {
   return { status: res.status, data: text ? JSON.parse(text) : null };
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage: true });
+// axe-core's rules (WCAG 2 A and AA, best practices) on the page as it is now.
+// Evaluated through the devtools protocol, so the page's CSP stays as it is.
+const AXE = fs.readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+async function accessible(page, what) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(AXE);
+  const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ["violations"] }))
+    .violations.map((v) => v.id + " (" + v.impact + "): " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")));
+  eq(found, [], "accessibility (axe-core): no violations in " + what);
+}
+
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage });
 }
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), "hookspool-chromium-"));
@@ -57,6 +68,7 @@ try {
   await forgedOAuthAnswer();
   await validationParity();
   if (process.env.HOOKSPOOL_E2E_HTTP_BASE) await httpAllowedFlow();
+  if (process.env.HOOKSPOOL_E2E_OPS) await opsFlow();
 } catch (e) {
   check(false, "the test ran to the end", e && e.stack || e);
 } finally {
@@ -261,6 +273,7 @@ async function mainFlow() {
   await page.waitForSelector(`#hook-rows tr[data-id="${second.id}"]`);
   eq(await page.locator("#hook-rows tr").count(), 2, "Reload shows a webhook created elsewhere");
   await page.click(`#hook-rows tr[data-id="${second.id}"] button:has-text("Reveal")`);
+  await accessible(page, "the webhook list");
   await shot(page, "list-desktop");
   await page.click(`#hook-rows tr[data-id="${second.id}"] button:has-text("Hide")`);
 
@@ -520,5 +533,442 @@ async function httpAllowedFlow() {
   eq((await list()).map((w) => [w.description, w.endpoint]), [["local receiver, renamed", "http://hooks.example.com/in"]],
      "http allowed: editing that webhook's description is saved");
   eq(await page.textContent("#f-endpoint-error"), "", "http allowed: no endpoint error was shown");
+  await page.close();
+}
+
+// Delivery operations against a server with a real sender and a recording
+// receiver on 127.0.0.1 (test_ui.py made the webhooks and the deliveries):
+// the deliveries of a webhook, paging by the Link header, the status filter,
+// one delivery's attempts and payload, redeliver, ping, rotate secret (checked
+// on the wire), a webhook the sender disabled on 410 Gone, and a read-only key.
+async function opsFlow() {
+  const OPS = JSON.parse(process.env.HOOKSPOOL_E2E_OPS);
+  const H = OPS.hooks;
+  const opsApi = async (method, p, key) => {
+    const res = await fetch(OPS.base + "/api/" + OPS.tenant + "/webhooks" + p,
+                            { method, headers: { "X-API-KEY": key || OPS.key } });
+    const text = await res.text();
+    return { status: res.status, data: text ? JSON.parse(text) : null, link: res.headers.get("link") };
+  };
+  const received = async () => (await fetch(OPS.receiver + "/_log")).json();
+  const hmacHex = (secret, body) => crypto.createHmac("sha256", secret).update(body, "utf8").digest("hex");
+  const until = async (fn, ms = 20000) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await fn();
+      if (v || Date.now() > end) return v;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const rowIds = (page) => page.locator("#delivery-rows tr").evaluateAll((rows) => rows.map((r) => r.dataset.id));
+  const activeId = (page) => page.evaluate(() => document.activeElement && document.activeElement.id);
+
+  await browser.grantPermissions(["clipboard-read", "clipboard-write"], { origin: OPS.base });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(15000);
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/^Failed to load resource/.test(m.text())) pageErrors.push(m.text());
+  });
+  const okRow = `#hook-rows tr[data-id="${H.ok}"]`;
+  const goneRow = `#hook-rows tr[data-id="${H.gone}"]`;
+  // A fresh load of the page (the tab keeps its sessionStorage, so the sign-in).
+  const load = async (hook) => {
+    await page.goto("about:blank");
+    await page.goto(OPS.base + "/" + (hook ? "#webhook=" + hook : ""));
+    await page.waitForSelector(hook ? "#hook-view:not([hidden]) #delivery-rows tr" : "#hook-rows tr");
+  };
+
+  await page.goto(OPS.base + "/");
+  await page.fill("#signin-tenant", OPS.tenant);
+  await page.fill("#signin-key", OPS.key);
+  await page.click("#signin-apikey");
+  await page.waitForSelector("#hook-rows tr");
+  eq(await page.locator("#hook-rows tr").count(), 3, "ops: the list shows the three webhooks");
+
+  async function deliveries() {
+    // --- The deliveries of a webhook, opened with the keyboard.
+    await page.focus(okRow + ' button:has-text("Deliveries")');
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#hook-view:not([hidden])");
+    await page.waitForSelector("#delivery-rows tr");
+    check(await page.isHidden("#hooks"), "ops: the webhook view replaces the list");
+    eq(new URL(page.url()).hash, "#webhook=" + H.ok, "ops: the address names the webhook");
+    eq(await activeId(page), "hook-view-title", "ops: the focus moves to the webhook's heading");
+    eq(await page.title(), "Webhook Orders to the CRM (" + H.ok + ") — hookspool", "ops: the window title names the webhook");
+    eq(await page.textContent("#hook-view-title"), "Webhook Orders to the CRM (" + H.ok + ")", "ops: the heading names the webhook");
+    const all = await opsApi("GET", "/" + H.ok + "/deliveries?limit=250");
+    eq([all.status, all.data.length], [200, 25], "API: 25 deliveries of the webhook");
+    const firstIds = await rowIds(page);
+    eq(firstIds, all.data.slice(0, 20).map((d) => d.deliveryId), "ops: page 1 shows the 20 newest, newest first");
+    eq(await page.locator("#delivery-rows tr .status").allTextContents(), all.data.slice(0, 20).map((d) => d.status),
+       "ops: each row shows its status");
+    eq(await page.locator("#delivery-rows tr .answer").allTextContents(),
+       all.data.slice(0, 20).map((d) => "HTTP " + d.lastStatusCode), "ops: each row shows the last answer");
+    eq(await page.locator("#delivery-rows time").first().getAttribute("datetime"), all.data[0].createdAt,
+       "ops: each row shows when the delivery was created");
+    eq([await page.isDisabled("#page-newer"), await page.isDisabled("#page-older")], [true, false],
+       "ops: page 1 offers older deliveries only");
+    eq(await page.textContent("#page-info"), "Page 1, newest first", "ops: the pager says where you are");
+
+    // --- Paging: the page follows the API's Link header.
+    const page1 = await opsApi("GET", "/" + H.ok + "/deliveries?limit=20");
+    const m = /<([^>]*)>[^,]*;\s*rel="?next"?/.exec(page1.link || "");
+    check(m, "API: a full page carries Link rel=next", page1.link);
+    const want = m ? new URL(m[1], OPS.base + "/api/").href : "";
+    const [older] = await Promise.all([
+      page.waitForRequest((r) => r.url().includes("/deliveries?") && r.url().includes("cursor=")),
+      page.click("#page-older"),
+    ]);
+    eq(older.url(), want, "ops: Older asks for the URL of the Link header");
+    await page.waitForFunction(() => document.getElementById("page-info").textContent.startsWith("Page 2"));
+    const secondIds = await rowIds(page);
+    eq(secondIds, all.data.slice(20).map((d) => d.deliveryId), "ops: page 2 shows the 5 older ones");
+    eq(new Set(firstIds.concat(secondIds)).size, 25, "ops: no delivery twice across the pages, none skipped");
+    eq([await page.isDisabled("#page-newer"), await page.isDisabled("#page-older")], [false, true],
+       "ops: the last page offers newer deliveries only");
+    eq(await activeId(page), "page-info", "ops: the focus stays on the pager");
+    await page.click("#page-newer");
+    await page.waitForFunction(() => document.getElementById("page-info").textContent.startsWith("Page 1"));
+    eq(await rowIds(page), firstIds, "ops: Newer comes back to page 1");
+
+    // A Link that names another origin (a proxy's inner host) is not followed with
+    // the credentials: the page asks its own origin for the same cursor.
+    await page.route((u) => u.pathname.endsWith("/deliveries") && !u.searchParams.has("cursor"), async (route) => {
+      const res = await route.fetch();
+      const headers = Object.assign({}, res.headers());
+      headers.link = (headers.link || "").replace(/<https?:\/\/[^/]+/, "<https://api.internal.example:8443");
+      await route.fulfill({ response: res, headers });
+    });
+    await page.click("#deliveries-refresh");
+    await page.waitForFunction(() => !document.getElementById("page-older").disabled);
+    const outsideRequests = [];
+    const spy = (r) => { if (!r.url().startsWith(OPS.base)) outsideRequests.push(r.url()); };
+    page.on("request", spy);
+    const [viaCursor] = await Promise.all([
+      page.waitForRequest((r) => r.url().includes("cursor=")),
+      page.click("#page-older"),
+    ]);
+    await page.waitForFunction(() => document.getElementById("page-info").textContent.startsWith("Page 2"));
+    const cursorOf = (u) => { try { return new URL(u).searchParams.get("cursor"); } catch (e) { return null; } };
+    check(viaCursor.url().startsWith(OPS.base + "/api/") && cursorOf(viaCursor.url()) === cursorOf(want) && cursorOf(want),
+          "ops: a Link to another origin: the same cursor is asked of this origin", viaCursor.url());
+    eq(await rowIds(page), secondIds, "ops: and the same page 2 comes");
+    eq(outsideRequests, [], "ops: nothing is sent to the other origin");
+    page.off("request", spy);
+    await page.unrouteAll();
+    await page.click("#page-newer");
+    await page.waitForFunction(() => document.getElementById("page-info").textContent.startsWith("Page 1"));
+
+    // --- The status filter.
+    const [failedReq] = await Promise.all([
+      page.waitForRequest((r) => r.url().includes("status=failed")),
+      page.selectOption("#status-filter", "failed"),
+    ]);
+    check(failedReq.url().includes("limit=20"), "ops: the filter asks the API for status=failed", failedReq.url());
+    await page.waitForFunction(() => document.getElementById("page-info").textContent.includes("failed only"));
+    eq(await rowIds(page), all.data.filter((d) => d.status === "failed").map((d) => d.deliveryId),
+       "ops: the failed filter lists the two refused deliveries");
+    eq(await page.locator("#delivery-rows tr .answer").allTextContents(), ["HTTP 500", "HTTP 500"],
+       "ops: with the receiver's answer");
+    check(await page.isHidden("#pager"), "ops: no pager for a single page");
+    await page.selectOption("#status-filter", "pending");
+    await page.waitForSelector("#deliveries-empty:not([hidden])");
+    eq(await page.textContent("#deliveries-empty"), "No pending deliveries.", "ops: no pending delivery says so");
+    await page.selectOption("#status-filter", "succeeded");
+    await page.waitForFunction(() => document.getElementById("page-info").textContent.includes("succeeded only"));
+    eq((await rowIds(page)).length, 20, "ops: the succeeded filter lists them");
+    await page.selectOption("#status-filter", "");
+    await page.waitForFunction(() => document.getElementById("page-info").textContent === "Page 1, newest first");
+    await accessible(page, "the deliveries of a webhook");
+    await shot(page, "deliveries-desktop", false);
+
+    // --- One delivery: its attempts and its payload.
+    const cancelled = all.data.find((d) => d.eventType === "Order:Cancelled");
+    const cRow = `#delivery-rows tr[data-id="${cancelled.deliveryId}"]`;
+    await page.focus(cRow + ' button[data-action="details"]');
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#delivery-dialog[open]");
+    const one = (await opsApi("GET", "/" + H.ok + "/deliveries/" + cancelled.deliveryId)).data;
+    eq(await page.textContent("#delivery-summary .id-full"), cancelled.deliveryId, "ops: the dialog shows the delivery id");
+    eq(await page.locator("#attempt-rows tr").count(), one.attempts.length, "ops: the dialog lists each attempt");
+    eq(await page.locator("#attempt-rows tr .answer").allTextContents(), one.attempts.map(() => "HTTP 200"),
+       "ops: each attempt shows its answer");
+    const shownPayload = await page.textContent("#payload");
+    eq(JSON.parse(shownPayload), one.payload, "ops: the payload is shown as the API keeps it");
+    const arrived = (await received()).filter((r) => r.headers["x-neostore-delivery"] === cancelled.deliveryId);
+    check(arrived.length === 1 && JSON.stringify(JSON.parse(arrived[0].body)) === JSON.stringify(one.payload),
+          "ops: the payload shown is what the receiver got", arrived.length);
+    check(shownPayload.includes("<b>not markup</b>") && (await page.locator("#payload b").count()) === 0,
+          "ops: markup in a payload is shown as text");
+    check(await page.evaluate(() => document.getElementById("delivery-dialog").contains(document.activeElement)),
+          "ops: the focus is in the delivery dialog");
+    await accessible(page, "a delivery's details");
+    await shot(page, "delivery-dialog", false);
+
+    // --- Redeliver: same delivery id, same bytes, the attempt number goes on.
+    const [redo] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/redeliver")),
+      page.click("#delivery-redeliver"),
+    ]);
+    const redoBody = await redo.json();
+    eq([redo.status(), redoBody.deliveryId, redoBody.status], [202, cancelled.deliveryId, "pending"],
+       "ops: Redeliver asks the API, which answers 202 with the delivery pending");
+    await page.waitForFunction(() => /succeeded/.test(document.getElementById("notice").textContent));
+    check((await page.textContent("#notice")).includes(cancelled.deliveryId.slice(0, 8)), "ops: the outcome is announced");
+    const twice = await until(async () => {
+      const got = (await received()).filter((r) => r.headers["x-neostore-delivery"] === cancelled.deliveryId);
+      return got.length >= 2 ? got : null;
+    });
+    check(twice && twice[1].body === twice[0].body && twice[1].headers["x-neostore-attempt"] === "2",
+          "ops: the receiver gets the same body again, as attempt 2", twice && twice.map((r) => r.headers["x-neostore-attempt"]));
+    await page.waitForFunction(() => document.querySelectorAll("#attempt-rows tr").length === 2);
+    check(true, "ops: the open dialog shows the second attempt");
+    await page.keyboard.press("Escape");
+    check(!(await page.evaluate(() => document.getElementById("delivery-dialog").open)), "ops: Escape closes the delivery dialog");
+    const focusBack = () => page.evaluate(() => [document.activeElement.closest("tr")?.dataset.id,
+                                                  document.activeElement.getAttribute("data-action")]);
+    await until(async () => (await focusBack())[1] === "details", 3000);
+    eq(await focusBack(), [cancelled.deliveryId, "details"], "ops: the focus returns to the row's Details button");
+
+    // --- Ping.
+    const [pinged] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/ping")),
+      page.click("#ping"),
+    ]);
+    const pingBody = await pinged.json();
+    eq([pinged.status(), pingBody.eventType, pingBody.status], [202, "Webhook:Ping", "pending"], "ops: Ping answers 202 with a pending delivery");
+    await page.waitForFunction((id) => document.querySelector("#delivery-rows tr")?.dataset.id === id, pingBody.deliveryId);
+    check(true, "ops: the ping is listed first");
+    await page.waitForFunction((id) => document.querySelector(`#delivery-rows tr[data-id="${id}"] .status`)?.textContent === "succeeded",
+                               pingBody.deliveryId);
+    check(true, "ops: its row turns succeeded without a reload");
+    const pingGot = (await received()).find((r) => r.headers["x-neostore-delivery"] === pingBody.deliveryId);
+    check(pingGot && JSON.parse(pingGot.body).eventType === "Webhook:Ping" && JSON.parse(pingGot.body).data.webhookId === H.ok,
+          "ops: the receiver got the Webhook:Ping event", pingGot && pingGot.body);
+  }
+
+  async function rotation() {
+    await load(H.ok);
+    // --- Rotate secret: Escape cancels; then a rotation with a 1 hour overlap.
+    const oldSecret = (await opsApi("GET", "/" + H.ok)).data.signatureSecret;
+    await page.click("#rotate");
+    check(await page.evaluate(() => document.getElementById("rotate-dialog").open), "ops: Rotate secret asks first");
+    eq(await activeId(page), "rotate-overlap", "ops: the focus is on the overlap choice");
+    eq(await page.inputValue("#rotate-overlap"), "86400", "ops: the overlap defaults to 24 hours");
+    await page.keyboard.press("Escape");
+    eq((await opsApi("GET", "/" + H.ok)).data.signatureSecret, oldSecret, "API: Escape rotated nothing");
+    await page.click("#rotate");
+    await page.selectOption("#rotate-overlap", "3600");
+    const [rotated] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/rotate-secret")),
+      page.click("#rotate-confirm"),
+    ]);
+    const rot = await rotated.json();
+    eq([rotated.status(), rotated.request().postDataJSON()], [200, { overlapSeconds: 3600 }],
+       "ops: the rotation asks the API with the chosen overlap");
+    const newSecret = (await opsApi("GET", "/" + H.ok)).data.signatureSecret;
+    check(newSecret !== oldSecret && /^[A-Za-z0-9]{64}$/.test(newSecret), "API: the webhook has a new secret");
+    await page.waitForSelector("#rotate-done:not([hidden])");
+    eq(await page.textContent("#rotate-secret"), newSecret, "ops: the dialog shows the new secret");
+    const expires = Date.parse(rot.previousSecretExpiresAt);
+    check(Math.abs(expires - (Date.now() + 3600 * 1000)) < 120000, "API: previousSecretExpiresAt is an hour ahead",
+          rot.previousSecretExpiresAt);
+    eq(await page.getAttribute("#rotate-until time", "datetime"), rot.previousSecretExpiresAt,
+       "ops: the dialog says until when the old secret signs");
+    check(/old secret still signs too, until .* \(in (60 minutes|1 hour)\)/.test(await page.textContent("#rotate-until")),
+          "ops: and how long that is", await page.textContent("#rotate-until"));
+    check(!(await page.textContent("body")).includes(oldSecret), "ops: the old secret is not shown");
+    await accessible(page, "the rotate dialog with the new secret");
+    await shot(page, "rotate-dialog", false);
+    await page.click("#rotate-copy");
+    eq(await page.evaluate(() => navigator.clipboard.readText()), newSecret, "ops: Copy puts the new secret on the clipboard");
+    await page.click("#rotate-close");
+    check(!(await page.textContent("body")).includes(newSecret) &&
+          !(await page.evaluate(() => document.documentElement.outerHTML)).includes(newSecret),
+          "ops: the new secret leaves the page when the dialog closes");
+    await until(async () => (await activeId(page)) === "rotate", 3000);
+    eq(await activeId(page), "rotate", "ops: the focus returns to Rotate secret");
+    eq(await page.getAttribute("#rotation-state time", "datetime"), rot.previousSecretExpiresAt,
+       "ops: the view says the previous secret still signs, and until when");
+    const kept = await page.evaluate(() => JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage), document.cookie]));
+    check(!kept.includes(newSecret) && !kept.includes(oldSecret), "ops: no secret is kept in the browser's storage");
+
+    // On the wire: the secret the page showed signs the next delivery, the old one too.
+    const [pinged2] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/ping")), page.click("#ping")]);
+    const ping2 = await pinged2.json();
+    const ping2Got = await until(async () => (await received()).find((r) => r.headers["x-neostore-delivery"] === ping2.deliveryId));
+    check(ping2Got && ping2Got.headers["x-neostore-signature"] === hmacHex(newSecret, ping2Got.body),
+          "ops: the secret the page showed signs the next delivery (X-NEOSTORE-SIGNATURE)");
+    check(ping2Got && ping2Got.headers["x-neostore-signature-previous"] === hmacHex(oldSecret, ping2Got.body),
+          "ops: the old secret signs it too during the overlap (X-NEOSTORE-SIGNATURE-PREVIOUS)");
+
+    // A rotation with no overlap says the old secret stops at once.
+    await page.click("#rotate");
+    await page.selectOption("#rotate-overlap", "0");
+    const [rotated0] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/rotate-secret")), page.click("#rotate-confirm")]);
+    eq((await rotated0.json()).previousSecretExpiresAt, null, "API: no overlap, no previousSecretExpiresAt");
+    await page.waitForSelector("#rotate-done:not([hidden])");
+    eq(await page.textContent("#rotate-until"), "The old secret no longer signs: only the new one does.",
+       "ops: with no overlap the dialog says the old secret stopped");
+    await page.keyboard.press("Escape");
+    check(await page.isHidden("#rotation-state"), "ops: and the view no longer mentions a previous secret");
+  }
+
+  async function phone() {
+    await load(H.ok);
+    // --- Phone width.
+    await page.setViewportSize({ width: 375, height: 800 });
+    const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(sw <= 375, "ops: no horizontal scrolling in the deliveries at 375px", "scrollWidth " + sw);
+    check(await page.isVisible('#delivery-rows tr:first-child button[data-action="redeliver"]'), "ops: row actions reachable at phone width");
+    await accessible(page, "the deliveries at phone width");
+    await shot(page, "deliveries-phone");
+    await page.click('#delivery-rows tr:first-child button[data-action="details"]');
+    await page.waitForSelector("#delivery-dialog[open]");
+    const box = await page.locator("#delivery-dialog").boundingBox();
+    const dsw = await page.evaluate(() => document.getElementById("delivery-dialog").scrollWidth <= document.getElementById("delivery-dialog").clientWidth);
+    check(box && box.x >= 0 && box.x + box.width <= 375 && dsw, "ops: the delivery dialog fits a phone screen", JSON.stringify(box));
+    await page.keyboard.press("Escape");
+    await page.click("#rotate");
+    const rbox = await page.locator("#rotate-dialog").boundingBox();
+    check(rbox && rbox.x >= 0 && rbox.x + rbox.width <= 375, "ops: the rotate dialog fits a phone screen", JSON.stringify(rbox));
+    await page.keyboard.press("Escape");
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+
+  async function failing() {
+    // --- A failing webhook, reached by its address after a reload.
+    await page.goto(OPS.base + "/#webhook=" + H.fail);
+    await page.reload();
+    await page.waitForSelector("#hook-view:not([hidden]) #delivery-rows tr");
+    eq(await page.textContent("#hook-view-title"), "Webhook Invoices to a broken ERP (" + H.fail + ")",
+       "ops: a reload on the webhook's address shows that webhook");
+    await page.selectOption("#status-filter", "failed");
+    await page.waitForFunction(() => document.getElementById("page-info").textContent.includes("failed only"));
+    eq(await page.locator("#delivery-rows tr .status").allTextContents(), ["failed", "failed"], "ops: the failed filter lists the two failures");
+    eq(await page.locator("#delivery-rows tr .answer").allTextContents(), ["HTTP 500", "HTTP 500"],
+       "ops: the failing webhook's rows show the receiver's answer");
+    const failedOne = (await opsApi("GET", "/" + H.fail + "/deliveries?status=failed")).data[0];
+    const failedFull = (await opsApi("GET", "/" + H.fail + "/deliveries/" + failedOne.deliveryId)).data;
+    await page.click(`#delivery-rows tr[data-id="${failedOne.deliveryId}"] button[data-action="details"]`);
+    await page.waitForSelector("#delivery-dialog[open]");
+    eq(await page.locator("#attempt-rows tr .answer").allTextContents(), failedFull.attempts.map(() => "HTTP 500"),
+       "ops: every attempt of a failed delivery is listed with its answer");
+    check(failedFull.attempts.length === 3, "API: a failed delivery had the full schedule (3 attempts)", failedFull.attempts.length);
+    await page.keyboard.press("Escape");
+    // Disabled elsewhere while the page still offers Redeliver: the API's 409 is
+    // shown, and the page catches up (a plain note: not the sender's doing).
+    const patch = (enabled) => fetch(OPS.base + "/api/" + OPS.tenant + "/webhooks/" + H.fail, {
+      method: "PATCH", headers: { "X-API-KEY": OPS.key, "Content-Type": "application/merge-patch+json" },
+      body: JSON.stringify({ enabled }) });
+    eq((await patch(false)).status, 200, "API: the failing webhook disabled behind the page's back");
+    const [conflict] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/redeliver")),
+      page.click(`#delivery-rows tr[data-id="${failedOne.deliveryId}"] button[data-action="redeliver"]`),
+    ]);
+    eq(conflict.status(), 409, "API: redeliver on a disabled webhook is 409");
+    await page.waitForSelector("#ops-error:not([hidden])");
+    check(/disabled/i.test(await page.textContent("#ops-error")), "ops: the 409 is shown with the API's reason",
+          await page.textContent("#ops-error"));
+    await page.waitForSelector("#manually-disabled:not([hidden])");
+    check(await page.isHidden("#sender-disabled") && await page.isDisabled("#ping"),
+          "ops: the page reads the webhook again: disabled, not by the sender, ping off");
+    eq((await patch(true)).status, 200, "API: enabled again");
+    await page.click("#deliveries-refresh");
+    await page.waitForSelector("#manually-disabled", { state: "hidden" });
+    check(await page.isHidden("#ops-error") && !(await page.isDisabled("#ping")), "ops: Refresh shows it enabled again");
+    await page.click("#back-to-list");
+    await page.waitForSelector("#hooks:not([hidden]) #hook-rows tr");
+    eq(new URL(page.url()).hash, "", "ops: All webhooks clears the address");
+    eq(await page.title(), "hookspool — webhooks", "ops: and the window title");
+    eq(await page.evaluate(() => document.activeElement.closest("tr")?.dataset.id), H.fail,
+       "ops: the focus returns to the webhook's row");
+  }
+
+  async function disabledBySender() {
+    await load(null);
+    // --- The webhook the sender disabled is flagged in the list, with its reason.
+    const gone = (await opsApi("GET", "/" + H.gone)).data;
+    check(gone.enabled === false && typeof gone.disabledReason === "string" && gone.disabledReason !== "" &&
+          typeof gone.disabledAt === "string", "API: the webhook answered 410 carries disabledReason and disabledAt",
+          JSON.stringify(gone));
+    eq(await page.textContent(goneRow + " .flag span"), "Disabled by the sender: " + gone.disabledReason,
+       "ops: the list says the sender disabled it, and why");
+    eq(await page.locator("#hook-rows .flag").count(), 1, "ops: only that webhook is flagged");
+    await accessible(page, "the list with a webhook the sender disabled");
+
+    // --- The webhook the sender disabled: why, the failures behind it, enable again.
+    await page.click(goneRow + ' button:has-text("See failures")');
+    await page.waitForSelector("#sender-disabled:not([hidden])");
+    check((await page.textContent("#sender-disabled-text")).includes(gone.disabledReason), "ops: the notice gives the sender's reason",
+          await page.textContent("#sender-disabled-text"));
+    eq(await page.getAttribute("#sender-disabled-text time", "datetime"), gone.disabledAt, "ops: and since when");
+    await page.waitForSelector("#failures li");
+    const goneDeliveries = (await opsApi("GET", "/" + H.gone + "/deliveries")).data;
+    eq(await page.locator("#failures li").evaluateAll((l) => l.map((x) => x.dataset.id)), goneDeliveries.map((d) => d.deliveryId),
+       "ops: the notice lists the failed deliveries behind it");
+    eq(await page.locator("#failures li .answer").first().textContent(), "HTTP 410", "ops: with the 410 answer");
+    check(await page.isDisabled("#ping") && await page.isDisabled('#delivery-rows button[data-action="redeliver"]'),
+          "ops: ping and redeliver are off while it is disabled");
+    check(/disabled webhook receives nothing/.test(await page.textContent("#ops-hint")), "ops: and the page says why");
+    eq(await page.locator("#delivery-rows tr").evaluateAll((rows) => rows.filter((r) => r.querySelector(".held")).map((r) => r.dataset.id)),
+       goneDeliveries.filter((d) => d.nextAttemptAt).map((d) => d.deliveryId),
+       "ops: a next attempt of a disabled webhook's delivery is marked as not while disabled");
+    eq((await opsApi("POST", "/" + H.gone + "/ping")).status, 409, "API: ping on the disabled webhook is 409");
+    await accessible(page, "the view of a webhook the sender disabled");
+    await shot(page, "sender-disabled", false);
+    await page.click('#failures li button:has-text("Details")');
+    await page.waitForSelector("#delivery-dialog[open]");
+    eq(await page.locator("#attempt-rows tr .answer").first().textContent(), "HTTP 410", "ops: the failure's details open from the notice");
+    await page.keyboard.press("Escape");
+    await page.click("#enable-again");
+    await page.waitForSelector("#sender-disabled", { state: "hidden" });
+    const enabled = (await opsApi("GET", "/" + H.gone)).data;
+    eq([enabled.enabled, "disabledReason" in enabled, "disabledAt" in enabled], [true, false, false],
+       "API: Enable again enables it and the sender's reason is gone");
+    check(!(await page.isDisabled("#ping")), "ops: ping is offered again");
+    // The receiver still answers 410: a ping disables it again, and Refresh shows it.
+    await page.click("#ping");
+    check(await until(async () => (await opsApi("GET", "/" + H.gone)).data.enabled === false),
+          "API: the ping answered 410 disables it again");
+    await page.click("#deliveries-refresh");
+    await page.waitForSelector("#sender-disabled:not([hidden])");
+    check(true, "ops: Refresh shows the sender's notice again");
+    await page.goBack();
+    await page.waitForSelector("#hooks:not([hidden])");
+    check(await page.isHidden("#hook-view"), "ops: the browser's Back returns to the list");
+    check(await page.isVisible(goneRow + " .flag"), "ops: where the webhook is flagged again");
+  }
+
+  async function readOnly() {
+    await load(null);
+    // --- A read-only key sees the deliveries; ping is refused (403) and explained.
+    await page.click("#sign-out");
+    await page.fill("#signin-tenant", OPS.tenant);
+    await page.fill("#signin-key", OPS.readKey);
+    await page.click("#signin-apikey");
+    await page.click(okRow + ' button:has-text("Deliveries")');
+    await page.waitForSelector("#delivery-rows tr");
+    const countBefore = (await opsApi("GET", "/" + H.ok + "/deliveries?limit=250")).data.length;
+    await page.click("#ping");
+    await page.waitForSelector("#alert:not([hidden])");
+    check(/403/.test(await page.textContent("#alert-text")), "ops: a read-only key's ping is refused (403) and explained",
+          await page.textContent("#alert-text"));
+    eq((await opsApi("GET", "/" + H.ok + "/deliveries?limit=250")).data.length, countBefore, "API: the refused ping made no delivery");
+    await page.click("#sign-out");
+  }
+
+  for (const [name, steps] of [["deliveries", deliveries], ["rotation", rotation], ["phone", phone],
+                                ["failing webhook", failing], ["disabled by the sender", disabledBySender],
+                                ["read-only key", readOnly]]) {
+    try {
+      await steps();
+    } catch (e) {
+      check(false, "ops: the " + name + " steps ran to the end", e && e.stack || e);
+    }
+  }
+  eq(pageErrors, [], "ops: no script errors or CSP violations");
   await page.close();
 }

@@ -36,6 +36,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0 && (cfg.base_path[0] != '/' || cfg.max_body_bytes < 1024 ||
                     cfg.retry_count > CONFIG_MAX_RETRIES || cfg.delivery_timeout < 1))
         abort();
-    config_free(&cfg);
+    config_release(&cfg);
     return 0;
 }

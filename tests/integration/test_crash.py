@@ -202,9 +202,10 @@ def diagnose(label, srv, env):
                     print("  lock: " + line.strip(), flush=True)
     except OSError:
         pass
-    for log in [getattr(getattr(srv, "backend", None), "log", None)]:
-        if log is not None and os.path.exists(log.name):
-            with open(log.name, errors="replace") as f:
+    backend = getattr(getattr(srv, "backend", None), "log", None)
+    for path in [backend.name if backend else None, getattr(srv, "errorlog", None)]:
+        if path is not None and os.path.exists(path):
+            with open(path, errors="replace") as f:
                 for line in f.readlines()[-40:]:
                     print("  log: " + line.rstrip(), flush=True)
 
@@ -312,7 +313,7 @@ def recovering(pids):
     return found
 
 
-def kill_recoverer(label, srv, api):
+def kill_recoverer(label, srv, api, env):
     """Kills every worker mid-write, then the process that recovers the store, mid-recovery."""
     killed, answered = 0, []
     for round_ in range(5):
@@ -333,6 +334,8 @@ def kill_recoverer(label, srv, api):
                 time.sleep(0.002)
             took = answers_within(api, 5.0)
         answered.append(-1 if took is None else round(took, 2))
+        if took is None:
+            diagnose("%s round %d" % (label, round_ + 1), srv, env)
         suite.check(took is not None, "%s: round %d: the API answers within 5 s after the "
                     "recovering process was killed" % (label, round_ + 1))
         check_nothing_lost("%s round %d" % (label, round_ + 1), api, w)
@@ -402,7 +405,7 @@ def main():
             suite.eq(len(children(supervisor_of(srv) or 0)), WORKERS,
                      "%s: %d workers under one supervisor" % (label, WORKERS))
             storm(label, srv, api, env)
-            kill_recoverer(label, srv, api)
+            kill_recoverer(label, srv, api, env)
             kill_supervisor(label, srv, api)
             check_backup_verifies(env, label)
             kill_launcher(label, srv, api)

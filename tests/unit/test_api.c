@@ -327,7 +327,7 @@ test_handlers(void)
     free(uri);
     json_object_put(array);
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
     unit_scratch_remove(dir);
 }
 

@@ -66,7 +66,7 @@ test_config(void)
     CHECK(cfg.max_webhooks_per_tenant == 100 && cfg.delivery_timeout == 30 &&
               cfg.max_event_bytes == 1048576 && cfg.delivery_log_days == 30,
           "defaults kept for keys not set");
-    config_free(&cfg);
+    config_release(&cfg);
     free(good);
 
     /* tls_ca_file must hold a PEM certificate; resolve is a list of host:port:address. */
@@ -80,8 +80,8 @@ test_config(void)
     CHECK(cfg.resolve_count == 2 && strcmp(cfg.resolve[0], "hooks.test:8443:127.0.0.1") == 0 &&
               strcmp(cfg.resolve[1], "idp.test:443:[::1]") == 0,
           "resolve entries split");
-    config_free(&cfg);
-    CHECK(cfg.tls_ca_file == NULL && cfg.resolve_count == 0, "config_free clears tls keys");
+    config_release(&cfg);
+    CHECK(cfg.tls_ca_file == NULL && cfg.resolve_count == 0, "config_release clears tls keys");
     free(tls);
     free(text);
     free(ca);
@@ -95,7 +95,7 @@ test_config(void)
               cfg.durability == DURABILITY_SYNC && cfg.signature_encoding == SIGNATURE_HEX &&
               cfg.standard_webhooks,
           "documented defaults");
-    config_free(&cfg);
+    config_release(&cfg);
 
     static const struct {
         const char *text;
@@ -129,13 +129,13 @@ test_config(void)
         int rc = config_load(&cfg, path, err, sizeof err);
         CHECK(rc == -1 && strstr(err, bad[i].want) != NULL, "case %zu: error \"%s\" names \"%s\"",
               i, err, bad[i].want);
-        config_free(&cfg);
+        config_release(&cfg);
         free(path);
     }
     CHECK(config_load(&cfg, "/nonexistent/hookspool.conf", err, sizeof err) == -1 &&
               strstr(err, "/nonexistent/hookspool.conf") != NULL,
           "missing file named: %s", err);
-    config_free(&cfg);
+    config_release(&cfg);
 
     setenv("HOOKSPOOL_CONF", "/from/env.conf", 1);
     CHECK(strcmp(config_choose_path(NULL), "/from/env.conf") == 0, "HOOKSPOOL_CONF used");
@@ -446,7 +446,7 @@ test_store(void)
     CHECK(store_apikey_list(s, "acme", &keys, &n) == STORE_OK && n == 1, "list keys by tenant");
     free(keys);
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
 }
 
 /* The delivery record's stored form: a round trip, and every damaged copy refused. */
@@ -658,7 +658,7 @@ test_rotation(void)
     CHECK(store_webhook_rotate(s, "other", id, 60, 5000, &w) == STORE_NOTFOUND,
           "rotate another tenant's id");
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
 }
 
 /* The edit callback of a process that is killed inside its transaction. */
@@ -716,7 +716,7 @@ test_store_zombie_holds_nothing(void)
         return;
     if (pipe(ready) != 0) {
         store_close(s);
-        config_free(&cfg);
+        config_release(&cfg);
         return;
     }
     const char *ev[] = { "*" };
@@ -766,7 +766,7 @@ test_store_zombie_holds_nothing(void)
     store_close(s);
     webhook_release(&w);
     close(ready[0]);
-    config_free(&cfg);
+    config_release(&cfg);
 }
 
 int

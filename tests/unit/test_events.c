@@ -482,8 +482,8 @@ test_spool(void)
     char *deferred = spool_path(spool, SPOOL_DEFERRED, NULL);
     char *failed = spool_path(spool, SPOOL_FAILED, NULL);
 
-    CHECK(spool_init(spool) == 0, "spool_init creates missing parents: %s", strerror(errno));
-    CHECK(spool_init(spool) == 0, "spool_init again is fine");
+    CHECK(spool_create_dirs(spool) == 0, "spool_create_dirs creates missing parents: %s", strerror(errno));
+    CHECK(spool_create_dirs(spool) == 0, "spool_create_dirs again is fine");
     CHECK(count_entries(tmp) == 0 && count_entries(new) == 0 && count_entries(active) == 0 &&
           count_entries(deferred) == 0 && count_entries(failed) == 0, "five empty directories");
 

@@ -235,7 +235,7 @@ test_streaks(void)
     CHECK(store_webhook_disable(s, "acme", b, "the endpoint answered 410 Gone", 1000) ==
               STORE_OK, "410: disabled");
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
 }
 
 static void

@@ -563,7 +563,7 @@ test_bearer(void)
     free(line);
     free(tok);
     free(secret_path);
-    config_free(&cfg);
+    config_release(&cfg);
 }
 
 int

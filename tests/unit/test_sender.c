@@ -126,7 +126,7 @@ test_delivery_log(void)
     free(out);
     free(many);
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
 }
 
 /* A fanned-out delivery of webhook hook, event n, created at t. */
@@ -354,7 +354,7 @@ test_delivery_records(void)
           "records: an old one is gone");
     buf_release(&payload);
     store_close(s);
-    config_free(&cfg);
+    config_release(&cfg);
 }
 
 /* Formats r with one member replaced (NULL: as is) and says whether it parses back. */
@@ -674,7 +674,7 @@ static void
 test_deferred_many(void)
 {
     char *spool = xasprintf("%s/spool", scratch);
-    CHECK(spool_init(spool) == 0, "spool_init %s", spool);
+    CHECK(spool_create_dirs(spool) == 0, "spool_create_dirs %s", spool);
     struct spool_own_file files[] = {
         { "dlv-0123456789abcdef0123456789abcdef", "one", 3, 2000000000, -2 },
         { "../escape", "two", 3, 0, -2 },

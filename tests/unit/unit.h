@@ -87,7 +87,7 @@ unit_store_open(struct config *cfg, const char *dir, const char *name, const cha
     struct store *s = store_open(cfg, err, sizeof err);
     CHECK(s != NULL, "%s: %s", what, err);
     if (s == NULL)
-        config_free(cfg);
+        config_release(cfg);
     return s;
 }
 
