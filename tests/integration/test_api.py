@@ -19,44 +19,9 @@ suite = h.Suite("api")
 ID_RE = re.compile(r"^[A-Za-z0-9]{5}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9]{64}$")
 MEMBERS = {"id", "description", "events", "endpoint", "enabled", "signatureSecret"}
-FCGI = os.path.join(h.BUILD, "cgi-bin", "webhooks.fcgi")
 
 
-class Api:
-    """Requests to one server for one tenant with one API key."""
-
-    def __init__(self, url, tenant, key):
-        self.url, self.tenant, self.key = url, tenant, key
-
-    def path(self, suffix=""):
-        return "/api/%s/webhooks%s" % (self.tenant, suffix)
-
-    def call(self, method, path, body=None, headers=None, key=True, timeout=30):
-        hdrs = {}
-        if key is True:
-            key = self.key
-        if key:
-            hdrs["X-API-KEY"] = key
-        hdrs.update(headers or {})
-        return h.request(method, self.url + path, body, hdrs, timeout=timeout)
-
-    def list(self):
-        st, _, data = self.call("GET", self.path())
-        if st != 200:
-            raise RuntimeError("list %s: %d %r" % (self.tenant, st, data[:300]))
-        return json.loads(data)
-
-    def create(self, body=None, **fields):
-        body = body or dict({"events": ["Pass:Created"], "endpoint": "https://example.com/h"},
-                            **fields)
-        st, hdrs, data = self.call("POST", self.path(), body)
-        if st != 200:
-            raise RuntimeError("create %s: %d %r" % (self.tenant, st, data[:300]))
-        return json.loads(data), hdrs
-
-    def get(self, wid):
-        st, _, data = self.call("GET", self.path("/" + wid))
-        return st, h.as_json(data)
+Api = h.Api
 
 
 def problem(what, st, hdrs, data, want_status, member=None):
@@ -106,7 +71,7 @@ def rejected(api, what, method, path, body, want_status, member=None, headers=No
 
 def crud_flow(api, label):
     """All six operations with their members, headers and semantics."""
-    w, hdrs = api.create({"description": "CRM sync", "events": ["Pass:Created", "Customer:*"],
+    w, hdrs = api.create_body({"description": "CRM sync", "events": ["Pass:Created", "Customer:*"],
                           "endpoint": "https://crm.example.com/hooks", "id": "AAAAA",
                           "signatureSecret": "x" * 64, "unknown": [1, 2]})
     webhook_shape(label + " POST", w)
@@ -123,7 +88,7 @@ def crud_flow(api, label):
     st, _, data = api.call("GET", loc)
     suite.eq((st, h.as_json(data)), (200, w), label + " GET Location: the created webhook")
 
-    w2, _ = api.create(events=["a.b.c"], endpoint="https://b.example.com/x?y=1",
+    w2, _ = api.create_body(events=["a.b.c"], endpoint="https://b.example.com/x?y=1",
                        enabled=False)
     suite.eq((w2["enabled"], w2["description"]), (False, None),
              label + " POST: enabled false kept, absent description is null")
@@ -198,7 +163,7 @@ def crud_flow(api, label):
 
 def validation(api):
     """Every validation rule answers 400 naming the member and changes nothing."""
-    keep, _ = api.create(description="keep")
+    keep, _ = api.create_body(description="keep")
     one = api.path("/" + keep["id"])
     ok_endpoint = "https://example.com/h"
     long_ep = "https://example.com/" + "a" * (2048 - len("https://example.com/"))
@@ -274,11 +239,11 @@ def validation(api):
         suite.eq(api.get(keep["id"])[1]["description"], "keep", what + ": webhook unchanged")
 
     # Values at the limits are accepted.
-    w, _ = api.create({"description": "\u00e9" * 1024, "events": ["e" * 128] + [
+    w, _ = api.create_body({"description": "\u00e9" * 1024, "events": ["e" * 128] + [
         "E%d.x_y:z-*" % i for i in range(49)], "endpoint": long_ep})
     suite.eq((len(w["description"]), len(w["events"]), len(w["endpoint"])), (1024, 50, 2048),
              "POST at every limit: accepted")
-    w3, _ = api.create(endpoint="https://user:pw@93.184.216.34:8443/p?q=1",
+    w3, _ = api.create_body(endpoint="https://user:pw@93.184.216.34:8443/p?q=1",
                        events=["store.*.updated"])
     suite.eq(w3["endpoint"], "https://user:pw@93.184.216.34:8443/p?q=1",
              "POST public IP literal with port and userinfo: accepted")
@@ -288,7 +253,7 @@ def validation(api):
 
 def content_types(api):
     """415 for what is not JSON; JSON media types with parameters are accepted."""
-    w, _ = api.create()
+    w, _ = api.create_body()
     one = api.path("/" + w["id"])
     body = json.dumps({"events": ["a"], "endpoint": "https://e.example.com/"})
     for ctype in ("text/plain", "application/x-www-form-urlencoded", "application/xml",
@@ -392,7 +357,7 @@ def limit_409(api, limit):
     """The tenant's max_webhooks_per_tenant-th create succeeds, the next is a 409."""
     for x in api.list():
         api.call("DELETE", api.path("/" + x["id"]))
-    made = [api.create()[0]["id"] for _ in range(limit)]
+    made = [api.create_body()[0]["id"] for _ in range(limit)]
     suite.eq(len(api.list()), limit, "creates up to max_webhooks_per_tenant succeed")
     rejected(api, "POST over max_webhooks_per_tenant", "POST", api.path(),
              {"events": ["a"], "endpoint": "https://e.example.com/"}, 409)
@@ -409,7 +374,7 @@ def limit_409(api, limit):
 
 def routes(api, other_key, uri_only):
     """404 for unknown routes and hostile tenant paths, 405 with Allow."""
-    w, _ = api.create()
+    w, _ = api.create_body()
     # Unknown routes and tenants that are not tenant ids: 404 before credentials are looked at.
     for path in ("/api/", "/api/%s" % api.tenant, "/api/%s/hooks" % api.tenant,
                  "/api/%s/webhooks/%s/x" % (api.tenant, w["id"]),
@@ -482,7 +447,7 @@ def authentication(env, url, tenant):
     wo = env.apikey(tenant, "Webhook.Write", label="write-only")
     gone = env.apikey(tenant, label="revoke-me")
     api = Api(url, tenant, full)
-    w, _ = api.create()
+    w, _ = api.create_body()
     one = api.path("/" + w["id"])
     patch = {"description": "changed"}
 
@@ -559,8 +524,8 @@ ENV = None     # the main Env, for suites' helpers that need a key
 
 def tenants(url, a, b):
     """Tenant A's key gets 403 on B's paths, existing id or not; no cross-reading."""
-    wa, _ = a.create(description="A's")
-    wb, _ = b.create(description="B's")
+    wa, _ = a.create_body(description="A's")
+    wb, _ = b.create_body(description="B's")
     suite.eq([x["id"] for x in a.list()], [wa["id"]], "tenant A lists only its own webhook")
     suite.eq([x["id"] for x in b.list()], [wb["id"]], "tenant B lists only its own webhook")
     as_a_on_b = Api(url, b.tenant, a.key)
@@ -588,7 +553,7 @@ def tenants(url, a, b):
             problem("A's key, B's id under A's path: %s" % method, st, hdrs, data, 404)
     # A tenant whose id extends A's sorts right after A's records: still not in A's list.
     ext = Api(url, a.tenant + "_2", h.Env.apikey(ENV, a.tenant + "_2"))
-    wx, _ = ext.create(description="ext")
+    wx, _ = ext.create_body(description="ext")
     suite.eq(a.list(), [wa], "tenant %s's list leaves out tenant %s" % (a.tenant, ext.tenant))
     suite.eq(ext.list(), [wx], "tenant %s lists its own" % ext.tenant)
     ext.call("DELETE", ext.path("/" + wx["id"]))
@@ -648,47 +613,7 @@ def fcgi_children(parent):
 
 # ---------------------------------------------------------------- CGI mode
 
-def cgi(env_conf, method, uri, body=b"", headers=None, path_info=None, keep_open=False,
-        timeout=30):
-    """Runs webhooks.fcgi as a CGI program with REQUEST_URI (and PATH_INFO if given)."""
-    e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOOKSPOOL_CONF": env_conf,
-         "REQUEST_METHOD": method, "REQUEST_URI": uri, "GATEWAY_INTERFACE": "CGI/1.1",
-         "SCRIPT_NAME": "/cgi-bin/webhooks.fcgi", "SERVER_PROTOCOL": "HTTP/1.1"}
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        if k in os.environ:
-            e[k] = os.environ[k]
-    if path_info is not None:
-        e["PATH_INFO"] = path_info
-    if body or method in ("POST", "PUT", "PATCH"):
-        e["CONTENT_LENGTH"] = str(len(body))
-        e["CONTENT_TYPE"] = "application/json"
-    e.update(headers or {})
-    p = subprocess.Popen([FCGI], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=e)
-    if keep_open:
-        p.stdin.write(body)
-        p.stdin.flush()
-        t0 = time.time()
-        try:
-            out = p.stdout.read()
-            p.wait(timeout)
-        finally:
-            p.stdin.close()
-            if p.poll() is None:
-                p.kill()
-        err = p.stderr.read()
-        elapsed = time.time() - t0
-    else:
-        out, err = p.communicate(body, timeout=timeout)
-        elapsed = 0
-    head, _, payload = out.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    hdrs = {}
-    for line in lines:
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    status = int(hdrs.get("status", "0").split()[0] or 0)
-    return status, hdrs, payload, p.returncode, err, elapsed
+cgi = h.cgi
 
 
 def cgi_mode(env, key, tenant):
@@ -805,7 +730,7 @@ fastcgi.server += ( "/uri-only.fcgi" => ((
         crud_flow(Api(uri_only.url, "acme", key_a), "REQUEST_URI")
         validation(a)
         sapi = Api(strict_srv.url, "strict", strict.apikey("strict"))
-        keep, _ = sapi.create()
+        keep, _ = sapi.create_body()
         for method, path, body in (
                 ("POST", sapi.path(), {"events": ["a"], "endpoint": "http://example.com/"}),
                 ("PUT", sapi.path("/" + keep["id"]), {"events": ["a"],
@@ -818,7 +743,7 @@ fastcgi.server += ( "/uri-only.fcgi" => ((
                                                       "endpoint": "https://127.0.0.1/x"})
         suite.eq(st, 200, "allow_private_targets = yes: loopback endpoint accepted")
         sapi.call("DELETE", sapi.path("/" + (h.as_json(data) or {}).get("id", "x")))
-        w, _ = a.create(endpoint="http://example.com/dev")
+        w, _ = a.create_body(endpoint="http://example.com/dev")
         suite.eq(w["endpoint"], "http://example.com/dev",
                  "allow_http_endpoints = yes: http:// accepted")
         a.call("DELETE", a.path("/" + w["id"]))

@@ -11,7 +11,6 @@ supervisor is killed, and the launcher above it is killed."""
 import json
 import os
 import random
-import signal
 import socket
 import subprocess
 import threading
@@ -24,20 +23,6 @@ STORM_S = float(os.environ.get("HOOKSPOOL_CRASH_SECONDS", "30"))
 CLIENTS = 8
 WORKERS = 4
 FCGI = os.path.join(h.BUILD, "cgi-bin", "webhooks.fcgi")
-
-
-class Api:
-    def __init__(self, url, tenant, key):
-        self.base = "%s/api/%s/webhooks" % (url, tenant)
-        self.key = key
-
-    def call(self, method, suffix="", body=None, timeout=20):
-        return h.request(method, self.base + suffix, body, {"X-API-KEY": self.key}, timeout)
-
-    def list(self):
-        st, _, data = self.call("GET")
-        assert st == 200, (st, data)
-        return {w["id"]: w for w in json.loads(data)}
 
 
 def children(pid):
@@ -105,15 +90,7 @@ class SpawnedBackend:
     def stop(self):
         """SIGTERM to the whole session, as systemd stops a unit's cgroup: after the
         launcher was killed, its supervisor runs on without it."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        h.end_process(self.proc, timeout=15, group=True)
         self.log.close()
 
 
@@ -152,7 +129,7 @@ class Writers:
 
     def call(self, method, suffix, body, what):
         try:
-            st, _, data = self.api.call(method, suffix, body)
+            st, _, data = self.api.call(method, self.api.path(suffix), body, timeout=20)
         except (socket.timeout, OSError) as e:
             st, data = type(e).__name__, b""
         self.note(st, what)
@@ -238,7 +215,7 @@ def answers_within(api, seconds):
     start = time.time()
     while time.time() - start < seconds:
         try:
-            if api.call("GET", timeout=max(0.5, seconds - (time.time() - start)))[0] == 200:
+            if api.call("GET", api.path(), timeout=max(0.5, seconds - (time.time() - start)))[0] == 200:
                 return time.time() - start
         except OSError:
             pass
@@ -247,7 +224,7 @@ def answers_within(api, seconds):
 
 
 def check_nothing_lost(label, api, w):
-    listed = api.list()
+    listed = {w["id"]: w for w in api.list()}
     # A delete whose answer was lost (its worker killed after the commit) is unsure.
     lost = sorted(w.created - w.deleted - w.unsure - set(listed))
     suite.check(not lost, "%s: every create answered 200 is there" % label, lost)
@@ -307,8 +284,9 @@ def storm(label, srv, api, env):
     after = []
     for _ in range(20):
         try:
-            after.append(api.call("POST", "", {"events": ["after"],
-                                               "endpoint": "https://e.example.com/"})[0])
+            after.append(api.call("POST", api.path(), {"events": ["after"],
+                                                       "endpoint": "https://e.example.com/"},
+                                  timeout=20)[0])
         except OSError as e:
             after.append(type(e).__name__)
     suite.eq(after, [200] * 20, "%s: after the kills, 20 creates all succeed" % label)
@@ -420,7 +398,7 @@ def main():
         srv = None
         try:
             srv = start(env)
-            api = Api(srv.url, "storm", env.apikey("storm"))
+            api = h.Api(srv.url, "storm", env.apikey("storm"))
             deadline = time.time() + 5
             while len(children(supervisor_of(srv) or 0)) != WORKERS and time.time() < deadline:
                 time.sleep(0.1)

@@ -4,31 +4,26 @@ operations table, checked on what a client sees (status codes, bodies, Link head
 on what the receiver gets (bytes, X-NEOSTORE-DELIVERY, X-NEOSTORE-ATTEMPT). Also the CLI's
 `deliveries show`, `redeliver` and `ping`."""
 
-import http.server
 import json
 import os
 import re
 import sys
-import threading
 import time
 import urllib.parse
 
 import harness as h
-from test_sender import Api, Receiver, Sender, emit, stop_all, wait_for
+from test_sender import Api, Receiver, emit
+from harness import Sender, stop_all, wait_for
 
 
 def api_get(api, path, key=None):
     """GET under /api/TENANT/webhooks; (status, headers, parsed body)."""
-    st, hdrs, data = h.request("GET", "%s/api/%s/webhooks%s" % (api.srv.url, api.tenant, path),
-                               None, {"X-API-KEY": key or api.key})
-    return st, hdrs, h.as_json(data)
+    return api.webhooks("GET", path, key=key or True)
 
 
 def api_post(api, path, key=None):
     """POST with no body under /api/TENANT/webhooks; (status, headers, parsed body)."""
-    st, hdrs, data = h.request("POST", "%s/api/%s/webhooks%s" % (api.srv.url, api.tenant, path),
-                               None, {"X-API-KEY": key or api.key})
-    return st, hdrs, h.as_json(data)
+    return api.webhooks("POST", path, key=key or True)
 
 
 def deliveries_of(api, wid, query=""):
@@ -62,30 +57,11 @@ MEMBERS = ["deliveryId", "webhookId", "eventId", "eventType", "status", "attempt
            "createdAt", "lastAttemptAt", "lastStatusCode", "lastError", "nextAttemptAt"]
 
 
-class GoneReceiver:
+class GoneReceiver(h.Receiver):
     """Answers every POST 410 Gone, on 127.0.0.1."""
 
-    def __init__(self):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self.send_response(410)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", h.free_port()), Handler)
-        self.server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, entry, seen):
+        return 410, {}, b""
 
 
 def records_flow(s, env, srv, rcv, acme):
@@ -219,8 +195,8 @@ def paging_flow(s, env, acme, rcv):
             link = next_link(hdrs)
             if link is None:
                 break
-            url = urllib.parse.urljoin(acme.srv.url + "/", link)
-            s.check(url.startswith(acme.srv.url + "/api/acme/webhooks/%s/deliveries?" % hook["id"]),
+            url = urllib.parse.urljoin(acme.url + "/", link)
+            s.check(url.startswith(acme.url + "/api/acme/webhooks/%s/deliveries?" % hook["id"]),
                     "paging: the Link is an absolute URL of this list", link)
             st, hdrs, body = h.request("GET", url, None, {"X-API-KEY": acme.key})
             doc = h.as_json(body)
@@ -233,7 +209,7 @@ def paging_flow(s, env, acme, rcv):
     wait_for(lambda: len(deliveries_of(acme, hook["id"], "?limit=250") or []) == n + 1, 10)
     rest, link = [], next_link(hdrs)
     while link:
-        st, hdrs, body = h.request("GET", urllib.parse.urljoin(acme.srv.url + "/", link), None,
+        st, hdrs, body = h.request("GET", urllib.parse.urljoin(acme.url + "/", link), None,
                                    {"X-API-KEY": acme.key})
         rest += [d["deliveryId"] for d in h.as_json(body) or []]
         link = next_link(hdrs)

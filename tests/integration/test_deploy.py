@@ -16,7 +16,6 @@ import harness as h
 
 DEPLOY = os.path.join(h.SRC, "deploy")
 FCGI = os.path.join(h.BUILD, "cgi-bin", "webhooks.fcgi")   # staged by main() for RUN_USER
-APACHE_MODULES = "/usr/lib/apache2/modules"
 # The unprivileged user the servers and the program run as, as in production.
 RUN_USER = "www-data"
 # A bearer token that is not valid but must reach the program, and an API key
@@ -69,51 +68,14 @@ class SpawnFcgi:
             raise RuntimeError("spawn-fcgi: %s; log:\n%s" % (e, open(self.log_path).read()))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        h.end_process(self.proc)
         self.log.close()
 
 
 def apache(run, modules, body):
-    """Apache httpd in the foreground with a generated httpd.conf that
-    includes one of the shipped snippets."""
-    port = h.free_port()
-    loads = "\n".join("LoadModule %s_module %s/mod_%s.so" % (m, APACHE_MODULES, m)
-                      for m in ["mpm_prefork", "authz_core", "mime", "alias", "env", "dir"]
-                      + modules)
-    conf = os.path.join(run, "httpd.conf")
-    with open(conf, "w") as f:
-        f.write("""
-ServerRoot "%(run)s"
-ServerName 127.0.0.1
-Listen 127.0.0.1:%(port)d
-PidFile "%(run)s/httpd.pid"
-ErrorLog "%(run)s/error.log"
-LogLevel warn
-DefaultRuntimeDir "%(run)s"
-Mutex file:%(run)s default
-User %(user)s
-Group %(user)s
-StartServers 2
-%(loads)s
-TypesConfig /etc/mime.types
-DocumentRoot "%(run)s/htdocs"
-<Directory />
-    AllowOverride None
-    Require all denied
-</Directory>
-%(body)s
-""" % {"run": run, "port": port, "user": RUN_USER, "loads": loads, "body": body})
-    os.makedirs(os.path.join(run, "htdocs"), exist_ok=True)
-    srv = h.Server(["apache2", "-DFOREGROUND", "-f", conf], port,
-                   os.path.join(run, "stdout.log"))
-    srv.errorlog = os.path.join(run, "error.log")
-    return srv
+    """Apache httpd in the foreground (harness.apache) as RUN_USER, with one of the
+    shipped snippets in body."""
+    return h.apache(run, modules, body, RUN_USER)
 
 
 def start_lighttpd(env, run):

@@ -65,7 +65,7 @@ def main():
         srv = h.lighttpd(env, procs=2)
         api = ts.Api(srv, env, "full")
         hook = api.create(receiver.url + "/ok/full", ["Full:*"])
-        sender = ts.Sender(env)
+        sender = h.Sender(env)
         launcher = ts_children_pids(srv)
 
         # Events before the disk is full are delivered.
@@ -74,7 +74,7 @@ def main():
         # Fill it through the API.
         acked, statuses, slow = [], [], []
         for n in range(2000):
-            (st, doc), took = timed(lambda: api.call("POST", "", big_webhook(
+            (st, _, doc), took = timed(lambda: api.webhooks("POST", "", big_webhook(
                 receiver.url + "/ok/x", n)))
             statuses.append(st)
             if st == 200:
@@ -126,14 +126,14 @@ def main():
         suite.check(hdrs.get("content-type", "").startswith("application/problem+json") and
                     doc.get("status") == 507 and "disk" in doc.get("detail", ""),
                     "full: 507 is problem+json that says the disk is full", doc)
-        st2, _ = api.call("PATCH", "/" + hook["id"], {"description": "while full"})
+        st2, _, _ = api.webhooks("PATCH", "/" + hook["id"], {"description": "while full"})
         suite.eq(st2, 507, "full: PATCH answers 507")
 
         # Space again: writes succeed within two seconds, nothing restarted.
         resize(fs, LARGE)
         deadline, st = time.monotonic() + 2.0, None
         while time.monotonic() < deadline:
-            st, doc = api.call("POST", "", big_webhook(receiver.url + "/ok/x", -1))
+            st, _, doc = api.webhooks("POST", "", big_webhook(receiver.url + "/ok/x", -1))
             if st == 200:
                 acked.append(doc["id"])
                 break
@@ -147,7 +147,7 @@ def main():
             emitted.append(r.stdout.strip())
 
         # Nothing acknowledged was lost, every acknowledged event arrives, once.
-        st, doc = api.call("GET", "")
+        st, _, doc = api.webhooks("GET", "")
         listed = {w["id"] for w in doc or []}
         suite.check(set(acked) <= listed, "every acknowledged webhook is stored",
                     sorted(set(acked) - listed)[:5])
@@ -158,7 +158,7 @@ def main():
 
         def delivered():
             return {json.loads(r["body"])["eventId"] for r in receiver.on("/ok/full")}
-        ts.wait_for(lambda: set(emitted) <= delivered(), 60)
+        h.wait_for(lambda: set(emitted) <= delivered(), 60)
         got = delivered()
         suite.check(set(emitted) <= got, "every acknowledged event was delivered",
                     "%d of %d missing; spool: %s; sender log:\n%s" % (
@@ -183,7 +183,7 @@ def main():
         r = env.cli("db", "verify", "--config", verify_conf)
         suite.eq((r.returncode, r.stderr.strip()), (0, ""), "db verify on the backup is clean")
     finally:
-        ts.stop_all(sender, srv)
+        h.stop_all(sender, srv)
         if receiver is not None:
             receiver.stop()
         h.reap_env_processes(env)

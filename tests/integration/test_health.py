@@ -10,101 +10,53 @@ that match what happened; the store's full-disk condition in the metrics file an
 
 import calendar
 import email.utils
-import http.server
 import json
 import math
 import os
 import re
 import subprocess
-import threading
 import time
 
 import harness as h
-from test_sender import Api, Sender, emit, listdir, stop_all, wait_for
+from test_sender import Api, emit, listdir
+from harness import Sender, stop_all, wait_for
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
-class Receiver:
-    """Records every request; answers by the path's first segment:
-    /ok 200, /gone 410, /fail 500, /ra-secs 503 with Retry-After: 3 the first time then 200,
-    /ra-date 429 with Retry-After as an HTTP date 4 s ahead the first time then 200,
-    /ra-long 503 with Retry-After: 7200, /busy 429 the first time, then 200 after 0.3 s
-    (holding the connection, so that how many the sender has in flight shows; each entry
-    keeps "inflight", the number in progress when it arrived). Each entry keeps the time the request arrived
-    ("time"), the time its answer was about to be sent ("answered") and the Unix time its
-    Retry-After named ("retry_at")."""
+class Receiver(h.Receiver):
+    """Records every request once answered (harness.Receiver); answers by the path's first
+    segment: /ok 200, /gone 410, /fail 500, /ra-secs 503 with Retry-After: 3 the first time
+    then 200, /ra-date 429 with Retry-After as an HTTP date 4 s ahead the first time then
+    200, /ra-long 503 with Retry-After: 7200, /busy 429 the first time, then 200 after 0.3 s
+    (holding the connection, so that how many the sender has in flight shows in each
+    entry's "inflight"). Each entry also keeps the Unix time its Retry-After named
+    ("retry_at")."""
 
-    def __init__(self):
-        self.requests = []
-        self.inflight = 0
-        self.lock = threading.Lock()
-        rec = self
+    record_answered = True
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                arrived = time.time()
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                kind = self.path.split("/")[1]
-                with rec.lock:
-                    seen = sum(1 for r in rec.requests if r["path"] == self.path)
-                    rec.inflight += 1
-                    inflight = rec.inflight
-                status, extra, retry_at = 200, {}, None
-                now = time.time()
-                if kind == "gone":
-                    status = 410
-                elif kind == "fail":
-                    status = 500
-                elif kind == "ra-secs" and seen == 0:
-                    status, extra, retry_at = 503, {"Retry-After": "3"}, now + 3
-                elif kind == "ra-date" and seen == 0:
-                    at = math.ceil(now) + 4
-                    status, retry_at = 429, at
-                    extra = {"Retry-After": email.utils.formatdate(at, usegmt=True)}
-                elif kind == "ra-long":
-                    status, extra, retry_at = 503, {"Retry-After": "7200"}, now + 7200
-                elif kind == "busy" and seen == 0:
-                    status = 429
-                elif kind == "busy":
-                    time.sleep(0.3)
-                entry = {"path": self.path, "body": body, "time": arrived,
-                         "answered": time.time(),
-                         "status": status, "retry_at": retry_at, "inflight": inflight,
-                         "headers": {k.lower(): v for k, v in self.headers.items()}}
-                with rec.lock:
-                    rec.requests.append(entry)
-                    rec.inflight -= 1
-                try:
-                    self.send_response(status)
-                    for k, v in extra.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-
-        self.port = h.free_port()
-        self.server = Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def on(self, path):
-        with self.lock:
-            return [r for r in self.requests if r["path"] == path]
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, entry, seen):
+        kind = entry["path"].split("/")[1]
+        status, extra, retry_at = 200, {}, None
+        now = time.time()
+        if kind == "gone":
+            status = 410
+        elif kind == "fail":
+            status = 500
+        elif kind == "ra-secs" and seen == 0:
+            status, extra, retry_at = 503, {"Retry-After": "3"}, now + 3
+        elif kind == "ra-date" and seen == 0:
+            at = math.ceil(now) + 4
+            status, retry_at = 429, at
+            extra = {"Retry-After": email.utils.formatdate(at, usegmt=True)}
+        elif kind == "ra-long":
+            status, extra, retry_at = 503, {"Retry-After": "7200"}, now + 7200
+        elif kind == "busy" and seen == 0:
+            status = 429
+        elif kind == "busy":
+            time.sleep(0.3)
+        entry["retry_at"] = retry_at
+        return status, extra, b"ok"
 
 
 # ---- a strict reader of the Prometheus text format (version 0.0.4) ----
@@ -252,7 +204,8 @@ def deliveries_of(env, wid):
 
 
 def api_get(api, wid):
-    return api.call("GET", "/" + wid)
+    st, _, doc = api.webhooks("GET", "/" + wid)
+    return st, doc
 
 
 def gone_flow(s):
@@ -267,8 +220,7 @@ def gone_flow(s):
         api = Api(srv, env, "acme")
         gone = api.create(rcv.url + "/gone/a", ["Pass:*"])
         ok = api.create(rcv.url + "/ok/b", ["Pass:*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         # Five events claimed together: one destination, one connection at a time.
         for i in range(5):
             emit(env, "acme", "Pass:Created", {"n": i})
@@ -284,7 +236,7 @@ def gone_flow(s):
         s.eq(set(doc) - {"disabledReason", "disabledAt"},
              {"id", "description", "events", "endpoint", "enabled", "signatureSecret"},
              "410: the other members are the usual ones")
-        st, lst = api.call("GET", "")
+        st, _, lst = api.webhooks("GET", "")
         s.check(any(w["id"] == gone["id"] and w.get("disabledReason") for w in lst),
                 "410: the list shows disabledReason too")
         s.eq(api_get(api, ok["id"])[1].get("enabled"), True, "410: the other webhook stays")
@@ -323,8 +275,8 @@ def gone_flow(s):
             s.eq(Metrics.get(m, "hookspool_queue_files", state="new"), 0,
                  "metrics: new/ is empty")
         # Enabled again through the API: the sender's members go.
-        st, doc = api.call("PATCH", "/" + gone["id"], {"enabled": True},
-                           "application/merge-patch+json")
+        st, _, doc = api.webhooks("PATCH", "/" + gone["id"], {"enabled": True},
+                                 "application/merge-patch+json")
         s.eq((st, doc.get("enabled"), "disabledReason" in doc, "disabledAt" in doc),
              (200, True, False, False), "PATCH enabled true: enabled, members removed")
         st, doc = api_get(api, gone["id"])
@@ -355,8 +307,7 @@ def retry_after_flow(s):
         api.create(rcv.url + "/ra-secs/x", ["Secs:*"])
         api.create(rcv.url + "/ra-date/x", ["Date:*"])
         long_hook = api.create(rcv.url + "/ra-long/x", ["Long:*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         sender = Sender(env)
         emit(env, "acme", "Secs:Created")
         emit(env, "acme", "Date:Created")
@@ -433,8 +384,7 @@ def concurrency_flow(s):
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
         api.create(rcv.url + "/busy/x", ["Pass:*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         sender = Sender(env)
         emit(env, "acme", "Pass:Created", {"first": True})
         s.check(wait_for(lambda: len(rcv.on("/busy/x")) >= 1, 10), "concurrency: a first 429")
@@ -484,8 +434,7 @@ def autodisable_flow(s):
         bad = api.create(rcv.url + "/fail/x", ["Pass:*"])
         watcher = api.create(rcv.url + "/ok/watch", ["Webhook:*"])
         other = Api(srv, env, "other").create(rcv.url + "/ok/other", ["*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         for i in range(10):
             emit(env, "acme", "Pass:Created", {"n": i})
         sender = Sender(env)
@@ -595,8 +544,7 @@ def queue_flow(s):
         srv = h.lighttpd(env, procs=1)
         api = Api(srv, env, "acme")
         api.create(rcv.url + "/fail/q", ["Pass:*"])
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         for i in range(3):
             emit(env, "acme", "Pass:Created", {"n": i})
         with open(os.path.join(env.spool, "new", "broken.json"), "w") as f:
@@ -666,8 +614,7 @@ def fulldisk_flow(s):
     try:
         env.write_conf(db_home=os.path.join(fs, "db"))
         os.makedirs(os.path.join(fs, "db"))
-        for d in ("tmp", "new"):
-            os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+        env.spool_dirs()
         sender = Sender(env)
         metrics = Metrics(os.path.join(env.spool, "metrics.prom"))
         m = metrics.wait(lambda m: Metrics.get(m, "hookspool_store_writes_refused") == 0)
@@ -700,8 +647,7 @@ def atomic_flow(s):
     path = os.path.join(env.dir, "custom", "sender.prom")
     os.makedirs(os.path.dirname(path))
     env.write_conf(metrics_file=path)
-    for d in ("tmp", "new"):
-        os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+    env.spool_dirs()
     sender = None
     try:
         sender = Sender(env)
@@ -755,20 +701,10 @@ def parser_flow(s):
 
 
 def main():
-    s = h.Suite("health")
-    flows = [parser_flow, never_flow, queue_flow, gone_flow, retry_after_flow,
-             concurrency_flow, autodisable_flow, atomic_flow, fulldisk_flow]
-    only = [f for f in os.environ.get("HOOKSPOOL_HEALTH_FLOWS", "").split(",") if f]
-    envs = []
-    try:
-        for flow in flows:
-            if not only or flow.__name__[:-len("_flow")] in only:
-                envs.append(flow(s))
-    finally:
-        for e in envs:
-            if e is not None:
-                e.cleanup()
-    s.done()
+    h.run_flows(h.Suite("health"),
+                [parser_flow, never_flow, queue_flow, gone_flow, retry_after_flow,
+                 concurrency_flow, autodisable_flow, atomic_flow, fulldisk_flow],
+                "HOOKSPOOL_HEALTH_FLOWS")
 
 
 if __name__ == "__main__":

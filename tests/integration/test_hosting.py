@@ -7,45 +7,16 @@ let the cron line (hookspool-sender --once) deliver it, signed, to a receiver.""
 
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-import threading
 
 import harness as h
 
 USER = "www-data"       # the hosting account: Apache's CGI, cron and the shell are all it
 suite = h.Suite("hosting")
-
-
-class Receiver:
-    """Records the POSTs a webhook endpoint gets."""
-
-    def __init__(self):
-        self.requests = []
-        rec = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                rec.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def as_user(argv, **kw):
@@ -56,37 +27,14 @@ def as_user(argv, **kw):
 
 
 def apache_cgi(run, docroot):
-    port = h.free_port()
-    conf = os.path.join(run, "httpd.conf")
-    mods = ["mpm_prefork", "authz_core", "mime", "alias", "env", "dir", "cgi", "rewrite"]
-    with open(conf, "w") as f:
-        f.write("""
-ServerRoot "%(run)s"
-ServerName 127.0.0.1
-Listen 127.0.0.1:%(port)d
-PidFile "%(run)s/httpd.pid"
-ErrorLog "%(run)s/error.log"
-DefaultRuntimeDir "%(run)s"
-Mutex file:%(run)s default
-User %(user)s
-Group %(user)s
-%(loads)s
-TypesConfig /etc/mime.types
-DocumentRoot "%(docroot)s"
-<Directory />
-    AllowOverride None
-    Require all denied
-</Directory>
-<Directory "%(docroot)s">
+    """Apache with mod_cgi and mod_rewrite as the hosting account, serving docroot with
+    .htaccess files honoured, as a shared host does."""
+    return h.apache(run, ["cgi", "rewrite"], """
+<Directory "%s">
     AllowOverride All
     Require all granted
 </Directory>
-""" % {"run": run, "port": port, "user": USER, "docroot": docroot,
-       "loads": "\n".join("LoadModule %s_module /usr/lib/apache2/modules/mod_%s.so" % (m, m)
-                          for m in mods)})
-    srv = h.Server(["apache2", "-DFOREGROUND", "-f", conf], port, os.path.join(run, "stdout.log"))
-    srv.errorlog = os.path.join(run, "error.log")
-    return srv
+""" % docroot, USER, docroot)
 
 
 def main():
@@ -135,7 +83,7 @@ def main():
             return
 
         srv = apache_cgi(run, os.path.join(home, "public_html"))
-        receiver = Receiver()
+        receiver = h.Receiver()
         st, _, body = h.request("POST", srv.url + "/api/acme/webhooks",
                                 {"endpoint": "http://127.0.0.1:%d/hook" % receiver.port,
                                  "events": ["Pass:*"]}, {"X-API-KEY": key})
@@ -160,7 +108,7 @@ def main():
         sender = os.path.join(prefix, "sbin", "hookspool-sender")
         r = as_user([sender, "--once", "--config", conf])
         suite.eq(r.returncode, 0, "hookspool-sender --once exits 0 (%s)" % r.stderr[-500:])
-        got = [(hd, b) for hd, b in receiver.requests if b"Pass:Created" in b]
+        got = [(r["headers"], r["body"]) for r in receiver.all() if b"Pass:Created" in r["body"]]
         suite.eq(len(got), 1, "the receiver got the event once")
         if got:
             hd, b = got[0]

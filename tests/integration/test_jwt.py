@@ -130,21 +130,11 @@ def expect(url, tok, status, what, method="GET", tenant="acme", error=None, says
 
 def cgi(env, tok):
     """Runs webhooks.fcgi once as a CGI program; returns (status line, stderr)."""
-    e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOOKSPOOL_CONF": env.conf,
-         "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/acme/webhooks",
-         "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
-         "HTTP_AUTHORIZATION": "Bearer " + tok}
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        if k in os.environ:
-            e[k] = os.environ[k]
-    r = subprocess.run([os.path.join(h.BUILD, "cgi-bin", "webhooks.fcgi")], env=e,
-                       capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    e = h.cgi_environ(env.conf, "GET", "/api/acme/webhooks",
+                      {"HTTP_AUTHORIZATION": "Bearer " + tok})
+    r = subprocess.run([h.FCGI], env=e, capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
     return r.stdout.split(b"\r\n", 1)[0].decode(errors="replace"), r.stderr.decode(errors="replace")
-
-
-def no_sanitizer_report(text, what):
-    bad = [l for l in text.splitlines() if "Sanitizer" in l or "runtime error" in l]
-    suite.check(not bad, what + ": no sanitizer report", bad[:5])
 
 
 def server_log(srv):
@@ -341,7 +331,7 @@ def file_suite(keydir, rsa1, ec1, rsa2):
         suite.check("cannot load keys" in log, "a broken JWKS file is logged", log[-2000:])
         suite.check(good not in log and sig not in log and secret.decode() not in log,
                     "no token, signature or secret in the error log")
-        no_sanitizer_report(log, "file keys")
+        suite.no_sanitizer_report(log, "file keys")
         # The same binary as a CGI program loads the keys for its one request.
         line, err = cgi(env, token(ec1))
         suite.eq(line, "Status: 401 Unauthorized", "CGI mode: broken JWKS file, no EC key")
@@ -351,7 +341,7 @@ def file_suite(keydir, rsa1, ec1, rsa2):
         suite.eq(line, "Status: 200 OK", "CGI mode: ES256 token accepted")
         line, err = cgi(env, token(ec1, body=claims(exp=now - 3600)))
         suite.eq(line, "Status: 401 Unauthorized", "CGI mode: expired token refused")
-        no_sanitizer_report(err, "CGI mode")
+        suite.no_sanitizer_report(err, "CGI mode")
     finally:
         srv.stop()
         env.cleanup()
@@ -404,7 +394,7 @@ def url_suite(rsa1, ec1, rsa2):
         line, _ = cgi(env, token(rsa2))
         suite.eq(line, "Status: 200 OK", "URL down, CGI mode: cached key set used")
         srv.stop()
-        no_sanitizer_report(log + server_log(srv), "URL keys")
+        suite.no_sanitizer_report(log + server_log(srv), "URL keys")
     finally:
         jwks.stop()
         if srv is not None:

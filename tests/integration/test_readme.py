@@ -56,13 +56,7 @@ def listening(port):
 
 
 def wait_for(pred, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    return pred()
+    return h.wait_for(pred, timeout, step=0.02)
 
 
 # --- What a reader sees before running anything.

@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -28,16 +27,6 @@ def php_snippet():
         doc = f.read()
     m = re.search(r"^#### PHP\n\n```php\n(.*?)^```", doc, re.S | re.M)
     return m.group(1) if m else None
-
-
-def wait_for(pred, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return pred()
 
 
 def deliveries(env, tenant):
@@ -119,7 +108,7 @@ try:
                         "--data", '{"passId":"p-%s","name":"caf\u00e9"}' % encoding)
             s.eq(r.returncode, 0, "emit (%s)" % r.stderr)
             n = 1 if encoding == "hex" else 2
-            done = wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= n and
+            done = h.wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= n and
                             len(statuses(env, "acme", other["id"])) >= n, 15)
             s.check(done, "%s: both deliveries were attempted" % encoding, deliveries(env, "acme"))
             s.eq(statuses(env, "acme", mine["id"])[n - 1:n], [204],
@@ -138,7 +127,7 @@ try:
                                   stdout=open(os.path.join(env.dir, "sender.log"), "ab"),
                                   stderr=subprocess.STDOUT)
         env.cli("emit", "--tenant", "acme", "--type", "Php:Rotated", "--data", "{}")
-        s.check(wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= 3, 15),
+        s.check(h.wait_for(lambda: len(statuses(env, "acme", mine["id"])) >= 3, 15),
                 "rotated: the delivery was attempted", deliveries(env, "acme"))
         s.eq(statuses(env, "acme", mine["id"])[2:3], [204],
              "during the overlap the PHP receiver, holding only the old secret, accepts a real "

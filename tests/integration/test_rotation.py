@@ -10,7 +10,6 @@ import base64
 import calendar
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import re
@@ -18,72 +17,30 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 s = h.Suite("rotation")
-SENDER = os.path.join(h.BUILD, "hookspool-sender")
 STANDARD_JS = os.path.join(h.SRC, "tests", "receivers", "standard.js")
 WEBHOOK_KEYS = ["id", "description", "events", "endpoint", "enabled", "signatureSecret"]
 
 
-class Receiver:
-    """Records every POST (path, headers, raw body, arrival time) and answers 200, after
-    a pause of `delay` seconds for paths under /slow/."""
+class Receiver(h.Receiver):
+    """Records every POST (harness.Receiver) once answered, and answers 200, after a pause
+    of `delay` seconds for paths under /slow/."""
+
+    record_answered = True
 
     def __init__(self, delay=0.3):
-        self.requests = []
-        self.lock = threading.Lock()
-        rec = self
+        self.delay = delay
+        super().__init__()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.path.startswith("/slow/"):
-                    time.sleep(delay)
-                with rec.lock:
-                    rec.requests.append({"path": self.path, "body": body, "time": time.time(),
-                                         "headers": {k.lower(): v for k, v in self.headers.items()}})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass
-
-        self.port = h.free_port()
-        self.server = Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def on(self, path):
-        with self.lock:
-            return [r for r in self.requests if r["path"] == path]
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+    def answer(self, entry, seen):
+        if entry["path"].startswith("/slow/"):
+            time.sleep(self.delay)
+        return 200, {}, b""
 
 
 def hmac_valid(secret, body, presented):
@@ -122,28 +79,17 @@ def rfc3339_seconds(text):
     return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
 
 
-class Api:
-    def __init__(self, url, key, tenant="acme"):
-        self.base = "%s/api/%s/webhooks" % (url, tenant)
-        self.key = key
+class Api(h.Api):
+    """harness.Api for tenant acme: webhooks made for Rot:* unless told, and rotate-secret."""
 
-    def call(self, method, path="", body=None, ctype="application/json", key=None):
-        hdrs = {}
-        if key is not False:
-            hdrs["X-API-KEY"] = key or self.key
-        if body is not None:
-            hdrs["Content-Type"] = ctype
-        st, headers, data = h.request(method, self.base + path, body, hdrs)
-        return st, headers, h.as_json(data)
+    def __init__(self, url, key, tenant="acme"):
+        super().__init__(url, tenant, key)
 
     def create(self, endpoint, events=("Rot:*",)):
-        st, _, doc = self.call("POST", "", {"endpoint": endpoint, "events": list(events)})
-        if st != 200:
-            raise RuntimeError("create: %d %r" % (st, doc))
-        return doc
+        return super().create(endpoint, events)
 
     def rotate(self, wid, body=None, **kw):
-        return self.call("POST", "/%s/rotate-secret" % wid, body, **kw)
+        return self.webhooks("POST", "/%s/rotate-secret" % wid, body, **kw)
 
 
 def emit(env, etype, n=1):
@@ -163,7 +109,7 @@ def events_of(reqs):
 def delivered(rcv, path, event_ids, timeout=20):
     """Waits until every event of event_ids reached path; returns those requests."""
     want = set(event_ids)
-    wait_for(lambda: want <= events_of(rcv.on(path)), timeout)
+    h.wait_for(lambda: want <= events_of(rcv.on(path)), timeout)
     return [r for r in rcv.on(path) if json.loads(r["body"])["eventId"] in want]
 
 
@@ -190,10 +136,10 @@ def api_flow(api, ro_key, other_key, rcv):
     s.check(t0 + 86400 - 2 <= until <= time.time() + 86400 + 2,
             "default overlap: the previous secret signs for 86400 s",
             doc.get("previousSecretExpiresAt"))
-    st, _, got = api.call("GET", "/" + wid)
+    st, _, got = api.webhooks("GET", "/" + wid)
     s.eq((st, got), (200, {k: doc.get(k) for k in WEBHOOK_KEYS}),
          "GET shows the new secret, exactly the WebHookWithId members")
-    st, _, lst = api.call("GET")
+    st, _, lst = api.webhooks("GET")
     s.check(st == 200 and {k: doc.get(k) for k in WEBHOOK_KEYS} in lst,
             "the list shows the new secret", lst)
 
@@ -229,7 +175,7 @@ def api_flow(api, ro_key, other_key, rcv):
     s.eq(st, 404, "unknown webhook id: 404")
     st, _, _ = api.rotate("bad!")
     s.eq(st, 404, "malformed webhook id: 404")
-    st, hd, _ = api.call("GET", "/%s/rotate-secret" % wid)
+    st, hd, _ = api.webhooks("GET", "/%s/rotate-secret" % wid)
     s.check(st == 405 and hd.get("allow") == "POST", "GET on rotate-secret: 405, Allow: POST",
             (st, hd.get("allow")))
     st, hd, _ = api.rotate(wid, key=ro_key)
@@ -239,11 +185,11 @@ def api_flow(api, ro_key, other_key, rcv):
     s.eq(st, 403, "another tenant's key: 403")
     st, hd, _ = api.rotate(wid, key=False)
     s.eq(st, 401, "no credentials: 401")
-    st, _, got = api.call("GET", "/" + wid)
+    st, _, got = api.webhooks("GET", "/" + wid)
     before = (got or {}).get("signatureSecret")
     api.rotate(wid, key=ro_key)
     api.rotate(wid, {"overlapSeconds": -5})
-    st, _, got = api.call("GET", "/" + wid)
+    st, _, got = api.webhooks("GET", "/" + wid)
     s.eq(got.get("signatureSecret"), before, "a refused rotation changes nothing")
 
 
@@ -260,7 +206,7 @@ def cli_flow(env, api, rcv):
     until = rfc3339_seconds(doc.get("previousSecretExpiresAt") or "1970-01-01T00:00:00Z")
     s.check(t0 + 118 <= until <= time.time() + 122, "--overlap 120: expires in two minutes",
             doc.get("previousSecretExpiresAt"))
-    st, _, got = api.call("GET", "/" + hook["id"])
+    st, _, got = api.webhooks("GET", "/" + hook["id"])
     s.check(doc.get("signatureSecret") not in (None, hook["signatureSecret"]) and
             got.get("signatureSecret") == doc.get("signatureSecret"),
             "the API serves the secret the CLI printed")
@@ -350,7 +296,7 @@ def overlap_flow(env, api, rcv):
          "during the overlap: X-NEOSTORE-SIGNATURE is the new secret's, -PREVIOUS the old one's")
 
     # After the overlap: wait until previousSecretExpiresAt has passed, then deliver.
-    wait_for(lambda: time.time() >= until + 0.2, 30)
+    h.wait_for(lambda: time.time() >= until + 0.2, 30)
     reqs = delivered(rcv, path, emit(env, "Rot:After", 2))
     s.eq(len(reqs), 2, "after the overlap: the events were delivered")
     check_signed(env, reqs, [(new, "new")], [(old, "old")], "after the overlap", False)
@@ -383,7 +329,7 @@ def queued_flow(env, api, rcv):
     signed with the new secret once they start, not with the one read at fan-out."""
     hook = api.create(rcv.url + "/slow/queued")
     ids = emit(env, "Rot:Queued", 24)      # one connection, 0.3 s each: about 7 s of work
-    wait_for(lambda: len(rcv.on("/slow/queued")) >= 3, 20)
+    h.wait_for(lambda: len(rcv.on("/slow/queued")) >= 3, 20)
     st, _, doc = api.rotate(hook["id"], {"overlapSeconds": 0})
     rotated_at = time.time()
     new = (doc or {}).get("signatureSecret", "")
@@ -403,7 +349,7 @@ def standard_off_flow(env, api, rcv, sender):
     env.write_conf(standard_webhooks="no")
     log_before = sender.text().count("reloaded")
     sender.proc.send_signal(signal.SIGHUP)
-    s.check(wait_for(lambda: sender.text().count("reloaded") > log_before, 10),
+    s.check(h.wait_for(lambda: sender.text().count("reloaded") > log_before, 10),
             "the sender reloads its configuration on SIGHUP")
     reqs = delivered(rcv, "/off", emit(env, "Rot:Off"))
     s.eq(len(reqs), 1, "standard_webhooks = no: the event was delivered")
@@ -414,28 +360,6 @@ def standard_off_flow(env, api, rcv, sender):
             "standard_webhooks = no: X-NEOSTORE-SIGNATURE as ever")
     env.write_conf(standard_webhooks="yes")
     sender.proc.send_signal(signal.SIGHUP)
-
-
-class Sender:
-    def __init__(self, env):
-        self.log_path = os.path.join(env.dir, "sender.log")
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([SENDER, "--foreground", "--config", env.conf],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 have_node = s.check(shutil.which("node") is not None and
@@ -455,7 +379,7 @@ try:
     api_flow(api, ro_key, other_key, rcv)
     cli_flow(env, api, rcv)
     if have_node:
-        sender = Sender(env)
+        sender = h.Sender(env)
         overlap_flow(env, api, rcv)
         zero_and_second_flow(env, api, rcv)
         queued_flow(env, api, rcv)

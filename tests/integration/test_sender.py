@@ -7,7 +7,6 @@ verify.js, independently of the C code."""
 import base64
 import hashlib
 import hmac
-import http.server
 import tempfile
 import atexit
 import json
@@ -22,102 +21,36 @@ import threading
 import time
 
 import harness as h
+from harness import Sender  # noqa: F401  (bench/delivery_disk imports it from here)
 
 SENDER = os.path.join(h.BUILD, "hookspool-sender")
 RECEIVERS = os.path.join(h.SRC, "tests", "receivers")
 
 
-class Receiver:
-    """A recording HTTP/1.1 server; what it answers depends on the path:
+class Receiver(h.Receiver):
+    """A recording receiver (harness.Receiver); what it answers depends on the path:
     /ok/* 200, /fail/* 500, /flaky/* 500 twice then 200, /slow/* sleeps
     past delivery_timeout, /redirect/* 302 to /ok/redirected, /big/* 200
-    with a 1 MiB body. With tls (an ssl.SSLContext) it speaks HTTPS; each
-    request records the client's port ("peer"), one per connection."""
+    with a 1 MiB body. With tls (an ssl.SSLContext) it speaks HTTPS."""
 
     def __init__(self, slow_seconds=4.0, tls=None):
-        self.requests = []
-        self.lock = threading.Lock()
-        self.hits = {}
         self.slow_seconds = slow_seconds
-        rec = self
+        super().__init__(tls)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(n)
-                entry = {"method": self.command, "path": self.path, "body": body,
-                         "headers": {k.lower(): v for k, v in self.headers.items()},
-                         "header_names": [k.lower() for k in self.headers.keys()],
-                         "time": time.time(), "peer": self.client_address[1]}
-                with rec.lock:
-                    rec.requests.append(entry)
-                    rec.hits[self.path] = rec.hits.get(self.path, 0) + 1
-                    count = rec.hits[self.path]
-                kind = self.path.split("/")[1]
-                status, extra, payload = 200, {}, b"ok"
-                if kind == "fail":
-                    status = 500
-                elif kind == "flaky":
-                    status = 500 if count <= 2 else 200
-                elif kind == "slow":
-                    time.sleep(rec.slow_seconds)
-                elif kind == "redirect":
-                    status, extra = 302, {"Location": "/ok/redirected"}
-                elif kind == "big":
-                    payload = b"x" * (1 << 20)
-                try:
-                    self.send_response(status)
-                    for k, v in extra.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass
-
-        self.port = h.free_port()
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass            # a SIGKILLed sender resets its connections: expected
-
-        self.server = Server(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        if tls is not None:
-            # The handshake happens in the connection's own thread, at its first read, so
-            # a client that fails it (or never finishes it) holds up no other connection.
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True,
-                                                 do_handshake_on_connect=False)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = "%s://127.0.0.1:%d" % ("https" if tls is not None else "http", self.port)
-
-    def on(self, path):
-        with self.lock:
-            return [r for r in self.requests if r["path"] == path]
-
-    def all(self):
-        with self.lock:
-            return list(self.requests)
-
-    def wait(self, path, count, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if len(self.on(path)) >= count:
-                return True
-            time.sleep(0.05)
-        return len(self.on(path)) >= count
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, entry, seen):
+        kind = entry["path"].split("/")[1]
+        status, extra, payload = 200, {}, b"ok"
+        if kind == "fail":
+            status = 500
+        elif kind == "flaky":
+            status = 500 if seen < 2 else 200
+        elif kind == "slow":
+            time.sleep(self.slow_seconds)
+        elif kind == "redirect":
+            status, extra = 302, {"Location": "/ok/redirected"}
+        elif kind == "big":
+            payload = b"x" * (1 << 20)
+        return status, extra, payload
 
 
 class Blackhole:
@@ -202,57 +135,9 @@ class Blackhole:
         self.sock.close()
 
 
-class Sender:
-    """hookspool-sender --foreground with its log in a file."""
-
-    def __init__(self, env, conf=None, once=False, environ=None):
-        self.log_path = os.path.join(env.dir, "sender-%d.log" % time.monotonic_ns())
-        self.log = open(self.log_path, "ab")
-        argv = [SENDER, "--foreground", "--config", conf or env.conf]
-        if once:
-            argv.append("--once")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=environ)
-
-    def text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
-
-
-class Api:
-    def __init__(self, srv, env, tenant):
-        self.srv = srv
-        self.tenant = tenant
-        self.key = env.apikey(tenant)
-
-    def call(self, method, path, body=None, ctype="application/json"):
-        hdrs = {"X-API-KEY": self.key}
-        if body is not None:
-            hdrs["Content-Type"] = ctype
-        st, _, data = h.request(method, "%s/api/%s/webhooks%s" % (self.srv.url, self.tenant, path),
-                                body, hdrs)
-        return st, h.as_json(data)
-
-    def create(self, endpoint, events, enabled=True):
-        st, doc = self.call("POST", "", {"endpoint": endpoint, "events": events,
-                                         "enabled": enabled})
-        if st != 200:
-            raise RuntimeError("create webhook: %d %r" % (st, doc))
-        return doc
-
-    def patch(self, wid, changes):
-        return self.call("PATCH", "/" + wid, changes, "application/merge-patch+json")[0]
+def Api(srv, env, tenant):
+    """harness.Api for tenant on srv, with a new key of its own."""
+    return h.Api(srv.url, tenant, env.apikey(tenant))
 
 
 def make_webhooks(env, hooks, dirs=("tmp", "new")):
@@ -264,16 +149,8 @@ def make_webhooks(env, hooks, dirs=("tmp", "new")):
         made = [Api(srv, env, tenant).create(url, events) for tenant, url, events in hooks]
     finally:
         srv.stop()
-    for d in dirs:
-        os.makedirs(os.path.join(env.spool, d), exist_ok=True)
+    env.spool_dirs(dirs)
     return made
-
-
-def stop_all(*things):
-    """Stops every sender, server and receiver given that is not None."""
-    for thing in things:
-        if thing is not None:
-            thing.stop()
 
 
 def drop_file(env, name, data):
@@ -319,15 +196,6 @@ def listdir(path):
         return sorted(os.listdir(path))
     except FileNotFoundError:
         return []
-
-
-def wait_for(cond, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return bool(cond())
 
 
 def check_request_shape(s, req, hook, what):
@@ -396,11 +264,11 @@ def main_flow(s):
         hook_all = acme.create(rcv.url + "/ok/all", ["*"])
         hook_off = acme.create(rcv.url + "/ok/disabled", ["*"], enabled=False)
         hook_gone = acme.create(rcv.url + "/ok/deleted", ["*"])
-        s.eq(acme.call("DELETE", "/" + hook_gone["id"])[0], 200, "delete a webhook")
+        s.eq(acme.webhooks("DELETE", "/" + hook_gone["id"])[0], 200, "delete a webhook")
         other = Api(srv, env, "other")
         hook_other = other.create(rcv.url + "/ok/other", ["*"])
 
-        sender = Sender(env)
+        sender = h.Sender(env)
         ids = {
             "pass": emit(env, "acme", "Pass:Created", {"passId": "p-1"}),
             "cust": emit(env, "acme", "Customer:Upserted", {"c": 1}),
@@ -427,7 +295,7 @@ def main_flow(s):
             run_verifiers(s, env, hook_all, all_reqs[0], "receivers")
             body = json.loads(all_reqs[0]["body"])
             s.eq(body["tenantId"], "acme", "body tenantId")
-        s.check(wait_for(lambda: listdir(os.path.join(env.spool, "active")) == [], 5),
+        s.check(h.wait_for(lambda: listdir(os.path.join(env.spool, "active")) == [], 5),
                 "delivered events leave active/", listdir(os.path.join(env.spool, "active")))
         s.eq(listdir(os.path.join(env.spool, "new")), [], "nothing left in new/")
 
@@ -503,7 +371,7 @@ def main_flow(s):
                 if rec.get("webhookId") == hook["id"]:
                     return rec, reason
             return None
-        s.check(wait_for(lambda: dead_letter_of(hook_dead) is not None, 5),
+        s.check(h.wait_for(lambda: dead_letter_of(hook_dead) is not None, 5),
                 "after the last attempt the delivery is in failed/ with a reason")
         time.sleep(1.5)
         s.eq(len(rcv.on("/fail/dead")), 4, "no attempt after the last one")
@@ -559,14 +427,14 @@ def main_flow(s):
         drop_file(env, "plain.json", json.dumps({"eventType": "Customer:Upserted",
                                                  "tenantId": "other", "eventId": "drop-1",
                                                  "data": {"a": [1, 2.5, None]}}).encode())
-        s.check(wait_for(lambda: "broken.json.reason" in listdir(failed_dir), 5),
+        s.check(h.wait_for(lambda: "broken.json.reason" in listdir(failed_dir), 5),
                 "a malformed event goes to failed/ with a reason")
-        s.check(wait_for(lambda: "huge.json.reason" in listdir(failed_dir), 5),
+        s.check(h.wait_for(lambda: "huge.json.reason" in listdir(failed_dir), 5),
                 "an event over max_event_bytes goes to failed/ with a reason")
         with open(os.path.join(failed_dir, "huge.json.reason")) as f:
             s.check("max_event_bytes" in f.read(), "the reason names max_event_bytes")
         s.check("broken.json" in listdir(failed_dir), "the malformed file is kept")
-        s.check(wait_for(lambda: any(json.loads(r["body"])["eventId"] == "drop-1"
+        s.check(h.wait_for(lambda: any(json.loads(r["body"])["eventId"] == "drop-1"
                                      for r in rcv.on("/ok/other")), 5),
                 "the event after a malformed one is still delivered (plain file drop)")
 
@@ -575,7 +443,7 @@ def main_flow(s):
         sender.proc.send_signal(signal.SIGHUP)
         time.sleep(0.5)
         emit(env, "other", "Pass:Reloaded")
-        s.check(wait_for(lambda: any(json.loads(r["body"])["eventType"] == "Pass:Reloaded"
+        s.check(h.wait_for(lambda: any(json.loads(r["body"])["eventType"] == "Pass:Reloaded"
                                      for r in rcv.on("/ok/other")), 5), "delivery after SIGHUP")
         reloaded = [r for r in rcv.on("/ok/other")
                     if json.loads(r["body"])["eventType"] == "Pass:Reloaded"]
@@ -588,7 +456,7 @@ def main_flow(s):
         big = Api(srv, env, "big")
         big.create(rcv.url + "/big/b", ["*"])
         emit(env, "big", "Pass:Created")
-        s.check(wait_for(lambda: len(deliveries(env, "big")) >= 1, 5), "big response logged")
+        s.check(h.wait_for(lambda: len(deliveries(env, "big")) >= 1, 5), "big response logged")
         lb = deliveries(env, "big")
         s.check(lb and lb[-1]["status"] == 200 and lb[-1]["error"] == "",
                 "a 1 MiB response is read to 64 KiB and the 200 counts", lb)
@@ -620,7 +488,7 @@ def main_flow(s):
         before = len(rcv.on("/fail/dead"))
         r = env.cli("requeue")
         s.check(r.returncode == 0, "hookspool requeue", r.stderr)
-        once = Sender(env, once=True)
+        once = h.Sender(env, once=True)
         try:
             once.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -646,7 +514,7 @@ def main_flow(s):
         with open(env.conf) as f, open(strict_conf, "w") as g:
             g.write(f.read().replace("allow_private_targets = yes", "allow_private_targets = no"))
         emit(env, "ssrf", "Pass:Created")
-        strict = Sender(env, conf=strict_conf, once=True)
+        strict = h.Sender(env, conf=strict_conf, once=True)
         strict.proc.wait(timeout=30)
         strict.log.close()
         s.eq(rcv.on("/ok/ssrf-name") + rcv.on("/ok/ssrf-literal"), [],
@@ -656,7 +524,7 @@ def main_flow(s):
         s.check(all("refused" in e["error"] and "loopback" in e["error"] and e["status"] == 0
                     for e in sl), "SSRF: the log says refused, loopback", sl)
     finally:
-        stop_all(sender, srv, rcv)
+        h.stop_all(sender, srv, rcv)
     return env
 
 
@@ -691,18 +559,18 @@ def kill_flow(s, n_events=2000):
         kills = 0
         t_start = time.time()
         for _ in range(8):
-            sender = Sender(env, environ=environ)
+            sender = h.Sender(env, environ=environ)
             time.sleep(rnd.uniform(0.2, 1.2))
             sender.stop(signal.SIGKILL)
             kills += 1
-        sender = Sender(env, environ=environ)
+        sender = h.Sender(env, environ=environ)
         prod.join()
         want = {("load-%05d" % i, hk["id"]) for i in range(n_events) for hk in hooks}
 
         def arrived():
             return {(json.loads(r["body"])["eventId"], r["headers"]["x-neostore-webhook"])
                     for r in rcv.all()}
-        s.check(wait_for(lambda: want <= arrived(), 90, 0.5),
+        s.check(h.wait_for(lambda: want <= arrived(), 90, 0.5),
                 "SIGKILL x%d: every one of %d deliveries arrived at least once" % (kills,
                                                                                   len(want)),
                 "%d missing" % len(want - arrived()))
@@ -714,7 +582,7 @@ def kill_flow(s, n_events=2000):
             by_pair.setdefault(key, set()).add(r["headers"]["x-neostore-delivery"])
         s.check(all(len(v) == 1 for v in by_pair.values()),
                 "a redelivery after a crash keeps its delivery id (receivers can dedupe)")
-        s.check(wait_for(lambda: listdir(os.path.join(env.spool, "new")) == [] and
+        s.check(h.wait_for(lambda: listdir(os.path.join(env.spool, "new")) == [] and
                          listdir(os.path.join(env.spool, "active")) == [], 10),
                 "the spool drains")
         secrets = {hk["id"]: hk["signatureSecret"] for hk in hooks}
@@ -731,7 +599,7 @@ def kill_flow(s, n_events=2000):
         s.check(want <= logged, "every delivered attempt is in the delivery log",
                 "%d missing" % len(want - logged))
     finally:
-        stop_all(sender, rcv)
+        h.stop_all(sender, rcv)
     return env
 
 
@@ -750,7 +618,7 @@ def flood_flow(s):
             drop_file(env, "flood-%03d.json" % i, json.dumps({
                 "eventId": "flood-%03d" % i, "eventType": "Load:Created",
                 "tenantId": "flood"}).encode())
-        sender = Sender(env)
+        sender = h.Sender(env)
         s.check(bad.wait("/slow/flood", 2, 5), "flood: the hanging receiver gets its 2 "
                 "connections' worth")
         t0 = time.time()
@@ -765,7 +633,7 @@ def flood_flow(s):
                 "than max_connections_per_host requests at once",
                 len(bad.on("/slow/flood")))
         # After its first timeouts the receiver is failing: new deliveries wait on disk.
-        s.check(wait_for(lambda: len(deliveries(env, "flood")) >= 2, 6),
+        s.check(h.wait_for(lambda: len(deliveries(env, "flood")) >= 2, 6),
                 "flood: timeouts are recorded")
         for i in range(60, 70):
             drop_file(env, "flood-%03d.json" % i, json.dumps({
@@ -788,7 +656,7 @@ def flood_flow(s):
         def postponed():
             return [r for r in parked().values()
                     if "hookspoolDelivery" not in r or r["lastError"].startswith("postponed")]
-        s.check(wait_for(lambda: len(postponed()) >= 10, 5),
+        s.check(h.wait_for(lambda: len(postponed()) >= 10, 5),
                 "flood: deliveries to a failing receiver are parked in deferred/, not queued",
                 sorted(parked()))
         s.check(all(r["attempt"] == 1 and r["tries"] == 0 for r in postponed()
@@ -807,7 +675,7 @@ def flood_flow(s):
         s.eq(everything, ["flood-%03d" % i for i in range(70)],
              "flood: after SIGTERM every delivery is kept exactly once (deferred/ or new/)")
     finally:
-        stop_all(sender, bad, good)
+        h.stop_all(sender, bad, good)
     return env
 
 
@@ -840,19 +708,19 @@ def isolation_flow(s, per_webhook=40, blackholed=300):
                 drop_file(env, "b-%d-%05d.json" % (i, k), json.dumps({
                     "eventId": "t%d-%03d" % (i, k), "eventType": "T%d:Created" % i,
                     "tenantId": "iso"}).encode())
-        sender = Sender(env)
+        sender = h.Sender(env)
 
         def healthy_counts():
             return [len(r.on("/ok/t%d" % i)) for i, r in enumerate(good)]
         # An order of events, not a rate: the nine are served before the sender gives up on
         # the blackhole's first connections (delivery_timeout), i.e. without waiting for it.
-        s.check(wait_for(lambda: min(healthy_counts()) >= per_webhook or hole.closed > 0, 30),
+        s.check(h.wait_for(lambda: min(healthy_counts()) >= per_webhook or hole.closed > 0, 30),
                 "isolation: (the healthy deliveries or the blackhole's first timeout)")
         s.check(min(healthy_counts()) >= per_webhook and hole.closed == 0,
                 "isolation: the nine healthy destinations get all their deliveries while the "
                 "blackhole's first connections still hang",
                 "%r, blackhole connections given up: %d" % (healthy_counts(), hole.closed))
-        wait_for(lambda: min(healthy_counts()) >= per_webhook, 30)
+        h.wait_for(lambda: min(healthy_counts()) >= per_webhook, 30)
         s.eq(healthy_counts(), [per_webhook] * 9, "isolation: ...each exactly once")
         s.check(hole.accepted >= 1, "isolation: the blackhole was tried")
 
@@ -868,7 +736,7 @@ def isolation_flow(s, per_webhook=40, blackholed=300):
                 except (OSError, ValueError):
                     pass            # replaced or claimed while being read
             return out
-        s.check(wait_for(lambda: len(parked()) >= blackholed - 2 * per_host, 15),
+        s.check(h.wait_for(lambda: len(parked()) >= blackholed - 2 * per_host, 15),
                 "isolation: the blackhole's deliveries are parked in deferred/",
                 len(parked()))
         waiting = parked()
@@ -900,10 +768,10 @@ def isolation_flow(s, per_webhook=40, blackholed=300):
 
         def drained():
             return len({d for d, _ in hole.delivered()})
-        s.check(wait_for(lambda: drained() >= blackholed, 60),
+        s.check(h.wait_for(lambda: drained() >= blackholed, 60),
                 "isolation: once the blackhole answers (after a probe) its backlog drains",
                 "%d of %d" % (drained(), blackholed))
-        s.check(wait_for(lambda: listdir(os.path.join(env.spool, "deferred")) == [] and
+        s.check(h.wait_for(lambda: listdir(os.path.join(env.spool, "deferred")) == [] and
                          listdir(os.path.join(env.spool, "active")) == [], 10),
                 "isolation: nothing left in deferred/ or active/",
                 listdir(os.path.join(env.spool, "deferred"))[:5])
@@ -914,7 +782,7 @@ def isolation_flow(s, per_webhook=40, blackholed=300):
         s.check("answers again" in sender.text(), "isolation: the sender logs the recovery")
         s.eq(listdir(os.path.join(env.spool, "failed")), [], "isolation: nothing dead-lettered")
     finally:
-        stop_all(sender, hole, *good)
+        h.stop_all(sender, hole, *good)
     return env
 
 
@@ -941,7 +809,7 @@ def shared_flow(s, n_events=600):
             return [r["headers"]["x-neostore-delivery"] for r in rcv.on(path)]
 
         drop("fast", "Fast:Created", n_events)
-        a, b = Sender(env), Sender(env)
+        a, b = h.Sender(env), h.Sender(env)
         s.check(rcv.wait("/ok/shared", n_events, 60),
                 "two senders on one spool deliver all %d events" % n_events,
                 "%d arrived" % len(rcv.on("/ok/shared")))
@@ -955,13 +823,13 @@ def shared_flow(s, n_events=600):
 
         # A claims slow deliveries; B starts meanwhile and must leave them to A (the
         # events have no eventId: their ids come from their names, no file is rewritten).
-        a = Sender(env)
+        a = h.Sender(env)
         drop("slow", "Slow:Created", 10, with_id=False)
         active = os.path.join(env.spool, "active")
-        s.check(wait_for(lambda: len(listdir(active)) == 10 and
+        s.check(h.wait_for(lambda: len(listdir(active)) == 10 and
                          listdir(os.path.join(env.spool, "new")) == [], 10),
                 "the first sender holds its 10 claimed files in active/", listdir(active))
-        b = Sender(env)
+        b = h.Sender(env)
         time.sleep(1.5)
         s.eq(len(listdir(active)), 10, "a starting sender leaves a live peer's files in active/")
         s.check("interrupted" not in b.text(), "... and puts nothing back", b.text())
@@ -972,17 +840,17 @@ def shared_flow(s, n_events=600):
         def taken_over():
             return {r["headers"]["x-neostore-delivery"] for r in rcv.on("/slow/shared")
                     if r["time"] > killed_at}
-        s.check(wait_for(lambda: len(taken_over()) == 10, 30),
+        s.check(h.wait_for(lambda: len(taken_over()) == 10, 30),
                 "the peer delivers all 10 files of the killed sender without a restart",
                 "%d of 10" % len(taken_over()))
         s.check(re.search(r"put 10 interrupted files back", b.text()) is not None,
                 "the peer logs taking over the files", b.text()[-2000:])
-        s.check(wait_for(lambda: listdir(active) == [], 15), "active/ drains",
+        s.check(h.wait_for(lambda: listdir(active) == [], 15), "active/ drains",
                 listdir(active))
         s.eq(b.stop(), 0, "the peer exits 0 on SIGTERM")
         b = None
     finally:
-        stop_all(a, b, rcv)
+        h.stop_all(a, b, rcv)
     return env
 
 
@@ -1043,11 +911,11 @@ def nolock_flow(s):
         # ASan wants its runtime first; the shim has no instrumented code to check.
         environ = dict(os.environ, LD_PRELOAD=shim, ASAN_OPTIONS=os.environ.get(
             "ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
-        sender = Sender(env, environ=environ)
+        sender = h.Sender(env, environ=environ)
         s.check(rcv.wait("/ok/nolock", 21, 20),
                 "without file locks: all 20 events and the one left in active/ delivered",
                 "%d arrived" % len(rcv.on("/ok/nolock")))
-        s.check(wait_for(lambda: "cannot lock files on this file system" in sender.text(), 5),
+        s.check(h.wait_for(lambda: "cannot lock files on this file system" in sender.text(), 5),
                 "without file locks: the log says to run one sender per spool", sender.text())
         time.sleep(9)                   # the slow delivery spans a periodic recovery
         ids = [r["headers"]["x-neostore-delivery"] for r in rcv.all()]
@@ -1056,7 +924,7 @@ def nolock_flow(s):
         s.eq(sender.stop(), 0, "without file locks: exits 0 on SIGTERM")
         sender = None
     finally:
-        stop_all(sender, rcv)
+        h.stop_all(sender, rcv)
     return env
 
 
@@ -1121,11 +989,11 @@ def trust_flow(s):
         drop_file(env, evil_name, b"not json either")
         drop_file(env, "fine.json", event("fine", "Ok:Created").encode())
 
-        sender = Sender(env)
+        sender = h.Sender(env)
         s.check(rcv.wait("/ok/trust", 1, 15), "trust: an ordinary event is still delivered")
         s.check(rcv.wait("/fail/trust", 2, 15), "trust: the failing delivery is retried")
         failed = os.path.join(spool, "failed")
-        s.check(wait_for(lambda: len([n for n in listdir(failed)
+        s.check(h.wait_for(lambda: len([n for n in listdir(failed)
                                       if n.startswith(("m" * 20, "n" * 20))]) == 4, 15),
                 "trust: malformed files with 245- and 250-character names reach failed/, "
                 "each with a reason", [n[:30] for n in listdir(failed)])
@@ -1133,7 +1001,7 @@ def trust_flow(s):
         s.check(len(reasons) == 1 and len(reasons[0]) <= 255,
                 "trust: the reason of a 250-character name has a name of at most 255 bytes",
                 reasons)
-        s.check(wait_for(lambda: crlf_name + ".event.reason" in listdir(failed), 10),
+        s.check(h.wait_for(lambda: crlf_name + ".event.reason" in listdir(failed), 10),
                 "trust: a producer's file named like a record is an event file, dead-lettered "
                 "as NAME.event", listdir(failed))
         time.sleep(3)           # the failing delivery's last attempt and dead letter
@@ -1180,7 +1048,7 @@ def trust_flow(s):
         if os.path.lexists(pruned):
             os.unlink(pruned)
         os.symlink(target, pruned)
-        once = Sender(env, once=True)
+        once = h.Sender(env, once=True)
         try:
             once.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -1190,7 +1058,7 @@ def trust_flow(s):
                 "trust: a symbolic link at spool/.pruned is not followed", once.text()[-800:])
         s.check(os.path.islink(pruned), "trust: ... and is left as it is")
     finally:
-        stop_all(sender, rcv)
+        h.stop_all(sender, rcv)
     return env
 
 
@@ -1223,7 +1091,7 @@ def identity_flow(s):
                                         "data": {"note": "\"eventId\": not mine"}})
         slow_inode = drop_dated("slow-1.json", {"eventType": "Slow:Created",
                                                 "tenantId": "ident"})
-        sender = Sender(env)
+        sender = h.Sender(env)
         active_slow = os.path.join(env.spool, "active", "slow-1.json")
         s.check(rcv.wait("/slow/ident", 1, 15), "identity: the slow event is being delivered")
         st = os.stat(active_slow) if os.path.exists(active_slow) else None
@@ -1250,7 +1118,7 @@ def identity_flow(s):
         s.eq(sender.stop(), 0, "identity: exits 0 on SIGTERM")
         sender = None
     finally:
-        stop_all(sender, rcv)
+        h.stop_all(sender, rcv)
     return env
 
 
@@ -1298,8 +1166,8 @@ def producer_flow(s):
             path = os.path.join(env.spool, d)
             os.chown(path, -1, producers)
             os.chmod(path, 0o2770)
-        sender = Sender(env)
-        s.check(wait_for(lambda: "sender: started" in sender.text(), 15), "producer: sender starts",
+        sender = h.Sender(env)
+        s.check(h.wait_for(lambda: "sender: started" in sender.text(), 15), "producer: sender starts",
                 sender.text()[-800:])
         s.eq(sender.stop(), 0, "producer: sender exits 0")
         sender = None
@@ -1314,7 +1182,7 @@ def producer_flow(s):
                  "producer: cannot write or prepare a directory in %s/" % d)
         s.eq(got.get("root"), "PermissionError", "producer: cannot write spool_dir itself")
     finally:
-        stop_all(sender)
+        h.stop_all(sender)
     return env
 
 
@@ -1329,7 +1197,7 @@ def quiet_flow(s):
     sender = None
     try:
         (hook,) = make_webhooks(env, [("quiet", rcv.url + "/fail/q", ["*"])])
-        sender = Sender(env)
+        sender = h.Sender(env)
         emit(env, "quiet", "Pass:Created")
         s.check(rcv.wait("/fail/q", 3, 30), "quiet: three attempts (retry_schedule 5s,5s)",
                 len(rcv.on("/fail/q")))
@@ -1340,7 +1208,7 @@ def quiet_flow(s):
             s.check(all(4.9 <= g <= 7.9 for g in gaps),
                     "quiet: retries due 5 s after a quiet deferred/ are made on time", gaps)
         failed_dir = os.path.join(env.spool, "failed")
-        s.check(wait_for(lambda: any(n.startswith("dlv-") and not n.endswith(".reason")
+        s.check(h.wait_for(lambda: any(n.startswith("dlv-") and not n.endswith(".reason")
                                      for n in listdir(failed_dir)), 10),
                 "quiet: after the last attempt the delivery is in failed/", listdir(failed_dir))
         time.sleep(3)           # deferred/ is empty and quiet: the sender stops listing it
@@ -1355,24 +1223,15 @@ def quiet_flow(s):
             s.eq(rcv.on("/fail/q")[3]["headers"]["x-neostore-webhook"], hook["id"],
                  "quiet: the same webhook")
     finally:
-        stop_all(sender, rcv)
+        h.stop_all(sender, rcv)
     return env
 
 def main():
-    s = h.Suite("sender")
-    flows = [trust_flow, identity_flow, producer_flow, main_flow, flood_flow, isolation_flow, kill_flow, shared_flow, nolock_flow,
-             quiet_flow]
     # HOOKSPOOL_SENDER_FLOWS=trust,main runs only those flows (while working on one).
-    only = [f for f in os.environ.get("HOOKSPOOL_SENDER_FLOWS", "").split(",") if f]
-    envs = []
-    try:
-        for flow in flows:
-            if not only or flow.__name__[:-len("_flow")] in only:
-                envs.append(flow(s))
-    finally:
-        for e in envs:
-            e.cleanup()
-    s.done()
+    h.run_flows(h.Suite("sender"),
+                [trust_flow, identity_flow, producer_flow, main_flow, flood_flow,
+                 isolation_flow, kill_flow, shared_flow, nolock_flow, quiet_flow],
+                "HOOKSPOOL_SENDER_FLOWS")
 
 
 if __name__ == "__main__":

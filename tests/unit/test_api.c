@@ -197,22 +197,18 @@ header(const struct http_response *r, const char *name)
 static void
 test_handlers(void)
 {
-    char dir[] = "/tmp/hookspool-api-XXXXXX";
+    char *dir = unit_scratch_new("api");
     struct config cfg;
-    char err[512] = "";
 
-    if (mkdtemp(dir) == NULL)
+    if (dir == NULL)
         return;
-    config_defaults(&cfg);
-    free(cfg.db_home);
-    cfg.db_home = xasprintf("%s/db", dir);
-    cfg.durability = DURABILITY_NOSYNC;
-    cfg.max_body_bytes = 2048;
+    struct store *s = unit_store_open(&cfg, dir, "db", "store");
+    if (s == NULL) {
+        unit_scratch_remove(dir);
+        return;
+    }
+    cfg.max_body_bytes = 2048;          /* read by the handlers, not by the store */
     cfg.max_webhooks_per_tenant = 2;
-    struct store *s = store_open(&cfg, err, sizeof err);
-    CHECK(s != NULL, "store: %s", err);
-    if (s == NULL)
-        return;
     struct api_context ctx = { .cfg = &cfg, .store = s };
 
     struct apikey rw, ro;
@@ -332,10 +328,7 @@ test_handlers(void)
     json_object_put(array);
     store_close(s);
     config_release(&cfg);
-    char *cmd = xasprintf("rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    free(cmd);
+    unit_scratch_remove(dir);
 }
 
 int

@@ -20,7 +20,7 @@
 #include "unit.h"
 #include "util/xalloc.h"
 
-static char scratch[] = "/tmp/hookspool-domain-XXXXXX";
+static char *scratch;
 
 static char *
 write_temp(const char *name, const char *text)
@@ -399,18 +399,10 @@ static void
 test_store(void)
 {
     struct config cfg;
-    char err[512] = "";
 
-    config_defaults(&cfg);
-    free(cfg.db_home);
-    cfg.db_home = xasprintf("%s/db", scratch);
-    cfg.durability = DURABILITY_NOSYNC;
-    struct store *s = store_open(&cfg, err, sizeof err);
-    CHECK(s != NULL, "store opens: %s", err);
-    if (s == NULL) {
-        config_release(&cfg);
+    struct store *s = unit_store_open(&cfg, scratch, "db", "store opens");
+    if (s == NULL)
         return;
-    }
     const char *ev[] = { "*" };
     char ids[3][6];
     for (int i = 0; i < 3; i++) {
@@ -591,17 +583,9 @@ test_rotation(void)
     }
 
     struct config cfg;
-    char err[512] = "";
-    config_defaults(&cfg);
-    free(cfg.db_home);
-    cfg.db_home = xasprintf("%s/db-rotation", scratch);
-    cfg.durability = DURABILITY_NOSYNC;
-    struct store *s = store_open(&cfg, err, sizeof err);
-    CHECK(s != NULL, "store opens: %s", err);
-    if (s == NULL) {
-        config_release(&cfg);
+    struct store *s = unit_store_open(&cfg, scratch, "db-rotation", "store opens");
+    if (s == NULL)
         return;
-    }
     const char *ev[] = { "*" };
     struct webhook w, got, *list;
     size_t n;
@@ -727,13 +711,10 @@ test_store_zombie_holds_nothing(void)
     char err[512] = "";
     int ready[2];
 
-    config_defaults(&cfg);
-    free(cfg.db_home);
-    cfg.db_home = xasprintf("%s/db-zombie", scratch);
-    cfg.durability = DURABILITY_NOSYNC;
-    struct store *s = store_open(&cfg, err, sizeof err);
-    CHECK(s != NULL, "zombie: store opens: %s", err);
-    if (s == NULL || pipe(ready) != 0) {
+    struct store *s = unit_store_open(&cfg, scratch, "db-zombie", "zombie: store opens");
+    if (s == NULL)
+        return;
+    if (pipe(ready) != 0) {
         store_close(s);
         config_release(&cfg);
         return;
@@ -791,7 +772,7 @@ test_store_zombie_holds_nothing(void)
 int
 main(void)
 {
-    if (mkdtemp(scratch) == NULL)
+    if ((scratch = unit_scratch_new("domain")) == NULL)
         return 1;
     test_config();
     test_endpoint();
@@ -803,9 +784,6 @@ main(void)
     test_delivery_codec();
     test_store_zombie_holds_nothing();
     test_rotation();
-    char *cmd = xasprintf("rm -rf '%s'", scratch);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", scratch);
-    free(cmd);
+    unit_scratch_remove(scratch);
     return unit_summary("unit domain");
 }

@@ -472,8 +472,10 @@ p_link(const char *dir, const char *name)
 static void
 test_spool(void)
 {
-    char root[] = "/tmp/hookspool-test-spool-XXXXXX";
-    CHECK(mkdtemp(root) != NULL, "mkdtemp: %s", strerror(errno));
+    char *root = unit_scratch_new("spool");
+    CHECK(root != NULL, "mkdtemp: %s", strerror(errno));
+    if (root == NULL)
+        return;
     char *spool = xasprintf("%s/a/b/spool", root);
     char *tmp = spool_path(spool, SPOOL_TMP, NULL), *new = spool_path(spool, SPOOL_NEW, NULL);
     char *active = spool_path(spool, SPOOL_ACTIVE, NULL);
@@ -727,9 +729,7 @@ test_spool(void)
 
     CHECK(strcmp(spool_state_dir(SPOOL_DEFERRED), "deferred") == 0, "state names");
 
-    char *cmd = xasprintf("rm -rf '%s'", root);
-    CHECK(system(cmd) == 0, "cleanup");
-    free(cmd);
+    CHECK(unit_scratch_remove(root) == 0, "cleanup");
     free(tmp);
     free(new);
     free(active);

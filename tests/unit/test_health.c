@@ -17,7 +17,7 @@
 #include "unit.h"
 #include "util/xalloc.h"
 
-static char scratch[] = "/tmp/hookspool-unit-health-XXXXXX";
+static char *scratch;
 
 /* 2026-12-01T10:00:00Z */
 #define NOW_S 1796119200LL
@@ -174,18 +174,10 @@ static void
 test_streaks(void)
 {
     struct config cfg;
-    char err[512] = "";
 
-    config_defaults(&cfg);
-    free(cfg.db_home);
-    cfg.db_home = xasprintf("%s/db", scratch);
-    cfg.durability = DURABILITY_NOSYNC;
-    struct store *s = store_open(&cfg, err, sizeof err);
-    CHECK(s != NULL, "store opens: %s", err);
-    if (s == NULL) {
-        config_release(&cfg);
+    struct store *s = unit_store_open(&cfg, scratch, "db", "store opens");
+    if (s == NULL)
         return;
-    }
     char a[6], b[6];
     make_hook(s, a);
     make_hook(s, b);
@@ -282,16 +274,13 @@ test_json(void)
 int
 main(void)
 {
-    if (mkdtemp(scratch) == NULL)
+    if ((scratch = unit_scratch_new("health")) == NULL)
         return 1;
     test_retry_after_parse();
     test_retry_after_apply();
     test_concurrency();
     test_streaks();
     test_json();
-    char *cmd = xasprintf("rm -rf '%s'", scratch);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", scratch);
-    free(cmd);
+    unit_scratch_remove(scratch);
     return unit_summary("unit health");
 }

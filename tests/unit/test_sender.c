@@ -27,7 +27,7 @@
 #include "util/fileio.h"
 #include "util/xalloc.h"
 
-static char scratch[] = "/tmp/hookspool-unit-sender-XXXXXX";
+static char *scratch;
 
 static struct delivery_attempt
 attempt_of(const char *tenant, const char *hook, long long t, int n)
@@ -52,18 +52,10 @@ static void
 test_delivery_log(void)
 {
     struct config cfg;
-    char err[512] = "";
 
-    config_defaults(&cfg);
-    free(cfg.db_home);
-    cfg.db_home = xasprintf("%s/db", scratch);
-    cfg.durability = DURABILITY_NOSYNC;
-    struct store *s = store_open(&cfg, err, sizeof err);
-    CHECK(s != NULL, "store opens: %s", err);
-    if (s == NULL) {
-        config_release(&cfg);
+    struct store *s = unit_store_open(&cfg, scratch, "db", "store opens");
+    if (s == NULL)
         return;
-    }
     /* Out of time order on purpose, over two webhooks, two tenants (one a prefix of the other). */
     struct delivery_attempt in[] = {
         attempt_of("acme", "AAAAA", 1000, 1), attempt_of("acme", "BBBBB", 4000, 2),
@@ -206,19 +198,11 @@ static void
 test_delivery_records(void)
 {
     struct config cfg;
-    char err[512] = "";
     static const char body[] = "{\"eventId\":\"e\",\"data\":{}}";
 
-    config_defaults(&cfg);
-    free(cfg.db_home);
-    cfg.db_home = xasprintf("%s/records", scratch);
-    cfg.durability = DURABILITY_NOSYNC;
-    struct store *s = store_open(&cfg, err, sizeof err);
-    CHECK(s != NULL, "records: store opens: %s", err);
-    if (s == NULL) {
-        config_release(&cfg);
+    struct store *s = unit_store_open(&cfg, scratch, "records", "records: store opens");
+    if (s == NULL)
         return;
-    }
     enum { N = 23 };
     struct delivery_new nw[N];
     for (int i = 0; i < N; i++)   /* creation times out of order, two the same */
@@ -827,7 +811,7 @@ test_fanout(void)
 int
 main(void)
 {
-    if (mkdtemp(scratch) == NULL)
+    if ((scratch = unit_scratch_new("sender")) == NULL)
         return 1;
     test_delivery_log();
     test_delivery_records();
@@ -837,9 +821,6 @@ main(void)
     test_schedule();
     test_fanout();
     test_deferred_many();
-    char *cmd = xasprintf("rm -rf '%s'", scratch);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", scratch);
-    free(cmd);
+    unit_scratch_remove(scratch);
     return unit_summary("unit sender");
 }
