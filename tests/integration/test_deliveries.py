@@ -127,7 +127,10 @@ def records_flow(s, env, srv, rcv, acme):
         s.eq({a["statusCode"] for a in doc["attempts"]}, {500}, "records: their status codes")
         s.eq((doc["attemptCount"], doc["nextAttemptAt"]), (3, None),
              "records: failed: 3 attempts, nothing planned")
-        s.check(os.path.exists(os.path.join(env.spool, "failed", "dlv-" + did)),
+        # The record's status and the dead letter are written by different threads
+        # (the committer, the loop): the file follows the status shortly.
+        letter = os.path.join(env.spool, "failed", "dlv-" + did)
+        s.check(h.wait_for(lambda: os.path.exists(letter), 10),
                 "records: the failed delivery is a dead letter in failed/")
 
     emit(env, "acme", "Dead:Created", {"n": 4})
