@@ -328,7 +328,10 @@ def kill_recoverer(label, srv, api, env):
             while time.time() < deadline:
                 victims = recovering(workers_of(srv))
                 if victims:
-                    os.kill(victims[0], 9)
+                    try:
+                        os.kill(victims[0], 9)
+                    except ProcessLookupError:
+                        continue        # it finished between the look and the kill
                     killed += 1
                     break
                 time.sleep(0.002)
