@@ -235,18 +235,43 @@ delivery_from_new(struct delivery *d, const struct delivery_new *nw)
     d->next_attempt_ms = nw->created_ms;
 }
 
-/* Creates the record of a fanned-out delivery unless it exists, and keeps its payload. */
+/* Adds an attempt's outcome (attempt number > 0) to d. */
+static void
+add_attempt(struct delivery *d, const struct delivery_outcome *o)
+{
+    const struct delivery_attempt *a = &o->attempt;
+    struct delivery_try t = { .attempt = a->attempt, .at_ms = a->time_ms,
+                              .duration_ms = a->duration_ms, .status_code = a->status };
+
+    snprintf(t.error, sizeof t.error, "%s", a->error);
+    delivery_add_try(d, &t);
+    d->status = o->status;
+    d->next_attempt_ms = o->status == DELIVERY_PENDING ? o->next_attempt_ms : 0;
+}
+
+/*
+ * Creates the record of a fanned-out delivery unless it exists, and keeps
+ * its payload. With first (its first attempt, in the same batch) the record
+ * is written once, as it stands after that attempt; *merged then says
+ * whether first is in it (not when the record existed already).
+ */
 static int
-create_one(struct store *s, DB_TXN *txn, const struct delivery_new *nw)
+create_one(struct store *s, DB_TXN *txn, const struct delivery_new *nw,
+           const struct delivery_outcome *first, bool *merged)
 {
     struct delivery d;
     bool created;
 
     delivery_from_new(&d, nw);
+    if (first != NULL)
+        add_attempt(&d, first);
     int rc = record_save(s, txn, &d, true, true, &created);
     if (rc == STORE_OK && created)
         rc = payload_save(s, txn, nw->tenant, nw->event_id, nw->created_ms, nw->payload,
                           nw->payload_len);
+    if (first != NULL)
+        *merged = created;
+    delivery_release(&d);
     return rc;
 }
 
@@ -301,13 +326,8 @@ outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
     }
     if (rc != STORE_OK)
         return rc;
-    struct delivery_try t = { .attempt = a->attempt, .at_ms = a->time_ms,
-                              .duration_ms = a->duration_ms, .status_code = a->status };
-    snprintf(t.error, sizeof t.error, "%s", a->error);
-    delivery_add_try(&d, &t);
     enum delivery_status was = d.status;
-    d.status = o->status;
-    d.next_attempt_ms = o->status == DELIVERY_PENDING ? o->next_attempt_ms : 0;
+    add_attempt(&d, o);
     rc = record_save(s, txn, &d, false, fresh || d.status != was, NULL);
     delivery_release(&d);
     return rc;
@@ -322,20 +342,94 @@ struct commit_ctx {
     size_t n_out;
 };
 
+/* An outcome of the batch, by delivery (outcome_index). */
+struct outcome_ref {
+    const struct delivery_attempt *a;
+    size_t index;               /* in the batch */
+};
+
+static int
+outcome_ref_cmp(const void *x, const void *y)
+{
+    const struct outcome_ref *p = x, *q = y;
+    int c = strcmp(p->a->delivery_id, q->a->delivery_id);
+
+    if (c == 0)
+        c = strcmp(p->a->webhook_id, q->a->webhook_id);
+    if (c == 0)
+        c = strcmp(p->a->tenant, q->a->tenant);
+    if (c == 0)
+        c = (p->index > q->index) - (p->index < q->index);
+    return c;
+}
+
+/* The batch's outcomes sorted by delivery, then by their place in the batch. */
+static struct outcome_ref *
+outcome_index(const struct delivery_outcome *out, size_t n)
+{
+    struct outcome_ref *refs = xreallocarray(NULL, n, sizeof *refs);
+
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (struct outcome_ref){ &out[i].attempt, i };
+    qsort(refs, n, sizeof *refs, outcome_ref_cmp);
+    return refs;
+}
+
+/* The first outcome in the batch of nw's delivery, if it is an attempt; NULL otherwise. */
+static const struct outcome_ref *
+first_attempt(const struct commit_ctx *c, const struct outcome_ref *refs,
+              const struct delivery_new *nw)
+{
+    struct delivery_attempt key;
+    struct outcome_ref probe = { &key, 0 };
+    size_t lo = 0, hi = c->n_out;
+
+    snprintf(key.tenant, sizeof key.tenant, "%s", nw->tenant);
+    snprintf(key.webhook_id, sizeof key.webhook_id, "%s", nw->webhook_id);
+    snprintf(key.delivery_id, sizeof key.delivery_id, "%s", nw->delivery_id);
+    while (lo < hi) {                   /* the first entry not before (nw, index 0) */
+        size_t mid = lo + (hi - lo) / 2;
+        if (outcome_ref_cmp(&refs[mid], &probe) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == c->n_out || strcmp(refs[lo].a->delivery_id, nw->delivery_id) != 0 ||
+        strcmp(refs[lo].a->webhook_id, nw->webhook_id) != 0 ||
+        strcmp(refs[lo].a->tenant, nw->tenant) != 0 || refs[lo].a->attempt == 0)
+        return NULL;
+    return &refs[lo];
+}
+
+/*
+ * Creates the batch's records, then logs its attempts and adds them to
+ * their records. Fan-out and the first attempt often finish within one
+ * batch (the loop hands over all that finished while the last was being
+ * written): such a record is written once, with its attempt, rather than
+ * created, read back and rewritten.
+ */
 static int
 commit_body(struct store *s, DB_TXN *txn, void *arg)
 {
     struct commit_ctx *c = arg;
+    struct outcome_ref *refs = c->n_new > 0 && c->n_out > 0 ? outcome_index(c->out, c->n_out)
+                                                            : NULL;
+    bool *merged = xcalloc(c->n_out + 1, sizeof *merged);
     int rc = STORE_OK;
 
-    for (size_t i = 0; i < c->n_new && rc == STORE_OK; i++)
-        rc = create_one(s, txn, &c->nw[i]);
+    for (size_t i = 0; i < c->n_new && rc == STORE_OK; i++) {
+        const struct outcome_ref *first = refs != NULL ? first_attempt(c, refs, &c->nw[i]) : NULL;
+        rc = create_one(s, txn, &c->nw[i], first != NULL ? &c->out[first->index] : NULL,
+                        first != NULL ? &merged[first->index] : NULL);
+    }
     for (size_t i = 0; i < c->n_out && rc == STORE_OK; i++) {
         if (c->out[i].attempt.attempt > 0)
             rc = store_delivery_log_put(s, txn, &c->out[i].attempt);
-        if (rc == STORE_OK)
+        if (rc == STORE_OK && !merged[i])
             rc = outcome_one(s, txn, &c->out[i]);
     }
+    free(refs);
+    free(merged);
     return rc;
 }
 
@@ -607,7 +701,7 @@ static int
 ping_body(struct store *s, DB_TXN *txn, void *arg)
 {
     struct ping_ctx *c = arg;
-    int rc = create_one(s, txn, c->nw);
+    int rc = create_one(s, txn, c->nw, NULL, NULL);
 
     if (rc == STORE_OK)
         rc = request_save(s, txn, c->d, c->nw->created_ms);

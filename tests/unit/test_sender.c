@@ -324,6 +324,45 @@ test_delivery_records(void)
           "records: an attempt without a record creates it, in the order, with its status");
     store_delivery_list_free(list, n);
 
+    /*
+     * Created and attempted in one batch (written once, with the attempt): one
+     * success; one failed twice; one whose first outcome is no attempt.
+     */
+    struct delivery_new quick[3] = { new_of("acme", "EEEEE", 90, 7000, body),
+                                     new_of("acme", "EEEEE", 91, 7001, body),
+                                     new_of("acme", "EEEEE", 92, 7002, body) };
+    struct delivery_outcome fast[] = {
+        outcome_of(&quick[1], 1, 7100, 500, DELIVERY_PENDING, 7200),
+        outcome_of(&quick[0], 1, 7100, 204, DELIVERY_SUCCEEDED, 0),
+        outcome_of(&quick[2], 0, 7100, 0, DELIVERY_FAILED, 0),
+        outcome_of(&quick[1], 2, 7200, 500, DELIVERY_FAILED, 0),
+    };
+    CHECK(store_delivery_commit(s, quick, 3, fast, 4) == STORE_OK,
+          "records: created and attempted in one batch");
+    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[0].delivery_id, &d, &payload) ==
+                  STORE_OK &&
+              d.status == DELIVERY_SUCCEEDED && d.n_tries == 1 && d.tries[0].status_code == 204 &&
+              d.created_ms == 7000 && d.next_attempt_ms == 0 && payload.len == strlen(body),
+          "records: one batch: succeeded with its attempt and payload");
+    delivery_release(&d);
+    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[1].delivery_id, &d, NULL) == STORE_OK &&
+              d.status == DELIVERY_FAILED && d.n_tries == 2 && d.tries[0].attempt == 1 &&
+              d.tries[1].attempt == 2,
+          "records: one batch: both attempts, oldest first, failed");
+    delivery_release(&d);
+    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[2].delivery_id, &d, NULL) == STORE_OK &&
+              d.status == DELIVERY_FAILED && d.n_tries == 0,
+          "records: one batch: a change of status without an attempt");
+    delivery_release(&d);
+    got = page_all(s, "EEEEE", DELIVERY_FAILED, 10, ids, N + 5, &pages);
+    CHECK(got == 2, "records: one batch: the order has the final statuses (%zu failed)", got);
+    got = page_all(s, "EEEEE", DELIVERY_PENDING, 10, ids, N + 5, &pages);
+    CHECK(got == 0, "records: one batch: none left pending in the order (%zu)", got);
+    struct delivery_attempt *logged;
+    CHECK(store_delivery_list(s, "acme", "EEEEE", 10, &logged, &n) == STORE_OK && n == 3,
+          "records: one batch: its three attempts are logged (%zu)", n);
+    free(logged);
+
     /* A payload larger than one item is kept in chunks and comes back whole. */
     char *big = xmalloc(10001);
     for (int i = 0; i < 10000; i++)
