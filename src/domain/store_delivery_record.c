@@ -40,25 +40,6 @@ enum {
 
 static const char status_bytes[] = "psf";   /* enum delivery_status, as stored in the order */
 
-static void
-put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t
-get_be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* "tenant \0 webhook \0" */
 static void
 hook_prefix(struct buf *k, const char *tenant, const char *webhook_id)
@@ -81,7 +62,7 @@ order_key(struct buf *k, const struct delivery *d)
     unsigned char t[TIME_BYTES];
 
     hook_prefix(k, d->tenant, d->webhook_id);
-    put_be64(t, ~(uint64_t)d->created_ms);
+    store_put_be64(t, ~(uint64_t)d->created_ms);
     buf_append(k, t, sizeof t);
     buf_append(k, d->delivery_id, DELIVERY_ID_LEN);
 }
@@ -182,7 +163,7 @@ payload_save(struct store *s, DB_TXN *txn, const char *tenant, const char *event
         return STORE_OK;        /* beyond any event a producer may publish: not kept */
     buf_init(&key);
     buf_init(&val);
-    put_be64(t, (uint64_t)created_ms);
+    store_put_be64(t, (uint64_t)created_ms);
     for (size_t off = 0, chunk = 0; rc == STORE_OK && (off < len || chunk == 0); chunk++) {
         size_t n = len - off < PAYLOAD_CHUNK ? len - off : PAYLOAD_CHUNK;
         payload_key(&key, tenant, event_id, (int)chunk);
@@ -210,7 +191,7 @@ request_save(struct store *s, DB_TXN *txn, const struct delivery *d, long long n
     struct buf val;
     DBT k, v;
 
-    put_be64(kb, (uint64_t)now_ms);
+    store_put_be64(kb, (uint64_t)now_ms);
     memcpy(kb + TIME_BYTES, d->delivery_id, DELIVERY_ID_LEN);
     buf_init(&val);
     record_key(&val, d->tenant, d->webhook_id, d->delivery_id);
@@ -821,7 +802,7 @@ prune_order(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *
     if (key->size < ORDER_TAIL + 4)
         return STORE_OK;
     const unsigned char *tail = k + key->size - ORDER_TAIL;
-    long long created = (long long)~get_be64(tail);
+    long long created = (long long)~store_get_be64(tail);
     if (created >= *before)
         return STORE_OK;
     *expired = true;
@@ -837,9 +818,9 @@ prune_order(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *
     return ret == DB_NOTFOUND ? STORE_OK : store_result(s, ret, "delivery record prune");
 }
 
-/* A payload older than the limit (its first 8 bytes are its time). */
+/* An entry older than the limit: a payload or a retired id (its value starts with its time). */
 static int
-prune_payload(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *arg,
+prune_by_time(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *arg,
               bool *expired)
 {
     const long long *before = arg;
@@ -847,7 +828,7 @@ prune_payload(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void
     (void)txn;
     (void)key;
 
-    *expired = val->size >= TIME_BYTES && (long long)get_be64(val->data) < *before;
+    *expired = val->size >= TIME_BYTES && (long long)store_get_be64(val->data) < *before;
     return STORE_OK;
 }
 
@@ -858,7 +839,10 @@ store_delivery_record_prune(struct store *s, long long before_ms, size_t *remove
     enum store_status st = store_prune_scan(s, s->order, 1, prune_order, &before_ms, &records);
 
     if (st == STORE_OK)
-        st = store_prune_scan(s, s->payloads, TIME_BYTES, prune_payload, &before_ms, &payloads);
+        st = store_prune_scan(s, s->payloads, TIME_BYTES, prune_by_time, &before_ms, &payloads);
+    /* Its records are gone: a webhook deleted before the limit may give its id away. */
+    if (st == STORE_OK)
+        st = store_prune_scan(s, s->retired_ids, TIME_BYTES, prune_by_time, &before_ms, NULL);
     if (removed != NULL)
         *removed = records;
     return st;

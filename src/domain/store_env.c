@@ -653,7 +653,8 @@ store_open(const struct config *cfg, char *err, size_t errlen)
          */
         open_db_paged(s->env, &s->payloads, "delivery_payloads", PAYLOAD_PAGE_BYTES, err,
                       errlen) != 0 ||
-        open_db(s->env, &s->requests, "requests", err, errlen) != 0;
+        open_db(s->env, &s->requests, "requests", err, errlen) != 0 ||
+        open_db(s->env, &s->retired_ids, "retired_ids", err, errlen) != 0;
     joining_fd = -1;
     if (failed) {
         store_close(s);
@@ -669,7 +670,7 @@ store_close(struct store *s)
         return;
     DB **dbs[] = { &s->webhooks, &s->apikeys,  &s->deliveries, &s->previous_secrets,
                    &s->health,   &s->records,  &s->order,      &s->payloads,
-                   &s->requests };
+                   &s->requests, &s->retired_ids };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if (*dbs[i] != NULL)
             (*dbs[i])->close(*dbs[i], 0);
@@ -754,15 +755,17 @@ store_verify(const struct config *cfg, char *err, size_t errlen)
                                          "deliveries",       "previous_secrets",
                                          "health",           "delivery_records",
                                          "delivery_order",   "delivery_payloads",
-                                         "requests" };
+                                         "requests",         "retired_ids" };
     int rc = check_db_version(err, errlen);
 
     for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++) {
         char *path = xasprintf("%s/%s", cfg->db_home, names[i]);
         struct stat st;
-        /* A db_home from before these databases has none yet: the next open makes them. */
-        if ((strcmp(names[i], "previous_secrets") == 0 || strcmp(names[i], "health") == 0) &&
-            stat(path, &st) != 0 && errno == ENOENT) {
+        /*
+         * Every db_home has the first three; one from before the others has
+         * none of them yet, and the next open makes them.
+         */
+        if (i >= 3 && stat(path, &st) != 0 && errno == ENOENT) {
             free(path);
             continue;
         }

@@ -4,6 +4,7 @@
 #ifndef HOOKSPOOL_STORE_INTERNAL_H
 #define HOOKSPOOL_STORE_INTERNAL_H
 
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,6 +35,7 @@ struct store {
     DB *order;                  /* ...their order, newest first, with their status */
     DB *payloads;               /* ...the bodies they send */
     DB *requests;               /* redeliver and ping requests for the sender */
+    DB *retired_ids;            /* ids of deleted webhooks, not drawn again (store_webhook.c) */
     char *home;                 /* db_home, for its free space */
     bool space_low;             /* the last write found db_home (nearly) full */
     bool needs_restart;
@@ -70,7 +72,30 @@ store_dbt(DBT *dbt, const void *data, size_t len)
     dbt->size = (u_int32_t)len;
 }
 
-/* Builds the key "tenant \0 id" of "webhooks" and "previous_secrets" (id "" starts a range). */
+/* Big-endian 64-bit values: stored times, so that keys sort by them. */
+static inline void
+store_put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static inline uint64_t
+store_get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/*
+ * Builds the key "tenant \0 id" of "webhooks", "previous_secrets" and
+ * "retired_ids" (id "" starts a range).
+ */
 static inline void
 store_webhook_key(struct buf *key, const char *tenant, const char *id)
 {
@@ -78,6 +103,9 @@ store_webhook_key(struct buf *key, const char *tenant, const char *id)
     buf_append(key, tenant, strlen(tenant) + 1);
     buf_puts(key, id);
 }
+
+/* Draws a new webhook's id: webhook_new_id, replaced by unit tests that need a given id. */
+extern int (*store_draw_webhook_id)(struct webhook *w);
 
 /* ---- the previous_secrets database (src/domain/store_secret.c) ---- */
 
@@ -150,7 +178,10 @@ typedef int (*store_prune_fn)(struct store *s, DB_TXN *txn, const DBT *key, cons
  */
 enum store_status store_prune_scan(struct store *s, DB *db, u_int32_t value_bytes,
                                    store_prune_fn expired, void *arg, size_t *removed);
-/* Prunes records, their order entries and payloads created before before_ms. */
+/*
+ * Prunes records, their order entries and payloads created before
+ * before_ms, and the retired webhook ids deleted before it.
+ */
 enum store_status store_delivery_record_prune(struct store *s, long long before_ms,
                                               size_t *removed);
 

@@ -1,7 +1,9 @@
 /*
  * store_webhook - the "webhooks" database: one record per webhook, key
  * "tenant \0 id", value the WebHookWithId JSON, so one tenant's webhooks are
- * one range scan in id order.
+ * one range scan in id order; and "retired_ids" (same key, value the time
+ * of the delete): a deleted webhook's id is not drawn again while its
+ * deliveries are kept, so that a new webhook never shows them as its own.
  */
 #include "autoconfig.h"
 
@@ -11,6 +13,7 @@
 
 #include "domain/store_internal.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/digest.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -336,6 +339,48 @@ store_webhook_get_json(struct store *s, const char *tenant, const char *id, stru
     return store_read(s, "webhook get", get_json_body, &c);
 }
 
+int (*store_draw_webhook_id)(struct webhook *w) = webhook_new_id;
+
+/*
+ * STORE_OK if tenant's webhook id was deleted less than delivery_log_days
+ * ago (the prune forgets it with its deliveries), STORE_NOTFOUND if not.
+ */
+static int
+id_retired(struct store *s, DB_TXN *txn, const char *tenant, const char *id)
+{
+    struct buf k;
+    DBT key, val;
+
+    buf_init(&k);
+    store_webhook_key(&k, tenant, id);
+    store_dbt(&key, k.data, k.len);
+    store_dbt(&val, NULL, 0);
+    val.flags = DB_DBT_PARTIAL;         /* dlen 0: whether it is there, not its value */
+    int rc = store_result(s, s->retired_ids->get(s->retired_ids, txn, &key, &val, 0),
+                          "retired id get");
+    buf_release(&k);
+    return rc;
+}
+
+/* Keeps a deleted webhook's id, with the time, out of later draws. */
+static int
+id_retire(struct store *s, DB_TXN *txn, const char *tenant, const char *id)
+{
+    struct buf k;
+    unsigned char when[8];
+    DBT key, val;
+
+    buf_init(&k);
+    store_webhook_key(&k, tenant, id);
+    store_put_be64(when, (uint64_t)clock_ms(CLOCK_REALTIME));
+    store_dbt(&key, k.data, k.len);
+    store_dbt(&val, when, sizeof when);
+    int rc = store_result(s, s->retired_ids->put(s->retired_ids, txn, &key, &val, 0),
+                          "retired id put");
+    buf_release(&k);
+    return rc;
+}
+
 static int
 create_body(struct store *s, DB_TXN *txn, void *ctx)
 {
@@ -350,10 +395,16 @@ create_body(struct store *s, DB_TXN *txn, void *ctx)
     if ((long)count.n >= c->max_count)
         return STORE_LIMIT;
     for (int i = 0; i < 16; i++) {
-        if (webhook_new_id(c->w) != 0) {
+        if (store_draw_webhook_id(c->w) != 0) {
             log_error("create_body: random webhook id: CSPRNG failure");
             return STORE_UNAVAILABLE;
         }
+        /* Not an id deleted lately: its deliveries are still kept under it. */
+        rc = id_retired(s, txn, c->tenant, c->w->id);
+        if (rc == STORE_OK)
+            continue;
+        if (rc != STORE_NOTFOUND)
+            return rc;
         rc = write_one(s, txn, c->tenant, c->w, DB_NOOVERWRITE);
         if (rc != DB_KEYEXIST)
             return rc;
@@ -423,8 +474,10 @@ delete_body(struct store *s, DB_TXN *txn, void *ctx)
     int ret = s->webhooks->del(s->webhooks, txn, &key, 0);
     buf_release(&k);
     int rc = store_result(s, ret, "webhook delete");
-    /* Its previous secret goes with it: a later webhook drawing the same id starts clean. */
-    return rc == STORE_OK ? store_secret_del(s, txn, c->tenant, c->id) : rc;
+    /* Its previous secret goes with it; its id stays taken while its deliveries are kept. */
+    if (rc == STORE_OK)
+        rc = store_secret_del(s, txn, c->tenant, c->id);
+    return rc == STORE_OK ? id_retire(s, txn, c->tenant, c->id) : rc;
 }
 
 enum store_status

@@ -15,9 +15,11 @@
 #include "domain/rotation.h"
 #include "domain/scope.h"
 #include "domain/store.h"
+#include "domain/store_internal.h"
 #include "domain/webhook.h"
 #include "domain/webhook_input.h"
 #include "unit.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 static char *scratch;
@@ -395,6 +397,36 @@ test_apikey_and_scope(void)
     CHECK(scope_parse_list("Webhook.Admin", &s) == -1, "unknown scope refused");
 }
 
+/* Ids store_webhook_create draws, in turn (store_draw_webhook_id); NULL ends them. */
+static const char *const *draw_script;
+
+static int
+draw_scripted(struct webhook *w)
+{
+    if (*draw_script == NULL)
+        return -1;
+    snprintf(w->id, sizeof w->id, "%s", *draw_script++);
+    return 0;
+}
+
+/* Creates a webhook of tenant drawing the ids in script; its id, or "" if refused. */
+static void
+create_drawing(struct store *s, const char *tenant, const char *const *script, char id[6])
+{
+    const char *ev[] = { "*" };
+    struct webhook w;
+
+    webhook_init(&w);
+    w.endpoint = xstrdup("https://e.com/");
+    webhook_set_events(&w, ev, 1);
+    webhook_new_secret(&w);
+    draw_script = script;
+    store_draw_webhook_id = draw_scripted;
+    snprintf(id, 6, "%s", store_webhook_create(s, tenant, &w, 10) == STORE_OK ? w.id : "");
+    store_draw_webhook_id = webhook_new_id;
+    webhook_release(&w);
+}
+
 static void
 test_store(void)
 {
@@ -433,6 +465,19 @@ test_store(void)
     webhook_release(&got);
     CHECK(store_webhook_delete(s, "acme", ids[0]) == STORE_OK, "delete");
     CHECK(store_webhook_delete(s, "acme", ids[0]) == STORE_NOTFOUND, "delete twice");
+
+    /* A deleted webhook's id is not drawn again until the prune forgets it with its deliveries. */
+    const char *again[] = { ids[0], "Zz9Zz", NULL }, *first[] = { ids[0], NULL };
+    char drawn[6];
+    create_drawing(s, "acme", again, drawn);
+    CHECK(strcmp(drawn, "Zz9Zz") == 0, "a deleted id is drawn again: another is taken (%s)", drawn);
+    create_drawing(s, "acme2", first, drawn);
+    CHECK(strcmp(drawn, ids[0]) == 0, "another tenant may have the id (%s)", drawn);
+    CHECK(store_webhook_delete(s, "acme", "Zz9Zz") == STORE_OK &&
+              store_delivery_prune(s, clock_ms(CLOCK_REALTIME) + 1000, &n) == STORE_OK,
+          "delete, then prune everything");
+    create_drawing(s, "acme", first, drawn);
+    CHECK(strcmp(drawn, ids[0]) == 0, "after the prune the id is free again (%s)", drawn);
 
     struct apikey rec, back;
     char key[APIKEY_LEN + 1];
