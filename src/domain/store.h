@@ -69,10 +69,11 @@ bool store_recovery_pending(const struct store *s);
  */
 int store_recovery_watch_open(const struct config *cfg);
 /*
- * True while this process is inside store_open's join, attached, and
- * another process waits to recover: a join that does not end within a
- * grace period is blocked on a dead process's mutex, and only ending the
- * process frees the recovery. Async-signal-safe, for a timer.
+ * True while this process is inside store_open's join or store_close,
+ * attached, and another process waits to recover: a join or close that
+ * does not end within a grace period is blocked on a dead process's mutex,
+ * and only ending the process frees the recovery. Async-signal-safe, for a
+ * timer.
  */
 bool store_join_blocks_recovery(void);
 bool store_recovery_watch_pending(int fd);

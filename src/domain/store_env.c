@@ -525,7 +525,7 @@ create_env_alone(const struct config *cfg, int lock_fd, char *err, size_t errlen
     return ret;
 }
 
-/* The lock of the join in progress in this process, for store_join_blocks_recovery. */
+/* The lock of the join or close in progress in this process, for store_join_blocks_recovery. */
 static volatile sig_atomic_t joining_fd = -1;
 
 bool
@@ -671,11 +671,18 @@ store_close(struct store *s)
     DB **dbs[] = { &s->webhooks, &s->apikeys,  &s->deliveries, &s->previous_secrets,
                    &s->health,   &s->records,  &s->order,      &s->payloads,
                    &s->requests, &s->retired_ids };
+    /*
+     * Closing takes the library's mutexes as joining does, and can block
+     * on one a killed process held (seen: the API's store check in
+     * __db_close, holding up a recovery): watched the same way.
+     */
+    joining_fd = s->lock_fd;
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if (*dbs[i] != NULL)
             (*dbs[i])->close(*dbs[i], 0);
     if (s->env != NULL)
         s->env->close(s->env, 0);
+    joining_fd = -1;
     if (s->lock_fd >= 0)
         close(s->lock_fd);      /* detached: a recovery may now run */
     for (size_t i = 0; i < STORE_APIKEY_MEMO; i++)
