@@ -206,11 +206,7 @@ static void
 delivery_from_new(struct delivery *d, const struct delivery_new *nw)
 {
     memset(d, 0, sizeof *d);
-    snprintf(d->ref.tenant, sizeof d->ref.tenant, "%s", nw->ref.tenant);
-    snprintf(d->ref.webhook_id, sizeof d->ref.webhook_id, "%s", nw->ref.webhook_id);
-    snprintf(d->ref.delivery_id, sizeof d->ref.delivery_id, "%s", nw->ref.delivery_id);
-    snprintf(d->ref.event_id, sizeof d->ref.event_id, "%s", nw->ref.event_id);
-    snprintf(d->ref.event_type, sizeof d->ref.event_type, "%s", nw->ref.event_type);
+    d->ref = nw->ref;
     d->status = DELIVERY_PENDING;
     d->created_ms = nw->created_ms;
     d->next_attempt_ms = nw->created_ms;
@@ -293,11 +289,7 @@ outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
         /* Fanned out before records existed, or its creation was lost in a crash. */
         struct delivery_new nw = { .created_ms = a->time_ms, .payload = o->payload,
                                    .payload_len = o->payload_len };
-        snprintf(nw.ref.tenant, sizeof nw.ref.tenant, "%s", a->ref.tenant);
-        snprintf(nw.ref.webhook_id, sizeof nw.ref.webhook_id, "%s", a->ref.webhook_id);
-        snprintf(nw.ref.delivery_id, sizeof nw.ref.delivery_id, "%s", a->ref.delivery_id);
-        snprintf(nw.ref.event_id, sizeof nw.ref.event_id, "%s", a->ref.event_id);
-        snprintf(nw.ref.event_type, sizeof nw.ref.event_type, "%s", a->ref.event_type);
+        nw.ref = a->ref;
         delivery_from_new(&d, &nw);
         if (o->payload != NULL)
             rc = payload_save(s, txn, a->ref.tenant, a->ref.event_id, a->time_ms, o->payload,
@@ -365,9 +357,7 @@ first_attempt(const struct commit_ctx *c, const struct outcome_ref *refs,
     struct outcome_ref probe = { &key, 0 };
     size_t lo = 0, hi = c->n_out;
 
-    snprintf(key.ref.tenant, sizeof key.ref.tenant, "%s", nw->ref.tenant);
-    snprintf(key.ref.webhook_id, sizeof key.ref.webhook_id, "%s", nw->ref.webhook_id);
-    snprintf(key.ref.delivery_id, sizeof key.ref.delivery_id, "%s", nw->ref.delivery_id);
+    key.ref = nw->ref;
     while (lo < hi) {                   /* the first entry not before (nw, index 0) */
         size_t mid = lo + (hi - lo) / 2;
         if (outcome_ref_cmp(&refs[mid], &probe) < 0)

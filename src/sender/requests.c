@@ -60,12 +60,7 @@ request_act(struct store *s, const char *spool_dir, const struct store_request *
     } else if (st != STORE_OK) {
         rc = -1;
     } else {
-        struct record r = { .attempt = delivery_next_attempt(&d), .tries = 0 };
-        snprintf(r.ref.delivery_id, sizeof r.ref.delivery_id, "%s", d.ref.delivery_id);
-        snprintf(r.ref.webhook_id, sizeof r.ref.webhook_id, "%s", d.ref.webhook_id);
-        snprintf(r.ref.tenant, sizeof r.ref.tenant, "%s", d.ref.tenant);
-        snprintf(r.ref.event_id, sizeof r.ref.event_id, "%s", d.ref.event_id);
-        snprintf(r.ref.event_type, sizeof r.ref.event_type, "%s", d.ref.event_type);
+        struct record r = { .ref = d.ref, .attempt = delivery_next_attempt(&d), .tries = 0 };
         r.body = payload.data;
         r.body_len = payload.len;
         char *data = record_format(&r);

@@ -157,8 +157,7 @@ outcome_of(const struct delivery_new *nw, int attempt, long long t, int code,
 
     memset(&o, 0, sizeof o);
     o.attempt = attempt_of(nw->ref.tenant, nw->ref.webhook_id, t, attempt);
-    snprintf(o.attempt.ref.delivery_id, sizeof o.attempt.ref.delivery_id, "%s", nw->ref.delivery_id);
-    snprintf(o.attempt.ref.event_id, sizeof o.attempt.ref.event_id, "%s", nw->ref.event_id);
+    o.attempt.ref = nw->ref;
     o.attempt.attempt = attempt;
     o.attempt.status = code;
     snprintf(o.attempt.error, sizeof o.attempt.error, "%s", code == 200 ? "" : "HTTP 500");
