@@ -67,7 +67,8 @@ delivery_ping_new(const char *tenant, const char *webhook_id, struct delivery_ne
     nw->payload = *body;
     nw->payload_len = strlen(*body);
     event_release(&ev);
-    if (delivery_id_make(nw->ref.tenant, nw->ref.event_id, nw->ref.webhook_id, nw->ref.delivery_id) != 0) {
+    struct delivery_ref *ref = &nw->ref;
+    if (delivery_id_make(ref->tenant, ref->event_id, ref->webhook_id, ref->delivery_id) != 0) {
         free(*body);
         *body = NULL;
         return -1;

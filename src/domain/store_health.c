@@ -230,8 +230,8 @@ apply_fold(struct store *s, DB_TXN *txn, struct record_ctx *c, const struct fold
                  "last: %.100s)", since, k.failures,
                  g->last_failure->error[0] ? g->last_failure->error : "no answer");
         struct disable_ctx d = { t->reason, c->now_ms };
-        rc = store_webhook_edit_txn(s, txn, g->first->ref.tenant, g->first->ref.webhook_id, disable_edit,
-                                    &d);
+        rc = store_webhook_edit_txn(s, txn, g->first->ref.tenant, g->first->ref.webhook_id,
+                                    disable_edit, &d);
         if (rc == STORE_NOTFOUND || rc == STORE_REJECTED)
             return streak_del(s, txn, key);     /* deleted, or disabled already */
         if (rc != STORE_OK)

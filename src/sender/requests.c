@@ -66,8 +66,8 @@ request_act(struct store *s, const char *spool_dir, const struct store_request *
         char *data = record_format(&r);
         char *name = xasprintf(RECORD_PREFIX "%s", d.ref.delivery_id);
         if (spool_store_deferred(spool_dir, name, data, strlen(data), time(NULL)) != 0) {
-            log_error("request_act: request for delivery %s: cannot write %s: %s", d.ref.delivery_id,
-                      name, strerror(errno));
+            log_error("request_act: request for delivery %s: cannot write %s: %s",
+                      d.ref.delivery_id, name, strerror(errno));
             rc = -1;
         } else {
             log_info("request_act: delivery %s (webhook %s, tenant %s): attempt %d requested",

@@ -278,7 +278,8 @@ test_delivery_records(void)
           "records: cursor validation");
 
     /* Redeliver and ping leave requests; the sender's side reads and deletes them. */
-    CHECK(store_delivery_redeliver(s, "acme", "AAAAA", nw[4].ref.delivery_id, 7777, &d) == STORE_OK &&
+    CHECK(store_delivery_redeliver(s, "acme", "AAAAA", nw[4].ref.delivery_id, 7777, &d) ==
+              STORE_OK &&
               d.status == DELIVERY_PENDING && d.next_attempt_ms == 7777 && d.n_tries == 2,
           "records: redeliver makes a failed delivery pending, attempts kept");
     delivery_release(&d);
@@ -319,7 +320,8 @@ test_delivery_records(void)
     CHECK(store_delivery_commit(s, NULL, 0, &late, 1) == STORE_OK &&
               store_delivery_page(s, "acme", "DDDDD", DELIVERY_PENDING, NULL, 10, &list, &n,
                                   next) == STORE_OK &&
-              n == 1 && list[0].n_tries == 1 && strcmp(list[0].ref.delivery_id, lost.ref.delivery_id) == 0,
+              n == 1 && list[0].n_tries == 1 &&
+              strcmp(list[0].ref.delivery_id, lost.ref.delivery_id) == 0,
           "records: an attempt without a record creates it, in the order, with its status");
     store_delivery_list_free(list, n);
 
