@@ -45,11 +45,7 @@ commit_create(struct sender *sd, const struct item *it, struct body_ref *body,
     }
     struct delivery_new *nw = &l->nw[l->n];
     memset(nw, 0, sizeof *nw);
-    snprintf(nw->ref.tenant, sizeof nw->ref.tenant, "%s", it->tenant);
-    snprintf(nw->ref.webhook_id, sizeof nw->ref.webhook_id, "%s", webhook_id);
-    snprintf(nw->ref.delivery_id, sizeof nw->ref.delivery_id, "%s", delivery_id);
-    snprintf(nw->ref.event_id, sizeof nw->ref.event_id, "%s", it->event_id);
-    snprintf(nw->ref.event_type, sizeof nw->ref.event_type, "%s", it->event_type);
+    item_delivery_ref(it, webhook_id, delivery_id, &nw->ref);
     nw->created_ms = now;
     nw->payload = body->data;
     nw->payload_len = body->len;
@@ -129,11 +125,7 @@ job_outcome(struct sender *sd, struct job *j, long long now, struct delivery_out
     struct delivery_attempt *a = &o->attempt;
 
     a->time_ms = j->started_ms;
-    snprintf(a->ref.tenant, sizeof a->ref.tenant, "%s", j->item->tenant);
-    snprintf(a->ref.webhook_id, sizeof a->ref.webhook_id, "%s", j->hook.id);
-    snprintf(a->ref.delivery_id, sizeof a->ref.delivery_id, "%s", j->delivery_id);
-    snprintf(a->ref.event_id, sizeof a->ref.event_id, "%s", j->item->event_id);
-    snprintf(a->ref.event_type, sizeof a->ref.event_type, "%s", j->item->event_type);
+    item_delivery_ref(j->item, j->hook.id, j->delivery_id, &a->ref);
     a->attempt = j->attempt;
     a->status = j->result.status;
     snprintf(a->error, sizeof a->error, "%s", j->result.error);

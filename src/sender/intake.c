@@ -62,6 +62,17 @@ item_fan_out(struct sender *sd, struct item *it)
  * under the same delivery ids. Returns 0, 1 if the file was dead-lettered,
  * -1 to retry later.
  */
+void
+item_delivery_ref(const struct item *it, const char *webhook_id, const char *delivery_id,
+                  struct delivery_ref *ref)
+{
+    snprintf(ref->tenant, sizeof ref->tenant, "%s", it->tenant);
+    snprintf(ref->webhook_id, sizeof ref->webhook_id, "%s", webhook_id);
+    snprintf(ref->delivery_id, sizeof ref->delivery_id, "%s", delivery_id);
+    snprintf(ref->event_id, sizeof ref->event_id, "%s", it->event_id);
+    snprintf(ref->event_type, sizeof ref->event_type, "%s", it->event_type);
+}
+
 static int
 item_from_event(struct sender *sd, struct item *it, const struct buf *data)
 {
