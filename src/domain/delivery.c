@@ -58,16 +58,16 @@ delivery_ping_new(const char *tenant, const char *webhook_id, struct delivery_ne
         log_error("delivery_ping_new: tenant %s: %s", tenant, err);
         return -1;
     }
-    snprintf(nw->ref.tenant, sizeof nw->ref.tenant, "%s", ev.tenant);
-    snprintf(nw->ref.webhook_id, sizeof nw->ref.webhook_id, "%s", webhook_id);
-    snprintf(nw->ref.event_id, sizeof nw->ref.event_id, "%s", ev.id);
-    snprintf(nw->ref.event_type, sizeof nw->ref.event_type, "%s", ev.type);
+    struct delivery_ref *ref = &nw->ref;
+    snprintf(ref->tenant, sizeof ref->tenant, "%s", ev.tenant);
+    snprintf(ref->webhook_id, sizeof ref->webhook_id, "%s", webhook_id);
+    snprintf(ref->event_id, sizeof ref->event_id, "%s", ev.id);
+    snprintf(ref->event_type, sizeof ref->event_type, "%s", ev.type);
     nw->created_ms = clock_ms(CLOCK_REALTIME);
     *body = event_body(&ev);
     nw->payload = *body;
     nw->payload_len = strlen(*body);
     event_release(&ev);
-    struct delivery_ref *ref = &nw->ref;
     if (delivery_id_make(ref->tenant, ref->event_id, ref->webhook_id, ref->delivery_id) != 0) {
         free(*body);
         *body = NULL;
