@@ -55,13 +55,7 @@ item_fan_out(struct sender *sd, struct item *it)
     return 0;
 }
 
-/*
- * Sets up the item for an event file. The file is never rewritten: an
- * absent eventId comes from its name, an absent timestamp from its mtime
- * (event_parse_file), so a re-fan-out after a crash gives the same bytes
- * under the same delivery ids. Returns 0, 1 if the file was dead-lettered,
- * -1 to retry later.
- */
+/* The identity of the delivery of the item's event to webhook_id, as *ref. */
 void
 item_delivery_ref(const struct item *it, const char *webhook_id, const char *delivery_id,
                   struct delivery_ref *ref)
@@ -73,6 +67,13 @@ item_delivery_ref(const struct item *it, const char *webhook_id, const char *del
     snprintf(ref->event_type, sizeof ref->event_type, "%s", it->event_type);
 }
 
+/*
+ * Sets up the item for an event file. The file is never rewritten: an
+ * absent eventId comes from its name, an absent timestamp from its mtime
+ * (event_parse_file), so a re-fan-out after a crash gives the same bytes
+ * under the same delivery ids. Returns 0, 1 if the file was dead-lettered,
+ * -1 to retry later.
+ */
 static int
 item_from_event(struct sender *sd, struct item *it, const struct buf *data)
 {
