@@ -178,7 +178,7 @@ redeliver(struct dcall *d, const struct webhook *w)
     }
     http_response_json(d->res, 202, delivery_to_json(&dl, false));
     log_info("redeliver: tenant %s: webhook %s: delivery %s: redeliver requested", d->route->tenant,
-             d->route->id, dl.delivery_id);
+             d->route->id, dl.ref.delivery_id);
     delivery_release(&dl);
 }
 
@@ -201,12 +201,12 @@ ping(struct dcall *d, const struct webhook *w)
         api_store_problem(ctx, d->res, st, no_webhook);
     } else {
         char *location = xasprintf("%s/%s/webhooks/%s/deliveries/%s", ctx->cfg->base_path,
-                                   nw.tenant, nw.webhook_id, nw.delivery_id);
+                                   nw.ref.tenant, nw.ref.webhook_id, nw.ref.delivery_id);
         http_response_json(d->res, 202, delivery_to_json(&dl, false));
         http_response_header(d->res, "Location", location);
         free(location);
-        log_info("ping: tenant %s: webhook %s: ping %s requested", nw.tenant, nw.webhook_id,
-                 nw.delivery_id);
+        log_info("ping: tenant %s: webhook %s: ping %s requested", nw.ref.tenant, nw.ref.webhook_id,
+                 nw.ref.delivery_id);
         delivery_release(&dl);
     }
     free(body);

@@ -44,8 +44,8 @@ print_row(const struct delivery_attempt *a)
     else
         snprintf(status, sizeof status, "-");
     printf("%s.%03dZ  %-7s  %-32s  %7d  %6s  %8ld  %s %s%s%s\n", when, (int)(a->time_ms % 1000),
-           a->webhook_id, a->delivery_id, a->attempt, status, a->duration_ms, a->event_type,
-           a->event_id, a->error[0] != '\0' ? "  " : "", a->error);
+           a->ref.webhook_id, a->ref.delivery_id, a->attempt, status, a->duration_ms,
+           a->ref.event_type, a->ref.event_id, a->error[0] != '\0' ? "  " : "", a->error);
 }
 
 /* Where the word "show" is among argv's positional arguments, or 0. */

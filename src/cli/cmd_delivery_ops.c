@@ -121,9 +121,9 @@ print_time(const char *label, long long ms)
 static void
 print_delivery(const struct delivery *d, const struct buf *payload)
 {
-    printf("%-10s %s\n", "delivery", d->delivery_id);
-    printf("%-10s %s (tenant %s)\n", "webhook", d->webhook_id, d->tenant);
-    printf("%-10s %s %s\n", "event", d->event_type, d->event_id);
+    printf("%-10s %s\n", "delivery", d->ref.delivery_id);
+    printf("%-10s %s (tenant %s)\n", "webhook", d->ref.webhook_id, d->ref.tenant);
+    printf("%-10s %s %s\n", "event", d->ref.event_type, d->ref.event_id);
     printf("%-10s %s, %zu attempts\n", "status", delivery_status_name(d->status), d->n_tries);
     print_time("created", d->created_ms);
     print_time("next", d->status == DELIVERY_PENDING ? d->next_attempt_ms : 0);
@@ -214,14 +214,14 @@ cmd_redeliver(int argc, char **argv)
     rc = EXIT_FAILURE;
     if (find("redeliver", &o, a.tenant, a.webhook, a.id, &d, NULL) == 0) {
         char t[WEBHOOK_TENANT_MAX + 1], w[WEBHOOK_ID_LEN + 1];
-        snprintf(t, sizeof t, "%s", d.tenant);
-        snprintf(w, sizeof w, "%s", d.webhook_id);
+        snprintf(t, sizeof t, "%s", d.ref.tenant);
+        snprintf(w, sizeof w, "%s", d.ref.webhook_id);
         delivery_release(&d);
         if (webhook_takes("redeliver", &o, t, w)) {
             enum store_status st = store_delivery_redeliver(o.store, t, w, a.id,
                                                             clock_ms(CLOCK_REALTIME), &d);
             if (st == STORE_OK) {
-                printf("%s\n", d.delivery_id);
+                printf("%s\n", d.ref.delivery_id);
                 rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
                 delivery_release(&d);
             } else {
@@ -252,7 +252,7 @@ cmd_ping(int argc, char **argv)
         } else if (store_delivery_ping(o.store, &nw, &d) != STORE_OK) {
             fprintf(stderr, "hookspool ping: could not write the store\n");
         } else {
-            printf("%s\n", d.delivery_id);
+            printf("%s\n", d.ref.delivery_id);
             rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
             delivery_release(&d);
         }

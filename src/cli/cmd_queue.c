@@ -121,7 +121,7 @@ on_file(void *ctx, int dir_fd, const char *name, enum spool_scan_state state, lo
     int rc = fileio_read_fd(fd, (size_t)q->cfg->max_event_bytes * 6 + 65536, &data);
     close(fd);
     if (rc == 0 && record_parse(&r, data.data, data.len, err, sizeof err) == 0) {
-        struct dest_row *row = row_get(q, hook_dest(q, r.tenant, r.webhook_id));
+        struct dest_row *row = row_get(q, hook_dest(q, r.ref.tenant, r.ref.webhook_id));
         if (state == SCAN_FAILED)
             row->failed++;
         else if (strncmp(r.last_error, "postponed:", 10) == 0)

@@ -58,16 +58,17 @@ delivery_ping_new(const char *tenant, const char *webhook_id, struct delivery_ne
         log_error("delivery_ping_new: tenant %s: %s", tenant, err);
         return -1;
     }
-    snprintf(nw->tenant, sizeof nw->tenant, "%s", ev.tenant);
-    snprintf(nw->webhook_id, sizeof nw->webhook_id, "%s", webhook_id);
-    snprintf(nw->event_id, sizeof nw->event_id, "%s", ev.id);
-    snprintf(nw->event_type, sizeof nw->event_type, "%s", ev.type);
+    struct delivery_ref *ref = &nw->ref;
+    snprintf(ref->tenant, sizeof ref->tenant, "%s", ev.tenant);
+    snprintf(ref->webhook_id, sizeof ref->webhook_id, "%s", webhook_id);
+    snprintf(ref->event_id, sizeof ref->event_id, "%s", ev.id);
+    snprintf(ref->event_type, sizeof ref->event_type, "%s", ev.type);
     nw->created_ms = clock_ms(CLOCK_REALTIME);
     *body = event_body(&ev);
     nw->payload = *body;
     nw->payload_len = strlen(*body);
     event_release(&ev);
-    if (delivery_id_make(nw->tenant, nw->event_id, nw->webhook_id, nw->delivery_id) != 0) {
+    if (delivery_id_make(ref->tenant, ref->event_id, ref->webhook_id, ref->delivery_id) != 0) {
         free(*body);
         *body = NULL;
         return -1;
@@ -152,8 +153,8 @@ delivery_encode(const struct delivery *d, size_t *len)
     put_uint(&b, (uint64_t)status_codes[d->status], 1);
     put_uint(&b, (uint64_t)d->created_ms, 8);
     put_uint(&b, (uint64_t)d->next_attempt_ms, 8);
-    put_short_string(&b, d->event_id);
-    put_short_string(&b, d->event_type);
+    put_short_string(&b, d->ref.event_id);
+    put_short_string(&b, d->ref.event_type);
     put_uint(&b, d->n_tries, 2);
     for (size_t i = 0; i < d->n_tries; i++) {
         const struct delivery_try *t = &d->tries[i];
@@ -215,8 +216,8 @@ delivery_decode(struct delivery *d, const char *data, size_t len)
     d->status = code != NULL ? (enum delivery_status)(code - status_codes) : DELIVERY_PENDING;
     d->created_ms = (long long)get_uint(&r, 8);
     d->next_attempt_ms = (long long)get_uint(&r, 8);
-    get_short_string(&r, d->event_id, sizeof d->event_id);
-    get_short_string(&r, d->event_type, sizeof d->event_type);
+    get_short_string(&r, d->ref.event_id, sizeof d->ref.event_id);
+    get_short_string(&r, d->ref.event_type, sizeof d->ref.event_type);
     size_t n = (size_t)get_uint(&r, 2);
     /* Each attempt takes at least 19 bytes: a count the rest cannot hold is corrupt. */
     if (r.bad || n > (size_t)(r.end - r.p) / 19)
@@ -294,10 +295,10 @@ delivery_to_json(const struct delivery *d, bool with_attempts)
     json_object *o = json_object_new_object();
     const struct delivery_try *last = d->n_tries > 0 ? &d->tries[d->n_tries - 1] : NULL;
 
-    json_object_object_add(o, "deliveryId", json_object_new_string(d->delivery_id));
-    json_object_object_add(o, "webhookId", json_object_new_string(d->webhook_id));
-    json_object_object_add(o, "eventId", json_object_new_string(d->event_id));
-    json_object_object_add(o, "eventType", json_object_new_string(d->event_type));
+    json_object_object_add(o, "deliveryId", json_object_new_string(d->ref.delivery_id));
+    json_object_object_add(o, "webhookId", json_object_new_string(d->ref.webhook_id));
+    json_object_object_add(o, "eventId", json_object_new_string(d->ref.event_id));
+    json_object_object_add(o, "eventType", json_object_new_string(d->ref.event_type));
     json_object_object_add(o, "status", json_object_new_string(delivery_status_name(d->status)));
     json_object_object_add(o, "attemptCount", json_object_new_int((int)d->n_tries));
     json_object_object_add(o, "createdAt", time_or_null(d->created_ms));

@@ -42,12 +42,17 @@ struct delivery_try {
     char error[DELIVERY_ERROR_MAX + 1];     /* "" when it succeeded */
 };
 
-struct delivery {
+/* Which delivery: one event (its id and type) sent to one webhook of a tenant. */
+struct delivery_ref {
     char tenant[WEBHOOK_TENANT_MAX + 1];
     char webhook_id[WEBHOOK_ID_LEN + 1];
     char delivery_id[DELIVERY_ID_MAX + 1];
     char event_id[DELIVERY_EVENT_MAX + 1];
     char event_type[DELIVERY_EVENT_MAX + 1];
+};
+
+struct delivery {
+    struct delivery_ref ref;
     enum delivery_status status;
     long long created_ms;
     long long next_attempt_ms;              /* 0: none planned */
@@ -57,11 +62,7 @@ struct delivery {
 
 /* A delivery as fan-out (or a ping) creates it: pending, no attempt yet. */
 struct delivery_new {
-    char tenant[WEBHOOK_TENANT_MAX + 1];
-    char webhook_id[WEBHOOK_ID_LEN + 1];
-    char delivery_id[DELIVERY_ID_MAX + 1];
-    char event_id[DELIVERY_EVENT_MAX + 1];
-    char event_type[DELIVERY_EVENT_MAX + 1];
+    struct delivery_ref ref;
     long long created_ms;
     const char *payload;        /* the body it sends (borrowed) */
     size_t payload_len;

@@ -153,12 +153,8 @@ enum store_status store_apikey_revoke(struct store *s, const char *id);
 
 /* One delivery attempt as recorded in the "deliveries" database. */
 struct delivery_attempt {
+    struct delivery_ref ref;
     long long time_ms;                      /* when the attempt started, Unix ms */
-    char tenant[WEBHOOK_TENANT_MAX + 1];
-    char webhook_id[WEBHOOK_ID_LEN + 1];
-    char delivery_id[DELIVERY_ID_MAX + 1];
-    char event_id[DELIVERY_EVENT_MAX + 1];
-    char event_type[DELIVERY_EVENT_MAX + 1];
     int attempt;                            /* 1, 2, ... */
     int status;                             /* HTTP status, 0 if none was received */
     char error[DELIVERY_ERROR_MAX + 1];     /* "" when the receiver answered 2xx */

@@ -62,7 +62,7 @@ delivery_key(struct buf *key, const struct delivery_attempt *a)
     static uint32_t counter;
     unsigned char tail[KEY_TAIL];
 
-    delivery_prefix(key, a->tenant, a->webhook_id);
+    delivery_prefix(key, a->ref.tenant, a->ref.webhook_id);
     put_be(tail, ~(uint64_t)a->time_ms, 8);
     put_be(tail + 8, (uint64_t)getpid(), 4);
     put_be(tail + 12, counter++, 4);
@@ -92,11 +92,11 @@ store_delivery_to_json(const struct delivery_attempt *a)
     json_object *o = json_object_new_object();
 
     json_object_object_add(o, "time", json_object_new_int64(a->time_ms));
-    json_object_object_add(o, "tenantId", json_object_new_string(a->tenant));
-    json_object_object_add(o, "webhookId", json_object_new_string(a->webhook_id));
-    json_object_object_add(o, "deliveryId", json_object_new_string(a->delivery_id));
-    json_object_object_add(o, "eventId", json_object_new_string(a->event_id));
-    json_object_object_add(o, "eventType", json_object_new_string(a->event_type));
+    json_object_object_add(o, "tenantId", json_object_new_string(a->ref.tenant));
+    json_object_object_add(o, "webhookId", json_object_new_string(a->ref.webhook_id));
+    json_object_object_add(o, "deliveryId", json_object_new_string(a->ref.delivery_id));
+    json_object_object_add(o, "eventId", json_object_new_string(a->ref.event_id));
+    json_object_object_add(o, "eventType", json_object_new_string(a->ref.event_type));
     json_object_object_add(o, "attempt", json_object_new_int(a->attempt));
     json_object_object_add(o, "status", json_object_new_int(a->status));
     json_object_object_add(o, "error", json_object_new_string(a->error));
@@ -141,11 +141,11 @@ delivery_decode_attempt(struct delivery_attempt *a, const char *data, size_t len
         return -1;
     memset(a, 0, sizeof *a);
     a->time_ms = int_member(o, "time");
-    copy_member(o, "tenantId", a->tenant, sizeof a->tenant);
-    copy_member(o, "webhookId", a->webhook_id, sizeof a->webhook_id);
-    copy_member(o, "deliveryId", a->delivery_id, sizeof a->delivery_id);
-    copy_member(o, "eventId", a->event_id, sizeof a->event_id);
-    copy_member(o, "eventType", a->event_type, sizeof a->event_type);
+    copy_member(o, "tenantId", a->ref.tenant, sizeof a->ref.tenant);
+    copy_member(o, "webhookId", a->ref.webhook_id, sizeof a->ref.webhook_id);
+    copy_member(o, "deliveryId", a->ref.delivery_id, sizeof a->ref.delivery_id);
+    copy_member(o, "eventId", a->ref.event_id, sizeof a->ref.event_id);
+    copy_member(o, "eventType", a->ref.event_type, sizeof a->ref.event_type);
     copy_member(o, "error", a->error, sizeof a->error);
     a->attempt = (int)int_member(o, "attempt");
     a->status = (int)int_member(o, "status");

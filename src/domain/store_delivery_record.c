@@ -61,10 +61,10 @@ order_key(struct buf *k, const struct delivery *d)
 {
     unsigned char t[TIME_BYTES];
 
-    hook_prefix(k, d->tenant, d->webhook_id);
+    hook_prefix(k, d->ref.tenant, d->ref.webhook_id);
     store_put_be64(t, ~(uint64_t)d->created_ms);
     buf_append(k, t, sizeof t);
-    buf_append(k, d->delivery_id, DELIVERY_ID_LEN);
+    buf_append(k, d->ref.delivery_id, DELIVERY_ID_LEN);
 }
 
 /* "tenant \0 eventId \0" and, if chunk >= 0, the chunk's number (2 bytes). */
@@ -106,9 +106,9 @@ record_load(struct store *s, DB_TXN *txn, const char *tenant, const char *webhoo
         return STORE_NOTFOUND;
     }
     free(v.data);
-    snprintf(d->tenant, sizeof d->tenant, "%s", tenant);
-    snprintf(d->webhook_id, sizeof d->webhook_id, "%s", webhook_id);
-    snprintf(d->delivery_id, sizeof d->delivery_id, "%s", delivery_id);
+    snprintf(d->ref.tenant, sizeof d->ref.tenant, "%s", tenant);
+    snprintf(d->ref.webhook_id, sizeof d->ref.webhook_id, "%s", webhook_id);
+    snprintf(d->ref.delivery_id, sizeof d->ref.delivery_id, "%s", delivery_id);
     return STORE_OK;
 }
 
@@ -127,7 +127,7 @@ record_save(struct store *s, DB_TXN *txn, const struct delivery *d, bool create,
     char *data = delivery_encode(d, &len);
 
     buf_init(&key);
-    record_key(&key, d->tenant, d->webhook_id, d->delivery_id);
+    record_key(&key, d->ref.tenant, d->ref.webhook_id, d->ref.delivery_id);
     store_dbt(&k, key.data, key.len);
     store_dbt(&v, data, len);
     int ret = s->records->put(s->records, txn, &k, &v, create ? DB_NOOVERWRITE : 0);
@@ -192,9 +192,9 @@ request_save(struct store *s, DB_TXN *txn, const struct delivery *d, long long n
     DBT k, v;
 
     store_put_be64(kb, (uint64_t)now_ms);
-    memcpy(kb + TIME_BYTES, d->delivery_id, DELIVERY_ID_LEN);
+    memcpy(kb + TIME_BYTES, d->ref.delivery_id, DELIVERY_ID_LEN);
     buf_init(&val);
-    record_key(&val, d->tenant, d->webhook_id, d->delivery_id);
+    record_key(&val, d->ref.tenant, d->ref.webhook_id, d->ref.delivery_id);
     store_dbt(&k, kb, sizeof kb);
     store_dbt(&v, val.data, val.len);
     int rc = store_result(s, s->requests->put(s->requests, txn, &k, &v, 0), "request put");
@@ -206,11 +206,7 @@ static void
 delivery_from_new(struct delivery *d, const struct delivery_new *nw)
 {
     memset(d, 0, sizeof *d);
-    snprintf(d->tenant, sizeof d->tenant, "%s", nw->tenant);
-    snprintf(d->webhook_id, sizeof d->webhook_id, "%s", nw->webhook_id);
-    snprintf(d->delivery_id, sizeof d->delivery_id, "%s", nw->delivery_id);
-    snprintf(d->event_id, sizeof d->event_id, "%s", nw->event_id);
-    snprintf(d->event_type, sizeof d->event_type, "%s", nw->event_type);
+    d->ref = nw->ref;
     d->status = DELIVERY_PENDING;
     d->created_ms = nw->created_ms;
     d->next_attempt_ms = nw->created_ms;
@@ -248,7 +244,7 @@ create_one(struct store *s, DB_TXN *txn, const struct delivery_new *nw,
         add_attempt(&d, first);
     int rc = record_save(s, txn, &d, true, true, &created);
     if (rc == STORE_OK && created)
-        rc = payload_save(s, txn, nw->tenant, nw->event_id, nw->created_ms, nw->payload,
+        rc = payload_save(s, txn, nw->ref.tenant, nw->ref.event_id, nw->created_ms, nw->payload,
                           nw->payload_len);
     if (first != NULL)
         *merged = created;
@@ -276,7 +272,7 @@ outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
 {
     const struct delivery_attempt *a = &o->attempt;
     struct delivery d;
-    int rc = record_load(s, txn, a->tenant, a->webhook_id, a->delivery_id, true, &d);
+    int rc = record_load(s, txn, a->ref.tenant, a->ref.webhook_id, a->ref.delivery_id, true, &d);
 
     if (a->attempt == 0) {
         if (rc != STORE_OK)
@@ -293,14 +289,10 @@ outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
         /* Fanned out before records existed, or its creation was lost in a crash. */
         struct delivery_new nw = { .created_ms = a->time_ms, .payload = o->payload,
                                    .payload_len = o->payload_len };
-        snprintf(nw.tenant, sizeof nw.tenant, "%s", a->tenant);
-        snprintf(nw.webhook_id, sizeof nw.webhook_id, "%s", a->webhook_id);
-        snprintf(nw.delivery_id, sizeof nw.delivery_id, "%s", a->delivery_id);
-        snprintf(nw.event_id, sizeof nw.event_id, "%s", a->event_id);
-        snprintf(nw.event_type, sizeof nw.event_type, "%s", a->event_type);
+        nw.ref = a->ref;
         delivery_from_new(&d, &nw);
         if (o->payload != NULL)
-            rc = payload_save(s, txn, a->tenant, a->event_id, a->time_ms, o->payload,
+            rc = payload_save(s, txn, a->ref.tenant, a->ref.event_id, a->time_ms, o->payload,
                               o->payload_len);
         else
             rc = STORE_OK;
@@ -333,12 +325,12 @@ static int
 outcome_ref_cmp(const void *x, const void *y)
 {
     const struct outcome_ref *p = x, *q = y;
-    int c = strcmp(p->a->delivery_id, q->a->delivery_id);
+    int c = strcmp(p->a->ref.delivery_id, q->a->ref.delivery_id);
 
     if (c == 0)
-        c = strcmp(p->a->webhook_id, q->a->webhook_id);
+        c = strcmp(p->a->ref.webhook_id, q->a->ref.webhook_id);
     if (c == 0)
-        c = strcmp(p->a->tenant, q->a->tenant);
+        c = strcmp(p->a->ref.tenant, q->a->ref.tenant);
     if (c == 0)
         c = (p->index > q->index) - (p->index < q->index);
     return c;
@@ -365,9 +357,7 @@ first_attempt(const struct commit_ctx *c, const struct outcome_ref *refs,
     struct outcome_ref probe = { &key, 0 };
     size_t lo = 0, hi = c->n_out;
 
-    snprintf(key.tenant, sizeof key.tenant, "%s", nw->tenant);
-    snprintf(key.webhook_id, sizeof key.webhook_id, "%s", nw->webhook_id);
-    snprintf(key.delivery_id, sizeof key.delivery_id, "%s", nw->delivery_id);
+    key.ref = nw->ref;
     while (lo < hi) {                   /* the first entry not before (nw, index 0) */
         size_t mid = lo + (hi - lo) / 2;
         if (outcome_ref_cmp(&refs[mid], &probe) < 0)
@@ -375,9 +365,9 @@ first_attempt(const struct commit_ctx *c, const struct outcome_ref *refs,
         else
             hi = mid;
     }
-    if (lo == c->n_out || strcmp(refs[lo].a->delivery_id, nw->delivery_id) != 0 ||
-        strcmp(refs[lo].a->webhook_id, nw->webhook_id) != 0 ||
-        strcmp(refs[lo].a->tenant, nw->tenant) != 0 || refs[lo].a->attempt == 0)
+    if (lo == c->n_out || strcmp(refs[lo].a->ref.delivery_id, nw->ref.delivery_id) != 0 ||
+        strcmp(refs[lo].a->ref.webhook_id, nw->ref.webhook_id) != 0 ||
+        strcmp(refs[lo].a->ref.tenant, nw->ref.tenant) != 0 || refs[lo].a->attempt == 0)
         return NULL;
     return &refs[lo];
 }
@@ -482,7 +472,7 @@ get_body(struct store *s, DB_TXN *txn, void *arg)
     delivery_release(c->d);
     int rc = record_load(s, txn, c->tenant, c->webhook_id, c->delivery_id, false, c->d);
     if (rc == STORE_OK && c->payload != NULL) {
-        rc = payload_load(s, txn, c->tenant, c->d->event_id, c->payload);
+        rc = payload_load(s, txn, c->tenant, c->d->ref.event_id, c->payload);
         if (rc == STORE_NOTFOUND)
             rc = STORE_OK;      /* pruned, or never kept: an empty payload */
     }

@@ -148,10 +148,10 @@ cmp_attempt(const void *x, const void *y)
 {
     const struct delivery_attempt *a = *(const struct delivery_attempt *const *)x;
     const struct delivery_attempt *b = *(const struct delivery_attempt *const *)y;
-    int c = strcmp(a->tenant, b->tenant);
+    int c = strcmp(a->ref.tenant, b->ref.tenant);
 
     if (c == 0)
-        c = strcmp(a->webhook_id, b->webhook_id);
+        c = strcmp(a->ref.webhook_id, b->ref.webhook_id);
     if (c == 0)
         c = a < b ? -1 : a > b;         /* the batch's order within one webhook */
     return c;
@@ -170,8 +170,8 @@ fold_batch(const struct delivery_attempt *const *a, size_t n, size_t *n_folds)
     qsort(order, n, sizeof *order, cmp_attempt);
     for (size_t i = 0; i < n; i++) {
         const struct delivery_attempt *x = order[i];
-        if (m == 0 || strcmp(f[m - 1].first->tenant, x->tenant) != 0 ||
-            strcmp(f[m - 1].first->webhook_id, x->webhook_id) != 0)
+        if (m == 0 || strcmp(f[m - 1].first->ref.tenant, x->ref.tenant) != 0 ||
+            strcmp(f[m - 1].first->ref.webhook_id, x->ref.webhook_id) != 0)
             f[m++].first = x;
         struct fold *g = &f[m - 1];
         if (attempt_ok(x)) {
@@ -205,7 +205,7 @@ apply_fold(struct store *s, DB_TXN *txn, struct record_ctx *c, const struct fold
 {
     struct streak k;
 
-    health_key(key, g->first->tenant, g->first->webhook_id);
+    health_key(key, g->first->ref.tenant, g->first->ref.webhook_id);
     int rc = streak_get(s, txn, key, &k);
     if (rc != STORE_OK && rc != STORE_NOTFOUND)
         return rc;
@@ -230,14 +230,14 @@ apply_fold(struct store *s, DB_TXN *txn, struct record_ctx *c, const struct fold
                  "last: %.100s)", since, k.failures,
                  g->last_failure->error[0] ? g->last_failure->error : "no answer");
         struct disable_ctx d = { t->reason, c->now_ms };
-        rc = store_webhook_edit_txn(s, txn, g->first->tenant, g->first->webhook_id, disable_edit,
-                                    &d);
+        rc = store_webhook_edit_txn(s, txn, g->first->ref.tenant, g->first->ref.webhook_id,
+                                    disable_edit, &d);
         if (rc == STORE_NOTFOUND || rc == STORE_REJECTED)
             return streak_del(s, txn, key);     /* deleted, or disabled already */
         if (rc != STORE_OK)
             return rc;
-        snprintf(t->tenant, sizeof t->tenant, "%s", g->first->tenant);
-        snprintf(t->webhook_id, sizeof t->webhook_id, "%s", g->first->webhook_id);
+        snprintf(t->tenant, sizeof t->tenant, "%s", g->first->ref.tenant);
+        snprintf(t->webhook_id, sizeof t->webhook_id, "%s", g->first->ref.webhook_id);
         t->failing_since_ms = k.since_ms;
         c->n_trips++;
         k.disabled = true;

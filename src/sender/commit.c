@@ -45,11 +45,7 @@ commit_create(struct sender *sd, const struct item *it, struct body_ref *body,
     }
     struct delivery_new *nw = &l->nw[l->n];
     memset(nw, 0, sizeof *nw);
-    snprintf(nw->tenant, sizeof nw->tenant, "%s", it->tenant);
-    snprintf(nw->webhook_id, sizeof nw->webhook_id, "%s", webhook_id);
-    snprintf(nw->delivery_id, sizeof nw->delivery_id, "%s", delivery_id);
-    snprintf(nw->event_id, sizeof nw->event_id, "%s", it->event_id);
-    snprintf(nw->event_type, sizeof nw->event_type, "%s", it->event_type);
+    item_delivery_ref(it, webhook_id, delivery_id, &nw->ref);
     nw->created_ms = now;
     nw->payload = body->data;
     nw->payload_len = body->len;
@@ -95,9 +91,9 @@ commit_stop(struct sender *sd, const char *tenant, const char *webhook_id,
     sd->stops = xreallocarray(sd->stops, sd->n_stops + 1, sizeof *sd->stops);
     struct delivery_outcome *o = &sd->stops[sd->n_stops++];
     memset(o, 0, sizeof *o);
-    snprintf(o->attempt.tenant, sizeof o->attempt.tenant, "%s", tenant);
-    snprintf(o->attempt.webhook_id, sizeof o->attempt.webhook_id, "%s", webhook_id);
-    snprintf(o->attempt.delivery_id, sizeof o->attempt.delivery_id, "%s", delivery_id);
+    snprintf(o->attempt.ref.tenant, sizeof o->attempt.ref.tenant, "%s", tenant);
+    snprintf(o->attempt.ref.webhook_id, sizeof o->attempt.ref.webhook_id, "%s", webhook_id);
+    snprintf(o->attempt.ref.delivery_id, sizeof o->attempt.ref.delivery_id, "%s", delivery_id);
     o->attempt.attempt = 0;     /* no attempt: the record only changes status */
     o->status = DELIVERY_FAILED;
 }
@@ -129,11 +125,7 @@ job_outcome(struct sender *sd, struct job *j, long long now, struct delivery_out
     struct delivery_attempt *a = &o->attempt;
 
     a->time_ms = j->started_ms;
-    snprintf(a->tenant, sizeof a->tenant, "%s", j->item->tenant);
-    snprintf(a->webhook_id, sizeof a->webhook_id, "%s", j->hook.id);
-    snprintf(a->delivery_id, sizeof a->delivery_id, "%s", j->delivery_id);
-    snprintf(a->event_id, sizeof a->event_id, "%s", j->item->event_id);
-    snprintf(a->event_type, sizeof a->event_type, "%s", j->item->event_type);
+    item_delivery_ref(j->item, j->hook.id, j->delivery_id, &a->ref);
     a->attempt = j->attempt;
     a->status = j->result.status;
     snprintf(a->error, sizeof a->error, "%s", j->result.error);

@@ -55,6 +55,18 @@ item_fan_out(struct sender *sd, struct item *it)
     return 0;
 }
 
+/* The identity of the delivery of the item's event to webhook_id, as *ref. */
+void
+item_delivery_ref(const struct item *it, const char *webhook_id, const char *delivery_id,
+                  struct delivery_ref *ref)
+{
+    snprintf(ref->tenant, sizeof ref->tenant, "%s", it->tenant);
+    snprintf(ref->webhook_id, sizeof ref->webhook_id, "%s", webhook_id);
+    snprintf(ref->delivery_id, sizeof ref->delivery_id, "%s", delivery_id);
+    snprintf(ref->event_id, sizeof ref->event_id, "%s", it->event_id);
+    snprintf(ref->event_type, sizeof ref->event_type, "%s", it->event_type);
+}
+
 /*
  * Sets up the item for an event file. The file is never rewritten: an
  * absent eventId comes from its name, an absent timestamp from its mtime
@@ -108,12 +120,12 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     }
     /* The id must be the one the sender makes for this event and webhook, as in fan-out. */
     char did[FANOUT_ID_LEN + 1];
-    if (delivery_id_make(r.tenant, r.event_id, r.webhook_id, did) != 0) {
+    if (delivery_id_make(r.ref.tenant, r.ref.event_id, r.ref.webhook_id, did) != 0) {
         log_error("item_from_record: %s: cannot compute a delivery id", it->name);
         record_release(&r);
         return -1;
     }
-    if (strcmp(did, r.delivery_id) != 0) {
+    if (strcmp(did, r.ref.delivery_id) != 0) {
         log_warn("item_from_record: %s: the delivery id is not its event's and webhook's",
                  it->name);
         if (spool_fail(sd->cfg.spool_dir, it->name, "the delivery id is not its event's and "
@@ -126,23 +138,23 @@ item_from_record(struct sender *sd, struct item *it, const struct buf *data)
     it->body = r.body;
     it->body_len = r.body_len;
     r.body = NULL;
-    snprintf(it->event_id, sizeof it->event_id, "%s", r.event_id);
-    snprintf(it->event_type, sizeof it->event_type, "%s", r.event_type);
-    snprintf(it->tenant, sizeof it->tenant, "%s", r.tenant);
-    enum store_status st = store_webhook_get(sd->store, r.tenant, r.webhook_id, &w);
+    snprintf(it->event_id, sizeof it->event_id, "%s", r.ref.event_id);
+    snprintf(it->event_type, sizeof it->event_type, "%s", r.ref.event_type);
+    snprintf(it->tenant, sizeof it->tenant, "%s", r.ref.tenant);
+    enum store_status st = store_webhook_get(sd->store, r.ref.tenant, r.ref.webhook_id, &w);
     if (st == STORE_UNAVAILABLE) {
         record_release(&r);
         return -1;
     }
     /* Re-read before every attempt: deleted, disabled or unsubscribed means no more requests. */
-    const char *why = fanout_retry_refusal(st == STORE_NOTFOUND ? NULL : &w, r.event_type);
+    const char *why = fanout_retry_refusal(st == STORE_NOTFOUND ? NULL : &w, r.ref.event_type);
     if (why != NULL) {
         log_info("item_from_record: delivery %s: webhook %s (tenant %s) %s: no more attempts",
-                 r.delivery_id, r.webhook_id, r.tenant, why);
+                 r.ref.delivery_id, r.ref.webhook_id, r.ref.tenant, why);
         sd->hstats.dropped++;
-        commit_stop(sd, r.tenant, r.webhook_id, r.delivery_id);
+        commit_stop(sd, r.ref.tenant, r.ref.webhook_id, r.ref.delivery_id);
     } else {
-        job_add(sd, it, &w, r.attempt, r.tries, r.delivery_id);
+        job_add(sd, it, &w, r.attempt, r.tries, r.ref.delivery_id);
     }
     if (st == STORE_OK)
         webhook_release(&w);

@@ -132,11 +132,7 @@ job_record(const struct job *j, int next_attempt, int tries, const char *last_er
     const struct item *it = j->item;
     struct record r = { .attempt = next_attempt, .tries = tries };
 
-    snprintf(r.delivery_id, sizeof r.delivery_id, "%s", j->delivery_id);
-    snprintf(r.webhook_id, sizeof r.webhook_id, "%s", j->hook.id);
-    snprintf(r.tenant, sizeof r.tenant, "%s", it->tenant);
-    snprintf(r.event_id, sizeof r.event_id, "%s", it->event_id);
-    snprintf(r.event_type, sizeof r.event_type, "%s", it->event_type);
+    item_delivery_ref(it, j->hook.id, j->delivery_id, &r.ref);
     snprintf(r.last_error, sizeof r.last_error, "%s", last_error);
     r.body = it->body;
     r.body_len = it->body_len;

@@ -42,8 +42,8 @@ record_body_valid(const struct record *r, const char *body, size_t len)
     if (event_parse(&ev, body, len, err, sizeof err) != 0)
         return false;
     char *again = event_body(&ev);
-    bool ok = strcmp(ev.id, r->event_id) == 0 && strcmp(ev.type, r->event_type) == 0 &&
-              strcmp(ev.tenant, r->tenant) == 0 && strlen(again) == len &&
+    bool ok = strcmp(ev.id, r->ref.event_id) == 0 && strcmp(ev.type, r->ref.event_type) == 0 &&
+              strcmp(ev.tenant, r->ref.tenant) == 0 && strlen(again) == len &&
               memcmp(again, body, len) == 0;
     free(again);
     event_release(&ev);
@@ -73,16 +73,16 @@ record_parse(struct record *r, const char *data, size_t len, char *err, size_t e
         snprintf(err, errlen, "the delivery record is not one JSON object");
         return -1;
     }
-    if (json_member_copy(o, "deliveryId", r->delivery_id, sizeof r->delivery_id) != 0 ||
-        !record_delivery_id_valid(r->delivery_id) ||
-        json_member_copy(o, "webhookId", r->webhook_id, sizeof r->webhook_id) != 0 ||
-        !webhook_id_valid(r->webhook_id) ||
-        json_member_copy(o, "tenantId", r->tenant, sizeof r->tenant) != 0 ||
-        !webhook_tenant_valid(r->tenant) ||
-        json_member_copy(o, "eventId", r->event_id, sizeof r->event_id) != 0 ||
-        !event_id_valid(r->event_id) ||
-        json_member_copy(o, "eventType", r->event_type, sizeof r->event_type) != 0 ||
-        !event_type_valid(r->event_type) ||
+    if (json_member_copy(o, "deliveryId", r->ref.delivery_id, sizeof r->ref.delivery_id) != 0 ||
+        !record_delivery_id_valid(r->ref.delivery_id) ||
+        json_member_copy(o, "webhookId", r->ref.webhook_id, sizeof r->ref.webhook_id) != 0 ||
+        !webhook_id_valid(r->ref.webhook_id) ||
+        json_member_copy(o, "tenantId", r->ref.tenant, sizeof r->ref.tenant) != 0 ||
+        !webhook_tenant_valid(r->ref.tenant) ||
+        json_member_copy(o, "eventId", r->ref.event_id, sizeof r->ref.event_id) != 0 ||
+        !event_id_valid(r->ref.event_id) ||
+        json_member_copy(o, "eventType", r->ref.event_type, sizeof r->ref.event_type) != 0 ||
+        !event_type_valid(r->ref.event_type) ||
         record_int(o, "attempt", 1, &r->attempt) != 0 ||
         record_int(o, "tries", 0, &r->tries) != 0 ||
         json_member_copy(o, "lastError", r->last_error, sizeof r->last_error) != 0 ||
@@ -110,11 +110,11 @@ record_format(const struct record *r)
 
     /* The magic member first: json-c keeps insertion order. */
     json_object_object_add(o, "hookspoolDelivery", json_object_new_int(1));
-    json_object_object_add(o, "deliveryId", json_object_new_string(r->delivery_id));
-    json_object_object_add(o, "webhookId", json_object_new_string(r->webhook_id));
-    json_object_object_add(o, "tenantId", json_object_new_string(r->tenant));
-    json_object_object_add(o, "eventId", json_object_new_string(r->event_id));
-    json_object_object_add(o, "eventType", json_object_new_string(r->event_type));
+    json_object_object_add(o, "deliveryId", json_object_new_string(r->ref.delivery_id));
+    json_object_object_add(o, "webhookId", json_object_new_string(r->ref.webhook_id));
+    json_object_object_add(o, "tenantId", json_object_new_string(r->ref.tenant));
+    json_object_object_add(o, "eventId", json_object_new_string(r->ref.event_id));
+    json_object_object_add(o, "eventType", json_object_new_string(r->ref.event_type));
     json_object_object_add(o, "attempt", json_object_new_int(r->attempt));
     json_object_object_add(o, "tries", json_object_new_int(r->tries));
     json_object_object_add(o, "lastError", json_object_new_string(r->last_error));

@@ -34,11 +34,7 @@
 #define RECORD_PREFIX SPOOL_RECORD_PREFIX
 
 struct record {
-    char delivery_id[DELIVERY_ID_MAX + 1];
-    char webhook_id[WEBHOOK_ID_LEN + 1];
-    char tenant[WEBHOOK_TENANT_MAX + 1];
-    char event_id[DELIVERY_EVENT_MAX + 1];
-    char event_type[DELIVERY_EVENT_MAX + 1];
+    struct delivery_ref ref;
     int attempt;
     int tries;
     char last_error[DELIVERY_ERROR_MAX + 1];

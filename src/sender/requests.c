@@ -60,23 +60,18 @@ request_act(struct store *s, const char *spool_dir, const struct store_request *
     } else if (st != STORE_OK) {
         rc = -1;
     } else {
-        struct record r = { .attempt = delivery_next_attempt(&d), .tries = 0 };
-        snprintf(r.delivery_id, sizeof r.delivery_id, "%s", d.delivery_id);
-        snprintf(r.webhook_id, sizeof r.webhook_id, "%s", d.webhook_id);
-        snprintf(r.tenant, sizeof r.tenant, "%s", d.tenant);
-        snprintf(r.event_id, sizeof r.event_id, "%s", d.event_id);
-        snprintf(r.event_type, sizeof r.event_type, "%s", d.event_type);
+        struct record r = { .ref = d.ref, .attempt = delivery_next_attempt(&d), .tries = 0 };
         r.body = payload.data;
         r.body_len = payload.len;
         char *data = record_format(&r);
-        char *name = xasprintf(RECORD_PREFIX "%s", d.delivery_id);
+        char *name = xasprintf(RECORD_PREFIX "%s", d.ref.delivery_id);
         if (spool_store_deferred(spool_dir, name, data, strlen(data), time(NULL)) != 0) {
-            log_error("request_act: request for delivery %s: cannot write %s: %s", d.delivery_id,
-                      name, strerror(errno));
+            log_error("request_act: request for delivery %s: cannot write %s: %s",
+                      d.ref.delivery_id, name, strerror(errno));
             rc = -1;
         } else {
             log_info("request_act: delivery %s (webhook %s, tenant %s): attempt %d requested",
-                     d.delivery_id, d.webhook_id, d.tenant, r.attempt);
+                     d.ref.delivery_id, d.ref.webhook_id, d.ref.tenant, r.attempt);
             drop_dead_letter(spool_dir, name);
             rc = 1;
         }

@@ -282,6 +282,10 @@ void put_back_queued(struct sender *sd);
 /* Takes claimed files from the claimer while there is room. */
 void claim_some(struct sender *sd, long long now);
 
+/* Sets *ref to the identity of the delivery of the item's event to webhook_id (id delivery_id). */
+void item_delivery_ref(const struct item *it, const char *webhook_id, const char *delivery_id,
+                       struct delivery_ref *ref);
+
 /* ---- health.c: answers that steer (410, 429, 503) ---- */
 
 /* An attempt of j ended with an HTTP answer: 410 disables its webhook, 429/503 slow its destination. */

@@ -506,8 +506,8 @@ test_delivery_codec(void)
     };
 
     memset(&d, 0, sizeof d);
-    snprintf(d.event_id, sizeof d.event_id, "evt_%0120d", 7);
-    snprintf(d.event_type, sizeof d.event_type, "Pass:Created");
+    snprintf(d.ref.event_id, sizeof d.ref.event_id, "evt_%0120d", 7);
+    snprintf(d.ref.event_type, sizeof d.ref.event_type, "Pass:Created");
     d.status = DELIVERY_SUCCEEDED;
     d.created_ms = 1700000000000LL;
     d.next_attempt_ms = 0;
@@ -516,7 +516,7 @@ test_delivery_codec(void)
     size_t len;
     char *data = delivery_encode(&d, &len);
     CHECK(delivery_decode(&back, data, len) == 0 && back.status == DELIVERY_SUCCEEDED &&
-              back.created_ms == d.created_ms && strcmp(back.event_id, d.event_id) == 0 &&
+              back.created_ms == d.created_ms && strcmp(back.ref.event_id, d.ref.event_id) == 0 &&
               back.n_tries == 3 && back.tries[1].duration_ms == 30001 &&
               back.tries[1].status_code == 0 && strcmp(back.tries[1].error, tries[1].error) == 0 &&
               back.tries[2].status_code == 204 && delivery_next_attempt(&back) == 4,

@@ -129,8 +129,8 @@ attempt(const char *hook, long long t, bool ok)
 
     memset(&a, 0, sizeof a);
     a.time_ms = t;
-    snprintf(a.tenant, sizeof a.tenant, "acme");
-    snprintf(a.webhook_id, sizeof a.webhook_id, "%s", hook);
+    snprintf(a.ref.tenant, sizeof a.ref.tenant, "acme");
+    snprintf(a.ref.webhook_id, sizeof a.ref.webhook_id, "%s", hook);
     a.status = ok ? 200 : 500;
     snprintf(a.error, sizeof a.error, "%s", ok ? "" : "HTTP 500");
     return a;

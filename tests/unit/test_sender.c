@@ -36,11 +36,11 @@ attempt_of(const char *tenant, const char *hook, long long t, int n)
 
     memset(&a, 0, sizeof a);
     a.time_ms = t;
-    snprintf(a.tenant, sizeof a.tenant, "%s", tenant);
-    snprintf(a.webhook_id, sizeof a.webhook_id, "%s", hook);
-    snprintf(a.delivery_id, sizeof a.delivery_id, "d-%s-%lld", hook, t);
-    snprintf(a.event_id, sizeof a.event_id, "e-%d", n);
-    snprintf(a.event_type, sizeof a.event_type, "Pass:Created");
+    snprintf(a.ref.tenant, sizeof a.ref.tenant, "%s", tenant);
+    snprintf(a.ref.webhook_id, sizeof a.ref.webhook_id, "%s", hook);
+    snprintf(a.ref.delivery_id, sizeof a.ref.delivery_id, "d-%s-%lld", hook, t);
+    snprintf(a.ref.event_id, sizeof a.ref.event_id, "e-%d", n);
+    snprintf(a.ref.event_type, sizeof a.ref.event_type, "Pass:Created");
     a.attempt = n;
     a.status = n % 2 ? 200 : 0;
     snprintf(a.error, sizeof a.error, "%s", n % 2 ? "" : "Operation timed out");
@@ -74,9 +74,9 @@ test_delivery_log(void)
     for (size_t i = 1; i < n; i++)
         CHECK(out[i - 1].time_ms >= out[i].time_ms, "newest first at %zu", i);
     if (n == 6) {
-        CHECK(out[5].time_ms == 1000 && strcmp(out[5].webhook_id, "AAAAA") == 0,
+        CHECK(out[5].time_ms == 1000 && strcmp(out[5].ref.webhook_id, "AAAAA") == 0,
               "oldest last");
-        CHECK(strcmp(out[2].webhook_id, "BBBBB") == 0 && out[2].time_ms == 4000,
+        CHECK(strcmp(out[2].ref.webhook_id, "BBBBB") == 0 && out[2].time_ms == 4000,
               "webhooks merged by time");
     }
     free(out);
@@ -90,9 +90,9 @@ test_delivery_log(void)
     if (n == 2) {
         CHECK(out[1].attempt == 4 && out[1].status == 0 &&
                   strcmp(out[1].error, "Operation timed out") == 0 && out[1].duration_ms == 40 &&
-                  strcmp(out[1].event_id, "e-4") == 0 &&
-                  strcmp(out[1].delivery_id, "d-BBBBB-2000") == 0 &&
-                  strcmp(out[1].event_type, "Pass:Created") == 0,
+                  strcmp(out[1].ref.event_id, "e-4") == 0 &&
+                  strcmp(out[1].ref.delivery_id, "d-BBBBB-2000") == 0 &&
+                  strcmp(out[1].ref.event_type, "Pass:Created") == 0,
               "every field survives the round trip");
     }
     free(out);
@@ -138,11 +138,11 @@ new_of(const char *tenant, const char *hook, int n, long long t, const char *bod
 
     memset(&nw, 0, sizeof nw);
     snprintf(eid, sizeof eid, "e-%d", n);
-    snprintf(nw.tenant, sizeof nw.tenant, "%s", tenant);
-    snprintf(nw.webhook_id, sizeof nw.webhook_id, "%s", hook);
-    snprintf(nw.event_id, sizeof nw.event_id, "%s", eid);
-    snprintf(nw.event_type, sizeof nw.event_type, "Pass:Created");
-    delivery_id_make(tenant, eid, hook, nw.delivery_id);
+    snprintf(nw.ref.tenant, sizeof nw.ref.tenant, "%s", tenant);
+    snprintf(nw.ref.webhook_id, sizeof nw.ref.webhook_id, "%s", hook);
+    snprintf(nw.ref.event_id, sizeof nw.ref.event_id, "%s", eid);
+    snprintf(nw.ref.event_type, sizeof nw.ref.event_type, "Pass:Created");
+    delivery_id_make(tenant, eid, hook, nw.ref.delivery_id);
     nw.created_ms = t;
     nw.payload = body;
     nw.payload_len = strlen(body);
@@ -156,9 +156,8 @@ outcome_of(const struct delivery_new *nw, int attempt, long long t, int code,
     struct delivery_outcome o;
 
     memset(&o, 0, sizeof o);
-    o.attempt = attempt_of(nw->tenant, nw->webhook_id, t, attempt);
-    snprintf(o.attempt.delivery_id, sizeof o.attempt.delivery_id, "%s", nw->delivery_id);
-    snprintf(o.attempt.event_id, sizeof o.attempt.event_id, "%s", nw->event_id);
+    o.attempt = attempt_of(nw->ref.tenant, nw->ref.webhook_id, t, attempt);
+    o.attempt.ref = nw->ref;
     o.attempt.attempt = attempt;
     o.attempt.status = code;
     snprintf(o.attempt.error, sizeof o.attempt.error, "%s", code == 200 ? "" : "HTTP 500");
@@ -186,7 +185,7 @@ page_all(struct store *s, const char *hook, int st, size_t limit, char ids[][DEL
             return 0;
         (*pages)++;
         for (size_t i = 0; i < n && got < cap; i++)
-            memcpy(ids[got++], list[i].delivery_id, DELIVERY_ID_LEN + 1);
+            memcpy(ids[got++], list[i].ref.delivery_id, DELIVERY_ID_LEN + 1);
         store_delivery_list_free(list, n);
         if (next[0] == '\0' || *pages > 100)
             return got;
@@ -214,12 +213,12 @@ test_delivery_records(void)
     struct delivery d;
     struct buf payload;
     buf_init(&payload);
-    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[3].delivery_id, &d, &payload) == STORE_OK &&
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[3].ref.delivery_id, &d, &payload) == STORE_OK &&
               d.status == DELIVERY_PENDING && d.n_tries == 0 && d.created_ms == nw[3].created_ms &&
               payload.len == strlen(body) && memcmp(payload.data, body, payload.len) == 0,
           "records: a new record is pending, without attempts, with its payload");
     delivery_release(&d);
-    CHECK(store_delivery_get(s, "acme", "BBBBB", nw[3].delivery_id, &d, NULL) == STORE_NOTFOUND,
+    CHECK(store_delivery_get(s, "acme", "BBBBB", nw[3].ref.delivery_id, &d, NULL) == STORE_NOTFOUND,
           "records: another webhook's id is not found");
 
     /* Outcomes: 3 succeeded, 4 failed twice then gave up, 5 pending with a next time. */
@@ -232,17 +231,17 @@ test_delivery_records(void)
     struct delivery_new again = nw[3];
     again.created_ms = 99999;      /* a re-fan-out: the record stays as it was */
     CHECK(store_delivery_commit(s, &again, 1, out, 4) == STORE_OK, "records: a batch of outcomes");
-    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[3].delivery_id, &d, NULL) == STORE_OK &&
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[3].ref.delivery_id, &d, NULL) == STORE_OK &&
               d.status == DELIVERY_SUCCEEDED && d.n_tries == 1 && d.tries[0].status_code == 200 &&
               d.created_ms == nw[3].created_ms,
           "records: succeeded, one attempt; a second creation changed nothing");
     delivery_release(&d);
-    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[4].delivery_id, &d, NULL) == STORE_OK &&
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[4].ref.delivery_id, &d, NULL) == STORE_OK &&
               d.status == DELIVERY_FAILED && d.n_tries == 2 && d.tries[1].attempt == 2 &&
               strcmp(d.tries[1].error, "HTTP 500") == 0 && delivery_next_attempt(&d) == 3,
           "records: failed after two attempts, oldest first");
     delivery_release(&d);
-    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[5].delivery_id, &d, NULL) == STORE_OK &&
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[5].ref.delivery_id, &d, NULL) == STORE_OK &&
               d.status == DELIVERY_PENDING && d.next_attempt_ms == 9000,
           "records: pending with its next attempt time");
     delivery_release(&d);
@@ -272,24 +271,25 @@ test_delivery_records(void)
     got = page_all(s, "AAAAA", DELIVERY_PENDING, 4, ids, N + 5, &pages);
     CHECK(got == N - 2 && pages == 6, "records: status pending pages too (%zu in %zu)", got, pages);
     got = page_all(s, "AAAAA", DELIVERY_FAILED, 4, ids, N + 5, &pages);
-    CHECK(got == 1 && strcmp(ids[0], nw[4].delivery_id) == 0, "records: status failed: one");
+    CHECK(got == 1 && strcmp(ids[0], nw[4].ref.delivery_id) == 0, "records: status failed: one");
     CHECK(delivery_cursor_valid("0123456789abcdef0123456789abcdef0123456789abcdef") &&
               !delivery_cursor_valid("0123") &&
               !delivery_cursor_valid("0123456789abcdef0123456789abcdef0123456789abcdeF"),
           "records: cursor validation");
 
     /* Redeliver and ping leave requests; the sender's side reads and deletes them. */
-    CHECK(store_delivery_redeliver(s, "acme", "AAAAA", nw[4].delivery_id, 7777, &d) == STORE_OK &&
+    CHECK(store_delivery_redeliver(s, "acme", "AAAAA", nw[4].ref.delivery_id, 7777, &d) ==
+              STORE_OK &&
               d.status == DELIVERY_PENDING && d.next_attempt_ms == 7777 && d.n_tries == 2,
           "records: redeliver makes a failed delivery pending, attempts kept");
     delivery_release(&d);
-    CHECK(store_delivery_redeliver(s, "acme", "BBBBB", nw[4].delivery_id, 7777, &d) ==
+    CHECK(store_delivery_redeliver(s, "acme", "BBBBB", nw[4].ref.delivery_id, 7777, &d) ==
               STORE_NOTFOUND,
           "records: redeliver of another webhook's delivery is not found");
     struct delivery_new ping;
     char *ping_body = NULL;
     CHECK(delivery_ping_new("acme", "BBBBB", &ping, &ping_body) == 0 &&
-              strcmp(ping.event_type, DELIVERY_PING_TYPE) == 0 &&
+              strcmp(ping.ref.event_type, DELIVERY_PING_TYPE) == 0 &&
               strstr(ping_body, "\"data\":{\"webhookId\":\"BBBBB\"}") != NULL,
           "records: a ping event");
     CHECK(store_delivery_ping(s, &ping, &d) == STORE_OK && d.status == DELIVERY_PENDING,
@@ -297,8 +297,8 @@ test_delivery_records(void)
     delivery_release(&d);
     struct store_request *req;
     CHECK(store_requests_list(s, 10, &req, &n) == STORE_OK && n == 2 && req[0].valid &&
-              strcmp(req[0].delivery_id, nw[4].delivery_id) == 0 &&
-              strcmp(req[1].delivery_id, ping.delivery_id) == 0 &&
+              strcmp(req[0].delivery_id, nw[4].ref.delivery_id) == 0 &&
+              strcmp(req[1].delivery_id, ping.ref.delivery_id) == 0 &&
               strcmp(req[1].webhook_id, "BBBBB") == 0,
           "records: two requests, oldest first (%zu)", n);
     for (size_t i = 0; i < n; i++)
@@ -306,11 +306,11 @@ test_delivery_records(void)
     free(req);
     CHECK(store_requests_list(s, 10, &req, &n) == STORE_OK && n == 0, "records: none left");
     free(req);
-    CHECK(store_delivery_find(s, NULL, NULL, ping.delivery_id, &d, &payload) == STORE_OK &&
-              strcmp(d.webhook_id, "BBBBB") == 0 && payload.len == strlen(ping_body),
+    CHECK(store_delivery_find(s, NULL, NULL, ping.ref.delivery_id, &d, &payload) == STORE_OK &&
+              strcmp(d.ref.webhook_id, "BBBBB") == 0 && payload.len == strlen(ping_body),
           "records: found by id alone, with its payload");
     delivery_release(&d);
-    CHECK(store_delivery_find(s, "acme", "AAAAA", ping.delivery_id, &d, NULL) == STORE_NOTFOUND,
+    CHECK(store_delivery_find(s, "acme", "AAAAA", ping.ref.delivery_id, &d, NULL) == STORE_NOTFOUND,
           "records: not found under another webhook");
     free(ping_body);
 
@@ -320,7 +320,8 @@ test_delivery_records(void)
     CHECK(store_delivery_commit(s, NULL, 0, &late, 1) == STORE_OK &&
               store_delivery_page(s, "acme", "DDDDD", DELIVERY_PENDING, NULL, 10, &list, &n,
                                   next) == STORE_OK &&
-              n == 1 && list[0].n_tries == 1 && strcmp(list[0].delivery_id, lost.delivery_id) == 0,
+              n == 1 && list[0].n_tries == 1 &&
+              strcmp(list[0].ref.delivery_id, lost.ref.delivery_id) == 0,
           "records: an attempt without a record creates it, in the order, with its status");
     store_delivery_list_free(list, n);
 
@@ -339,18 +340,18 @@ test_delivery_records(void)
     };
     CHECK(store_delivery_commit(s, quick, 3, fast, 4) == STORE_OK,
           "records: created and attempted in one batch");
-    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[0].delivery_id, &d, &payload) ==
+    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[0].ref.delivery_id, &d, &payload) ==
                   STORE_OK &&
               d.status == DELIVERY_SUCCEEDED && d.n_tries == 1 && d.tries[0].status_code == 204 &&
               d.created_ms == 7000 && d.next_attempt_ms == 0 && payload.len == strlen(body),
           "records: one batch: succeeded with its attempt and payload");
     delivery_release(&d);
-    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[1].delivery_id, &d, NULL) == STORE_OK &&
+    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[1].ref.delivery_id, &d, NULL) == STORE_OK &&
               d.status == DELIVERY_FAILED && d.n_tries == 2 && d.tries[0].attempt == 1 &&
               d.tries[1].attempt == 2,
           "records: one batch: both attempts, oldest first, failed");
     delivery_release(&d);
-    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[2].delivery_id, &d, NULL) == STORE_OK &&
+    CHECK(store_delivery_get(s, "acme", "EEEEE", quick[2].ref.delivery_id, &d, NULL) == STORE_OK &&
               d.status == DELIVERY_FAILED && d.n_tries == 0,
           "records: one batch: a change of status without an attempt");
     delivery_release(&d);
@@ -370,7 +371,7 @@ test_delivery_records(void)
     big[10000] = '\0';
     struct delivery_new large = new_of("acme", "CCCCC", 77, 5000, big);
     CHECK(store_delivery_commit(s, &large, 1, NULL, 0) == STORE_OK &&
-              store_delivery_get(s, "acme", "CCCCC", large.delivery_id, &d, &payload) ==
+              store_delivery_get(s, "acme", "CCCCC", large.ref.delivery_id, &d, &payload) ==
                   STORE_OK &&
               payload.len == 10000 && memcmp(payload.data, big, 10000) == 0,
           "records: a 10,000-byte payload comes back whole (%zu)", payload.len);
@@ -389,7 +390,7 @@ test_delivery_records(void)
         delivery_release(&d);
     }
     CHECK(got > 0 && got < N && newer, "records: only the newer remain (%zu)", got);
-    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[0].delivery_id, &d, NULL) == STORE_NOTFOUND,
+    CHECK(store_delivery_get(s, "acme", "AAAAA", nw[0].ref.delivery_id, &d, NULL) == STORE_NOTFOUND,
           "records: an old one is gone");
     buf_release(&payload);
     store_close(s);
@@ -404,11 +405,11 @@ record_variant_parses(const struct record *r, const char *member, const char *va
         const char *name;
         size_t offset, size;
     } fields[] = {
-        { "deliveryId", offsetof(struct record, delivery_id), DELIVERY_ID_MAX + 1 },
-        { "webhookId", offsetof(struct record, webhook_id), WEBHOOK_ID_LEN + 1 },
-        { "tenantId", offsetof(struct record, tenant), WEBHOOK_TENANT_MAX + 1 },
-        { "eventId", offsetof(struct record, event_id), DELIVERY_EVENT_MAX + 1 },
-        { "eventType", offsetof(struct record, event_type), DELIVERY_EVENT_MAX + 1 },
+        { "deliveryId", offsetof(struct record, ref.delivery_id), DELIVERY_ID_MAX + 1 },
+        { "webhookId", offsetof(struct record, ref.webhook_id), WEBHOOK_ID_LEN + 1 },
+        { "tenantId", offsetof(struct record, ref.tenant), WEBHOOK_TENANT_MAX + 1 },
+        { "eventId", offsetof(struct record, ref.event_id), DELIVERY_EVENT_MAX + 1 },
+        { "eventType", offsetof(struct record, ref.event_type), DELIVERY_EVENT_MAX + 1 },
     };
     struct record v = *r, back;
     char err[256];
@@ -441,11 +442,11 @@ test_record(void)
     char *body = event_body(&ev);
     event_release(&ev);
     memset(&r, 0, sizeof r);
-    snprintf(r.delivery_id, sizeof r.delivery_id, "0123456789abcdef0123456789abcdef");
-    snprintf(r.webhook_id, sizeof r.webhook_id, "aZ3k9");
-    snprintf(r.tenant, sizeof r.tenant, "acme");
-    snprintf(r.event_id, sizeof r.event_id, "e1");
-    snprintf(r.event_type, sizeof r.event_type, "Pass:Created");
+    snprintf(r.ref.delivery_id, sizeof r.ref.delivery_id, "0123456789abcdef0123456789abcdef");
+    snprintf(r.ref.webhook_id, sizeof r.ref.webhook_id, "aZ3k9");
+    snprintf(r.ref.tenant, sizeof r.ref.tenant, "acme");
+    snprintf(r.ref.event_id, sizeof r.ref.event_id, "e1");
+    snprintf(r.ref.event_type, sizeof r.ref.event_type, "Pass:Created");
     snprintf(r.last_error, sizeof r.last_error, "HTTP 500\r\nwith a newline");
     r.attempt = 3;
     r.tries = 2;
@@ -455,10 +456,10 @@ test_record(void)
     CHECK(record_parse(&back, text, strlen(text), err, sizeof err) == 0, "parses: %s", err);
     CHECK(back.body_len == r.body_len && memcmp(back.body, body, r.body_len) == 0,
           "the body bytes survive exactly");
-    CHECK(back.attempt == 3 && back.tries == 2 && strcmp(back.webhook_id, "aZ3k9") == 0 &&
-              strcmp(back.tenant, "acme") == 0 &&
+    CHECK(back.attempt == 3 && back.tries == 2 && strcmp(back.ref.webhook_id, "aZ3k9") == 0 &&
+              strcmp(back.ref.tenant, "acme") == 0 &&
               strcmp(back.last_error, r.last_error) == 0 &&
-              strcmp(back.delivery_id, r.delivery_id) == 0,
+              strcmp(back.ref.delivery_id, r.ref.delivery_id) == 0,
           "the fields survive");
     record_release(&back);
     record_release(NULL);
