@@ -397,6 +397,18 @@ test_apikey_and_scope(void)
     CHECK(scope_parse_list("Webhook.Admin", &s) == -1, "unknown scope refused");
 }
 
+/* A webhook to store: endpoint https://e.com/, every event, a new secret. */
+static void
+sample_webhook(struct webhook *w)
+{
+    const char *ev[] = { "*" };
+
+    webhook_init(w);
+    w->endpoint = xstrdup("https://e.com/");
+    webhook_set_events(w, ev, 1);
+    webhook_new_secret(w);
+}
+
 /* Ids store_webhook_create draws, in turn (store_draw_webhook_id); NULL ends them. */
 static const char *const *draw_script;
 
@@ -413,13 +425,9 @@ draw_scripted(struct webhook *w)
 static void
 create_drawing(struct store *s, const char *tenant, const char *const *script, char id[6])
 {
-    const char *ev[] = { "*" };
     struct webhook w;
 
-    webhook_init(&w);
-    w.endpoint = xstrdup("https://e.com/");
-    webhook_set_events(&w, ev, 1);
-    webhook_new_secret(&w);
+    sample_webhook(&w);
     draw_script = script;
     store_draw_webhook_id = draw_scripted;
     snprintf(id, 6, "%s", store_webhook_create(s, tenant, &w, 10) == STORE_OK ? w.id : "");
@@ -435,14 +443,10 @@ test_store(void)
     struct store *s = unit_store_open(&cfg, scratch, "db", "store opens");
     if (s == NULL)
         return;
-    const char *ev[] = { "*" };
     char ids[3][6];
     for (int i = 0; i < 3; i++) {
         struct webhook w;
-        webhook_init(&w);
-        w.endpoint = xstrdup("https://e.com/");
-        webhook_set_events(&w, ev, 1);
-        webhook_new_secret(&w);
+        sample_webhook(&w);
         CHECK(store_webhook_create(s, i < 2 ? "acme" : "acme2", &w, 2) == STORE_OK, "create %d", i);
         strcpy(ids[i], w.id);
         if (i == 1)
@@ -631,14 +635,10 @@ test_rotation(void)
     struct store *s = unit_store_open(&cfg, scratch, "db-rotation", "store opens");
     if (s == NULL)
         return;
-    const char *ev[] = { "*" };
     struct webhook w, got, *list;
     size_t n;
     char first[WEBHOOK_SECRET_LEN + 1], second[WEBHOOK_SECRET_LEN + 1];
-    webhook_init(&w);
-    w.endpoint = xstrdup("https://e.com/");
-    webhook_set_events(&w, ev, 1);
-    webhook_new_secret(&w);
+    sample_webhook(&w);
     CHECK(store_webhook_create(s, "acme", &w, 10) == STORE_OK, "create");
     char id[WEBHOOK_ID_LEN + 1];
     memcpy(id, w.id, sizeof id);
@@ -764,12 +764,8 @@ test_store_zombie_holds_nothing(void)
         config_release(&cfg);
         return;
     }
-    const char *ev[] = { "*" };
     struct webhook w;
-    webhook_init(&w);
-    w.endpoint = xstrdup("https://e.com/");
-    webhook_set_events(&w, ev, 1);
-    webhook_new_secret(&w);
+    sample_webhook(&w);
     CHECK(store_webhook_create(s, "acme", &w, 10) == STORE_OK, "zombie: create");
     store_close(s);
 
