@@ -186,7 +186,10 @@ enum store_status store_delivery_prune(struct store *s, long long before_ms, siz
 
 /* ---- delivery records (SPEC 1.1; src/domain/store_delivery_record.c) ---- */
 
-/* An attempt and what it made of its delivery; attempt number 0: none, a change of status only. */
+/*
+ * An attempt and what it made of its delivery; attempt number 0: none, a
+ * change of status only (and, pending, of the next attempt's time).
+ */
 struct delivery_outcome {
     struct delivery_attempt attempt;
     enum delivery_status status;        /* after this attempt */

@@ -264,8 +264,9 @@ record_update(struct store *s, DB_TXN *txn, const struct delivery *d, enum deliv
 
 /*
  * Adds an attempt's outcome to its record, creating the record if it is
- * missing. Attempt number 0 is no attempt: only the status changes, of a
- * record that exists.
+ * missing. Attempt number 0 is no attempt: only the status changes (and,
+ * pending, the next attempt's time: a parked delivery), of a record that
+ * exists.
  */
 static int
 outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
@@ -279,7 +280,7 @@ outcome_one(struct store *s, DB_TXN *txn, const struct delivery_outcome *o)
             return rc == STORE_NOTFOUND ? STORE_OK : rc;
         enum delivery_status was = d.status;
         d.status = o->status;
-        d.next_attempt_ms = 0;
+        d.next_attempt_ms = o->status == DELIVERY_PENDING ? o->next_attempt_ms : 0;
         rc = record_update(s, txn, &d, was);
         delivery_release(&d);
         return rc;

@@ -84,18 +84,32 @@ create_list_prepend(struct create_list *back, struct create_list *front)
     front->n = 0;
 }
 
-void
-commit_stop(struct sender *sd, const char *tenant, const char *webhook_id,
-            const char *delivery_id)
+/* Queues a change of a delivery's record without an attempt (attempt number 0). */
+static void
+commit_change(struct sender *sd, const char *tenant, const char *webhook_id,
+              const char *delivery_id, enum delivery_status status, long long next_ms)
 {
-    sd->stops = xreallocarray(sd->stops, sd->n_stops + 1, sizeof *sd->stops);
-    struct delivery_outcome *o = &sd->stops[sd->n_stops++];
+    sd->changes = xreallocarray(sd->changes, sd->n_changes + 1, sizeof *sd->changes);
+    struct delivery_outcome *o = &sd->changes[sd->n_changes++];
     memset(o, 0, sizeof *o);
     snprintf(o->attempt.ref.tenant, sizeof o->attempt.ref.tenant, "%s", tenant);
     snprintf(o->attempt.ref.webhook_id, sizeof o->attempt.ref.webhook_id, "%s", webhook_id);
     snprintf(o->attempt.ref.delivery_id, sizeof o->attempt.ref.delivery_id, "%s", delivery_id);
-    o->attempt.attempt = 0;     /* no attempt: the record only changes status */
-    o->status = DELIVERY_FAILED;
+    o->status = status;
+    o->next_attempt_ms = next_ms;
+}
+
+void
+commit_stop(struct sender *sd, const char *tenant, const char *webhook_id,
+            const char *delivery_id)
+{
+    commit_change(sd, tenant, webhook_id, delivery_id, DELIVERY_FAILED, 0);
+}
+
+void
+commit_postpone(struct sender *sd, const struct job *j, long long until_ms)
+{
+    commit_change(sd, j->item->tenant, j->hook.id, j->delivery_id, DELIVERY_PENDING, until_ms);
 }
 
 void
@@ -109,9 +123,9 @@ commit_drop_creates(struct sender *sd)
     free(sd->creating.bodies);
     memset(&sd->creates, 0, sizeof sd->creates);
     memset(&sd->creating, 0, sizeof sd->creating);
-    free(sd->stops);
-    sd->stops = NULL;
-    sd->n_stops = sd->stops_submitted = 0;
+    free(sd->changes);
+    sd->changes = NULL;
+    sd->n_changes = sd->changes_submitted = 0;
 }
 
 /*
@@ -156,21 +170,21 @@ job_outcome(struct sender *sd, struct job *j, long long now, struct delivery_out
 void
 commit_submit(struct sender *sd, long long now)
 {
-    if ((sd->finished.n == 0 && sd->creates.n == 0 && sd->n_stops == 0) ||
+    if ((sd->finished.n == 0 && sd->creates.n == 0 && sd->n_changes == 0) ||
         committer_busy(sd->committer) || now < sd->commit_retry_ms)
         return;
-    size_t n = sd->finished.n + sd->n_stops;
+    size_t n = sd->finished.n + sd->n_changes;
     struct delivery_outcome *out = xcalloc(n > 0 ? n : 1, sizeof *out);
     size_t i = 0;
     for (struct job *j = sd->finished.head; j != NULL; j = j->next, i++)
         job_outcome(sd, j, now, &out[i]);
-    if (sd->n_stops > 0)
-        memcpy(out + i, sd->stops, sd->n_stops * sizeof *out);
+    if (sd->n_changes > 0)
+        memcpy(out + i, sd->changes, sd->n_changes * sizeof *out);
     if (committer_submit(sd->committer, sd->creates.nw, sd->creates.n, out, n) != 0) {
         free(out);
         return;
     }
-    sd->stops_submitted = sd->n_stops;
+    sd->changes_submitted = sd->n_changes;
     sd->outcomes = out;
     /* The list handed over becomes the one being written; the empty one takes new entries. */
     struct create_list spare = sd->creating;
@@ -226,12 +240,12 @@ commit_collect(struct sender *sd)
         return;
     }
     create_list_clear(&sd->creating);
-    /* The stops written are dropped; those added meanwhile move to the front. */
-    if (sd->stops_submitted > 0) {
-        memmove(sd->stops, sd->stops + sd->stops_submitted,
-                (sd->n_stops - sd->stops_submitted) * sizeof *sd->stops);
-        sd->n_stops -= sd->stops_submitted;
-        sd->stops_submitted = 0;
+    /* The changes written are dropped; those added meanwhile move to the front. */
+    if (sd->changes_submitted > 0) {
+        memmove(sd->changes, sd->changes + sd->changes_submitted,
+                (sd->n_changes - sd->changes_submitted) * sizeof *sd->changes);
+        sd->n_changes -= sd->changes_submitted;
+        sd->changes_submitted = 0;
     }
     if (sd->commit_refused)
         log_info("commit_collect: the delivery log records attempts again");

@@ -230,6 +230,7 @@ job_park(struct sender *sd, struct job *j, long long until_ms)
                                                : "failing, slow or not answering");
     log_debug("job_park: delivery %s: %s; parked for %lld s", j->delivery_id, why,
               (until_ms - now_ms() + 999) / 1000);
+    commit_postpone(sd, j, until_ms);
     if (sd->parker == NULL) {
         job_postpone(sd, j, until_ms, why);
         return;
@@ -374,6 +375,7 @@ item_park(struct sender *sd, struct item *it)
         log_debug("item_park: %s: parked as it is until %lld", it->name, it->park_until / 1000);
         for (struct job *j = chain, *next; j != NULL; j = next) {
             next = j->next;
+            commit_postpone(sd, j, it->park_until);
             job_done(sd, j);
         }
         return;

@@ -297,7 +297,7 @@ run(struct sender *sd)
             break;
         }
         bool idle = sd->running == 0 && sd->finished.n == 0 && sd->creates.n == 0 &&
-                    sd->n_stops == 0 &&
+                    sd->n_changes == 0 &&
                     !committer_busy(sd->committer) && !parker_busy(sd);
         if (sd->stopping && idle)
             break;
@@ -331,7 +331,7 @@ run(struct sender *sd)
             if (wait < timeout)
                 timeout = wait < 0 ? 0 : (int)wait;
         }
-        if ((sd->finished.n > 0 || sd->creates.n > 0 || sd->n_stops > 0) &&
+        if ((sd->finished.n > 0 || sd->creates.n > 0 || sd->n_changes > 0) &&
             !committer_busy(sd->committer)) {
             long long wait = sd->commit_retry_ms - now_ms();
             if (wait < timeout)

@@ -188,8 +188,8 @@ struct sender {
     struct create_list creates;     /* records fanned out, not yet handed to the committer */
     struct create_list creating;    /* ...those in the batch being written */
     struct delivery_outcome *outcomes;  /* the batch's attempts, as handed over */
-    struct delivery_outcome *stops;     /* deliveries ended without an attempt (commit_stop) */
-    size_t n_stops, stops_submitted;
+    struct delivery_outcome *changes;   /* records changed without an attempt (commit_stop, ...) */
+    size_t n_changes, changes_submitted;
     struct requests *requests;  /* the API's redeliver and ping requests */
     long long commit_retry_ms;  /* no batch before this time (after a refusal) */
     bool commit_refused;        /* the delivery log refused the last batch (logged once) */
@@ -313,6 +313,12 @@ void commit_create(struct sender *sd, const struct item *it, struct body_ref *bo
  */
 void commit_stop(struct sender *sd, const char *tenant, const char *webhook_id,
                  const char *delivery_id);
+
+/*
+ * Records that a job was parked, not attempted, until until_ms: its record
+ * stays pending and shows that time as its next attempt.
+ */
+void commit_postpone(struct sender *sd, const struct job *j, long long until_ms);
 
 /* Drops the records not yet written (their files stay: a re-fan-out makes them again). */
 void commit_drop_creates(struct sender *sd);

@@ -5,6 +5,7 @@ Signatures are checked with Python's hmac, tests/receivers/verify.py and
 verify.js, independently of the C code."""
 
 import base64
+import calendar
 import hashlib
 import hmac
 import tempfile
@@ -766,6 +767,31 @@ def isolation_flow(s, per_webhook=40, blackholed=300):
         s.check(all(r["lastError"].startswith("postponed") for r in recs
                     if r["attempt"] == 1 and r["tries"] == 0),
                 "isolation: ...and a record says why", {r["lastError"] for r in recs})
+        # What the deliveries API shows of one: still pending, no attempt, and its next
+        # attempt when the parked record comes due (its file's mtime, whole seconds rounded
+        # up), not its creation. The committer writes the change after the parker the file.
+        untried = [r for r in recs if r["attempt"] == 1 and r["tries"] == 0]
+        seen = [None, None, None]       # the record shown, its due second, the file's mtime
+
+        def parked_as_shown():
+            if not untried:
+                return False
+            did = untried[0]["deliveryId"]
+            r = env.cli("deliveries", "show", did, "--tenant", "iso", "--json")
+            shown = json.loads(r.stdout) if r.returncode == 0 else None
+            at = (shown or {}).get("nextAttemptAt") or ""
+            due = (calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S")) +
+                   (1 if int(at[20:23]) > 0 else 0)) if len(at) == 24 else None
+            try:
+                mtime = os.stat(os.path.join(env.spool, "deferred", "dlv-" + did)).st_mtime
+            except OSError:
+                mtime = None
+            seen[:] = [shown, due, mtime]
+            return (shown is not None and shown["status"] == "pending" and
+                    shown["attemptCount"] == 0 and due is not None and due == mtime)
+        s.check(h.wait_for(parked_as_shown, 10),
+                "isolation: a parked delivery is pending, not attempted, its nextAttemptAt when "
+                "its record comes due", seen)
         logged = deliveries(env, "iso", "--webhook", hooks[9]["id"])
         s.check(0 < len(logged) <= 2 * per_host,
                 "isolation: the delivery log holds only real attempts to the blackhole (the "

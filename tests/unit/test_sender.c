@@ -364,6 +364,16 @@ test_delivery_records(void)
           "records: one batch: its three attempts are logged (%zu)", n);
     free(logged);
 
+    /* Parked (no attempt): still pending, with the time it comes due as its next attempt. */
+    struct delivery_new later = new_of("acme", "EEEEE", 93, 7003, body);
+    struct delivery_outcome later_parked = outcome_of(&later, 0, 7300, 0, DELIVERY_PENDING, 9600);
+    CHECK(store_delivery_commit(s, &later, 1, &later_parked, 1) == STORE_OK &&
+              store_delivery_get(s, "acme", "EEEEE", later.ref.delivery_id, &d, NULL) ==
+                  STORE_OK &&
+              d.status == DELIVERY_PENDING && d.n_tries == 0 && d.next_attempt_ms == 9600,
+          "records: a parked delivery is pending, without attempts, due when it comes back");
+    delivery_release(&d);
+
     /* A payload larger than one item is kept in chunks and comes back whole. */
     char *big = xmalloc(10001);
     for (int i = 0; i < 10000; i++)
