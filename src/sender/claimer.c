@@ -263,7 +263,7 @@ claimer_start(const char *spool_dir, size_t max_bytes, int rescan_ms, int releas
     c->rescan_ms = rescan_ms;
     c->release_ms = release_ms;
     c->hint = true;
-    int rc = worker_start(&c->w, claimer_main, c);
+    int rc = worker_start(&c->w, "hs-claimer", claimer_main, c);
     if (rc != 0) {
         log_error("claimer_start: pthread_create: %s", strerror(rc));
         close(c->fd);

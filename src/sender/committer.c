@@ -110,7 +110,7 @@ committer_start(const struct config *cfg, char *err, size_t errlen)
         return NULL;
     }
     c->health = health_new(cfg);
-    int rc = worker_start(&c->w, committer_main, c);
+    int rc = worker_start(&c->w, "hs-committer", committer_main, c);
     if (rc != 0) {
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
         health_free(c->health);

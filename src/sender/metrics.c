@@ -259,7 +259,7 @@ metrics_start(const struct config *cfg)
     m->tmp = xasprintf("%s.tmp", m->path);
     m->spool_dir = xstrdup(cfg->spool_dir);
     m->db_home = xstrdup(cfg->db_home);
-    int rc = worker_start(&m->w, metrics_main, m);
+    int rc = worker_start(&m->w, "hs-metrics", metrics_main, m);
     if (rc != 0) {
         log_error("metrics_start: pthread_create: %s: no metrics file", strerror(rc));
         free(m->path);

@@ -112,7 +112,7 @@ parker_start(const char *spool_dir)
         free(p);
         return NULL;
     }
-    int rc = worker_start(&p->w, parker_main, p);
+    int rc = worker_start(&p->w, "hs-parker", parker_main, p);
     if (rc != 0) {
         log_warn("parker_start: pthread_create: %s; parking on the event loop", strerror(rc));
         close(p->event_fd);

@@ -142,7 +142,7 @@ requests_start(const struct config *cfg, char *err, size_t errlen)
         return NULL;
     }
     r->spool_dir = xstrdup(cfg->spool_dir);
-    int rc = worker_start(&r->w, requests_main, r);
+    int rc = worker_start(&r->w, "hs-requests", requests_main, r);
     if (rc != 0) {
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
         store_close(r->store);

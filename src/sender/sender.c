@@ -469,8 +469,10 @@ main(int argc, char **argv)
     if (watch_fd < 0 || pthread_create(&watchdog, NULL, recovery_watchdog,
                                        (void *)(intptr_t)watch_fd) != 0)
         log_warn("main: cannot start the recovery watchdog");
-    else
+    else {
+        (void)pthread_setname_np(watchdog, "hs-watchdog");     /* for ps and top only */
         pthread_detach(watchdog);
+    }
     sd.committer = committer_start(&sd.cfg, err, sizeof err);
     if (sd.committer == NULL) {
         log_error("main: delivery log: %s", err);

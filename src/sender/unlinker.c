@@ -70,7 +70,7 @@ unlinker_start(void)
 {
     struct unlinker *u = xcalloc(1, sizeof *u);
 
-    int rc = worker_start(&u->w, unlinker_main, u);
+    int rc = worker_start(&u->w, "hs-unlinker", unlinker_main, u);
     if (rc != 0) {
         log_warn("unlinker_start: pthread_create: %s; removing files inline", strerror(rc));
         free(u);

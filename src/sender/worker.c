@@ -2,10 +2,12 @@
  * worker - starting and stopping one helper thread with its lock, wake-up
  * and stop flag (see worker.h).
  */
+#include "autoconfig.h"
+
 #include "sender/worker.h"
 
 int
-worker_start(struct worker *w, void *(*fn)(void *), void *arg)
+worker_start(struct worker *w, const char *name, void *(*fn)(void *), void *arg)
 {
     w->stopping = false;
     pthread_mutex_init(&w->lock, NULL);
@@ -14,8 +16,11 @@ worker_start(struct worker *w, void *(*fn)(void *), void *arg)
     if (rc != 0) {
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->lock);
+        return rc;
     }
-    return rc;
+    /* Only what ps and top show: a thread without its name works the same. */
+    (void)pthread_setname_np(w->thread, name);
+    return 0;
 }
 
 void

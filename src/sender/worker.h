@@ -18,10 +18,11 @@ struct worker {
 };
 
 /*
- * Initialises lock and wake and runs fn(arg) on a new thread. Returns 0,
- * or pthread_create's error number with lock and wake destroyed again.
+ * Initialises lock and wake and runs fn(arg) on a new thread named name
+ * (at most 15 bytes: what top -H and ps -L show). Returns 0, or
+ * pthread_create's error number with lock and wake destroyed again.
  */
-int worker_start(struct worker *w, void *(*fn)(void *), void *arg);
+int worker_start(struct worker *w, const char *name, void *(*fn)(void *), void *arg);
 /*
  * Sets stopping under lock, wakes every waiter, waits for the thread to
  * return, and destroys lock and wake.

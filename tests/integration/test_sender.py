@@ -1239,6 +1239,20 @@ def quiet_flow(s):
         (hook,) = make_webhooks(env, [("quiet", rcv.url + "/fail/q", ["*"])])
         sender = h.Sender(env)
         emit(env, "quiet", "Pass:Created")
+        # Its threads have names, as ps -L and top -H show them (docs/sender.md).
+        names = set()
+
+        def named():
+            names.clear()
+            for tid in listdir("/proc/%d/task" % sender.proc.pid):
+                try:
+                    with open("/proc/%d/task/%s/comm" % (sender.proc.pid, tid)) as f:
+                        names.add(f.read().strip())
+                except OSError:
+                    pass
+            return {"hs-claimer", "hs-committer", "hs-unlinker", "hs-parker", "hs-requests",
+                    "hs-metrics", "hs-watchdog"} <= names
+        s.check(h.wait_for(named, 10), "quiet: the sender's threads are named", sorted(names))
         s.check(rcv.wait("/fail/q", 3, 30), "quiet: three attempts (retry_schedule 5s,5s)",
                 len(rcv.on("/fail/q")))
         tries = rcv.on("/fail/q")
