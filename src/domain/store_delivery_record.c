@@ -865,47 +865,35 @@ find_match(struct find_ctx *c, const char *k, size_t len)
     return true;
 }
 
+/* Stops the walk at the record whose key ends in the delivery id sought. */
+static int
+find_entry(struct store *s, DB_TXN *txn, const DBT *k, const DBT *v, void *arg, bool *stop)
+{
+    (void)s;
+    (void)txn;
+    (void)v;
+    *stop = find_match(arg, k->data, k->size);
+    return STORE_OK;
+}
+
 static int
 find_body(struct store *s, DB_TXN *txn, void *arg)
 {
     struct find_ctx *c = arg;
     struct buf prefix;
-    DBC *cur;
-    DBT k, v;
 
     c->found_tenant[0] = '\0';
-    int ret = s->records->cursor(s->records, txn, &cur, 0);
-    if (ret != 0)
-        return store_result(s, ret, "delivery find cursor");
     buf_init(&prefix);
     if (c->tenant != NULL && c->webhook_id != NULL)
         hook_prefix(&prefix, c->tenant, c->webhook_id);
     else if (c->tenant != NULL)
         buf_append(&prefix, c->tenant, strlen(c->tenant) + 1);
-    store_dbt(&k, prefix.data, prefix.len);
-    k.flags = DB_DBT_MALLOC;
-    store_dbt(&v, NULL, 0);
-    v.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;       /* keys only */
-    u_int32_t op = prefix.len > 0 ? DB_SET_RANGE : DB_FIRST;
-    bool found = false;
-    while (!found && (ret = cur->get(cur, &k, &v, op)) == 0) {
-        op = DB_NEXT;
-        bool in_range = k.size >= prefix.len && memcmp(k.data, prefix.data, prefix.len) == 0;
-        found = in_range && find_match(c, k.data, k.size);
-        free(k.data);
-        free(v.data);
-        store_dbt(&k, NULL, 0);
-        k.flags = DB_DBT_MALLOC;
-        store_dbt(&v, NULL, 0);
-        v.flags = DB_DBT_MALLOC | DB_DBT_PARTIAL;
-        if (!in_range)
-            break;
-    }
-    cur->close(cur);
+    int rc = store_scan(s, txn, s->records, prefix.data, prefix.len, prefix.len, 0, find_entry,
+                        c, "delivery find");
     buf_release(&prefix);
-    if (found)
-        return STORE_OK;
-    return ret == 0 || ret == DB_NOTFOUND ? STORE_NOTFOUND : store_result(s, ret, "delivery find");
+    if (rc == STORE_OK && c->found_tenant[0] == '\0')
+        rc = STORE_NOTFOUND;
+    return rc;
 }
 
 enum store_status
