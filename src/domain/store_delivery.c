@@ -27,25 +27,6 @@ enum {
     KEY_TAIL = 16,              /* inverted time (8), pid (4), counter (4) */
 };
 
-static void
-put_be(unsigned char *p, uint64_t v, int bytes)
-{
-    for (int i = bytes - 1; i >= 0; i--) {
-        p[i] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t
-get_be(const unsigned char *p, int bytes)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < bytes; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* Appends "tenant \0" and, if webhook_id is not NULL, "webhook_id \0" to key. */
 static void
 delivery_prefix(struct buf *key, const char *tenant, const char *webhook_id)
@@ -63,9 +44,9 @@ delivery_key(struct buf *key, const struct delivery_attempt *a)
     unsigned char tail[KEY_TAIL];
 
     delivery_prefix(key, a->ref.tenant, a->ref.webhook_id);
-    put_be(tail, ~(uint64_t)a->time_ms, 8);
-    put_be(tail + 8, (uint64_t)getpid(), 4);
-    put_be(tail + 12, counter++, 4);
+    store_put_be(tail, ~(uint64_t)a->time_ms, 8);
+    store_put_be(tail + 8, (uint64_t)getpid(), 4);
+    store_put_be(tail + 12, counter++, 4);
     buf_append(key, tail, sizeof tail);
 }
 
@@ -83,7 +64,7 @@ delivery_key_time(const unsigned char *k, size_t len)
     off = (size_t)(hook_end - k) + 1;
     if (len - off != KEY_TAIL)
         return -1;
-    return (long long)~get_be(k + off, 8);
+    return (long long)~store_get_be(k + off, 8);
 }
 
 json_object *

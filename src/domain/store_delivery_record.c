@@ -62,7 +62,7 @@ order_key(struct buf *k, const struct delivery *d)
     unsigned char t[TIME_BYTES];
 
     hook_prefix(k, d->ref.tenant, d->ref.webhook_id);
-    store_put_be64(t, ~(uint64_t)d->created_ms);
+    store_put_be(t, ~(uint64_t)d->created_ms, 8);
     buf_append(k, t, sizeof t);
     buf_append(k, d->ref.delivery_id, DELIVERY_ID_LEN);
 }
@@ -163,7 +163,7 @@ payload_save(struct store *s, DB_TXN *txn, const char *tenant, const char *event
         return STORE_OK;        /* beyond any event a producer may publish: not kept */
     buf_init(&key);
     buf_init(&val);
-    store_put_be64(t, (uint64_t)created_ms);
+    store_put_be(t, (uint64_t)created_ms, 8);
     for (size_t off = 0, chunk = 0; rc == STORE_OK && (off < len || chunk == 0); chunk++) {
         size_t n = len - off < PAYLOAD_CHUNK ? len - off : PAYLOAD_CHUNK;
         payload_key(&key, tenant, event_id, (int)chunk);
@@ -191,7 +191,7 @@ request_save(struct store *s, DB_TXN *txn, const struct delivery *d, long long n
     struct buf val;
     DBT k, v;
 
-    store_put_be64(kb, (uint64_t)now_ms);
+    store_put_be(kb, (uint64_t)now_ms, 8);
     memcpy(kb + TIME_BYTES, d->ref.delivery_id, DELIVERY_ID_LEN);
     buf_init(&val);
     record_key(&val, d->ref.tenant, d->ref.webhook_id, d->ref.delivery_id);
@@ -793,7 +793,7 @@ prune_order(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void *
     if (key->size < ORDER_TAIL + 4)
         return STORE_OK;
     const unsigned char *tail = k + key->size - ORDER_TAIL;
-    long long created = (long long)~store_get_be64(tail);
+    long long created = (long long)~store_get_be(tail, 8);
     if (created >= *before)
         return STORE_OK;
     *expired = true;
@@ -819,7 +819,7 @@ prune_by_time(struct store *s, DB_TXN *txn, const DBT *key, const DBT *val, void
     (void)txn;
     (void)key;
 
-    *expired = val->size >= TIME_BYTES && (long long)store_get_be64(val->data) < *before;
+    *expired = val->size >= TIME_BYTES && (long long)store_get_be(val->data, 8) < *before;
     return STORE_OK;
 }
 

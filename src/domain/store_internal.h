@@ -72,22 +72,22 @@ store_dbt(DBT *dbt, const void *data, size_t len)
     dbt->size = (u_int32_t)len;
 }
 
-/* Big-endian 64-bit values: stored times, so that keys sort by them. */
+/* Big-endian unsigned values of bytes (at most 8) bytes: stored times sort as keys. */
 static inline void
-store_put_be64(unsigned char *p, uint64_t v)
+store_put_be(unsigned char *p, uint64_t v, int bytes)
 {
-    for (int i = 7; i >= 0; i--) {
+    for (int i = bytes - 1; i >= 0; i--) {
         p[i] = (unsigned char)(v & 0xff);
         v >>= 8;
     }
 }
 
 static inline uint64_t
-store_get_be64(const unsigned char *p)
+store_get_be(const unsigned char *p, int bytes)
 {
     uint64_t v = 0;
 
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < bytes; i++)
         v = (v << 8) | p[i];
     return v;
 }

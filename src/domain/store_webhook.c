@@ -372,7 +372,7 @@ id_retire(struct store *s, DB_TXN *txn, const char *tenant, const char *id)
 
     buf_init(&k);
     store_webhook_key(&k, tenant, id);
-    store_put_be64(when, (uint64_t)clock_ms(CLOCK_REALTIME));
+    store_put_be(when, (uint64_t)clock_ms(CLOCK_REALTIME), 8);
     store_dbt(&key, k.data, k.len);
     store_dbt(&val, when, sizeof when);
     int rc = store_result(s, s->retired_ids->put(s->retired_ids, txn, &key, &val, 0),
